@@ -1,0 +1,548 @@
+//! `git-release.toml`: the repository's release configuration.
+//!
+//! The file's keys are a contract that scripts outside the project depend on, so every
+//! struct denies unknown fields: a typo is an error naming the key and the line, never a
+//! silent default. Layers, lowest first: built-in defaults, the file, `GIT_RELEASE_*`
+//! environment variables (applied by [`Config::apply_env`]), then command-line flags
+//! (applied by the binary).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::tag::{TagTemplate, TemplateError};
+
+/// The configuration file's name, at the repository root.
+pub const FILE_NAME: &str = "git-release.toml";
+
+/// Names that cannot be services because `git release <name>` would run a subcommand.
+///
+/// The binary has a test that keeps this list equal to its subcommands.
+pub const RESERVED_NAMES: &[&str] = &[
+    "check",
+    "completions",
+    "deploy",
+    "doctor",
+    "help",
+    "hook",
+    "init",
+    "install",
+    "list",
+    "man",
+    "next",
+    "promote",
+    "release",
+    "status",
+    "uninstall",
+];
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Defaults for every service.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// Where images live and how they are named.
+    #[serde(default)]
+    pub registry: RegistryConfig,
+    /// Behaviour of the pre-push hook and `git release check`.
+    #[serde(default)]
+    pub hook: HookConfig,
+    /// The services of the monorepo, by name.
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceConfig>,
+    /// Deployment environments (stg, prod, …) pinned in Terraform.
+    #[serde(default)]
+    pub environments: BTreeMap<String, EnvironmentConfig>,
+}
+
+/// `[defaults]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Defaults {
+    /// The tag template; `{service}` and `{version}` are its only placeholders.
+    #[serde(default = "default_tag")]
+    pub tag: String,
+    /// The version of a service's first release.
+    #[serde(default = "default_initial_version")]
+    pub initial_version: semver::Version,
+    /// The remote that releases are pushed to and compared with.
+    #[serde(default = "default_remote")]
+    pub remote: String,
+    /// Seconds to wait for `git ls-remote` before going on without the remote's tags.
+    #[serde(default = "default_remote_timeout")]
+    pub remote_timeout_seconds: u64,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            tag: default_tag(),
+            initial_version: default_initial_version(),
+            remote: default_remote(),
+            remote_timeout_seconds: default_remote_timeout(),
+        }
+    }
+}
+
+fn default_tag() -> String {
+    "{service}-v{version}".into()
+}
+fn default_initial_version() -> semver::Version {
+    semver::Version::new(0, 1, 0)
+}
+fn default_remote() -> String {
+    "origin".into()
+}
+fn default_remote_timeout() -> u64 {
+    10
+}
+
+/// Which registry backend holds the images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegistryKind {
+    /// AWS Elastic Container Registry.
+    #[default]
+    Ecr,
+    /// No image checks at all; every run says so on stderr.
+    None,
+}
+
+/// `[registry]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RegistryConfig {
+    /// The backend.
+    #[serde(default)]
+    pub kind: RegistryKind,
+    /// Image repository template; `{service}` is its placeholder.
+    #[serde(default = "default_repository")]
+    pub repository: String,
+    /// The tag CI gives each built image; `{sha}` (40 hex) or `{short_sha}` (7 hex).
+    #[serde(default = "default_image_tag")]
+    pub image_tag: String,
+    /// AWS region; preferred over the environment so nothing waits on instance metadata.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// AWS account id that owns the repositories, when it is not the caller's.
+    #[serde(default)]
+    pub registry_id: Option<String>,
+    /// Upper bound, in seconds, on a whole registry check.
+    #[serde(default = "default_registry_timeout")]
+    pub timeout_seconds: u64,
+    /// Upper bound, in seconds, on opening a connection to the registry.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_seconds: u64,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            kind: RegistryKind::default(),
+            repository: default_repository(),
+            image_tag: default_image_tag(),
+            region: None,
+            registry_id: None,
+            timeout_seconds: default_registry_timeout(),
+            connect_timeout_seconds: default_connect_timeout(),
+        }
+    }
+}
+
+fn default_repository() -> String {
+    "{service}-image".into()
+}
+fn default_image_tag() -> String {
+    "{sha}".into()
+}
+fn default_registry_timeout() -> u64 {
+    15
+}
+fn default_connect_timeout() -> u64 {
+    2
+}
+
+/// What the hook does when the registry cannot be asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnRegistryError {
+    /// Refuse the push (the safe default).
+    #[default]
+    Block,
+    /// Let the push through with a warning.
+    Warn,
+}
+
+/// `[hook]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HookConfig {
+    /// Allow a release below the service's highest when it is the highest of its `major.minor`.
+    #[serde(default)]
+    pub allow_maintenance: bool,
+    /// Allow moving or deleting release tags that already exist on the remote.
+    #[serde(default)]
+    pub allow_rewrite: bool,
+    /// What to do when the registry cannot be reached.
+    #[serde(default)]
+    pub on_registry_error: OnRegistryError,
+}
+
+/// `[services.<name>]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServiceConfig {
+    /// The directory, relative to the repository root, whose commits belong to the service.
+    pub path: String,
+    /// Overrides `[registry] repository` for this service.
+    #[serde(default)]
+    pub repository: Option<String>,
+    /// Overrides `[registry] image-tag` for this service.
+    #[serde(default)]
+    pub image_tag: Option<String>,
+}
+
+/// `[environments.<name>]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EnvironmentConfig {
+    /// The Terraform root module of the environment, relative to the repository root.
+    pub dir: String,
+    /// The variables file each service's pin is written to.
+    #[serde(default = "default_env_file")]
+    pub file: String,
+    /// The variable that holds the release tag.
+    #[serde(default = "default_env_variable")]
+    pub variable: String,
+}
+
+fn default_env_file() -> String {
+    "{service}.auto.tfvars.json".into()
+}
+fn default_env_variable() -> String {
+    "{service_snake}_image_tag".into()
+}
+
+/// The error returned by [`Config::load`] and [`Config::parse`].
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file does not exist.
+    #[error("no {FILE_NAME} at {}; run `git release init` to write a starter file", .0.display())]
+    NotFound(PathBuf),
+    /// The file exists but could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// TOML syntax or schema error, with its position.
+    #[error("{file}:{line}:{column}: {message}")]
+    Syntax {
+        /// The file, as shown to the user.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong, on one line.
+        message: String,
+    },
+    /// A value that parsed but breaks a rule.
+    #[error("{file}: {key}: {message}")]
+    Invalid {
+        /// The file, as shown to the user.
+        file: String,
+        /// The dotted key.
+        key: String,
+        /// The rule and the fix.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads and validates `git-release.toml` in `root`.
+    pub fn load(root: &Path) -> Result<Config, ConfigError> {
+        let path = root.join(FILE_NAME);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ConfigError::NotFound(root.to_path_buf()))
+            }
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        Config::parse(&text, FILE_NAME)
+    }
+
+    /// Parses and validates configuration text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|span| line_column(text, span.start))
+                .unwrap_or((1, 1));
+            ConfigError::Syntax {
+                file: file.to_string(),
+                line,
+                column,
+                message: one_line(e.message()),
+            }
+        })?;
+        config.validate(file)?;
+        Ok(config)
+    }
+
+    /// Applies `GIT_RELEASE_*` environment overrides (the layer between file and flags).
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        if let Some(remote) = var("GIT_RELEASE_REMOTE") {
+            self.defaults.remote = remote;
+        }
+        if let Some(region) = var("GIT_RELEASE_REGION") {
+            self.registry.region = Some(region);
+        }
+        match var("GIT_RELEASE_REGISTRY").as_deref() {
+            Some("none") => self.registry.kind = RegistryKind::None,
+            Some("ecr") => self.registry.kind = RegistryKind::Ecr,
+            _ => {}
+        }
+    }
+
+    /// Returns the tag template, already validated by [`Config::parse`].
+    pub fn tag_template(&self) -> TagTemplate {
+        TagTemplate::parse(&self.defaults.tag).expect("the tag template was validated on load")
+    }
+
+    /// Returns the named service, or an error that suggests the closest configured name.
+    pub fn service(&self, name: &str) -> Result<&ServiceConfig, UnknownService> {
+        self.services.get(name).ok_or_else(|| UnknownService {
+            name: name.to_string(),
+            suggestion: closest_name(name, self.services.keys().map(String::as_str)),
+            known: self.services.keys().cloned().collect(),
+        })
+    }
+
+    /// Returns the image repository of `service`.
+    pub fn image_repository(&self, service: &str) -> String {
+        let template = self
+            .services
+            .get(service)
+            .and_then(|s| s.repository.as_deref())
+            .unwrap_or(&self.registry.repository);
+        template.replace("{service}", service)
+    }
+
+    /// Returns the image tag CI gave the build of `commit` (40 hex) for `service`.
+    pub fn image_tag(&self, service: &str, commit: &str) -> String {
+        let template = self
+            .services
+            .get(service)
+            .and_then(|s| s.image_tag.as_deref())
+            .unwrap_or(&self.registry.image_tag);
+        let short = &commit[..commit.len().min(7)];
+        template
+            .replace("{sha}", commit)
+            .replace("{short_sha}", short)
+    }
+
+    fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            file: file.to_string(),
+            key: key.to_string(),
+            message,
+        };
+        TagTemplate::parse(&self.defaults.tag)
+            .map_err(|e: TemplateError| invalid("defaults.tag", e.to_string()))?;
+        if !self.defaults.initial_version.build.is_empty() {
+            return Err(invalid(
+                "defaults.initial-version",
+                "build metadata (`+…`) cannot be an image tag; remove it".into(),
+            ));
+        }
+        check_placeholders(&self.registry.repository, &["{service}"])
+            .map_err(|m| invalid("registry.repository", m))?;
+        check_placeholders(&self.registry.image_tag, &["{sha}", "{short_sha}"])
+            .map_err(|m| invalid("registry.image-tag", m))?;
+        for (name, service) in &self.services {
+            let key = format!("services.{name}");
+            if RESERVED_NAMES.contains(&name.as_str()) {
+                return Err(invalid(
+                    &key,
+                    format!("`{name}` is a git-release subcommand and cannot name a service; rename the service"),
+                ));
+            }
+            if let Err(rule) = crate::tag::check_service_name(name) {
+                return Err(invalid(&key, rule));
+            }
+            let path = service.path.trim_matches('/');
+            if path.is_empty() || path.split('/').any(|c| c == ".." || c == ".") {
+                return Err(invalid(
+                    &format!("{key}.path"),
+                    format!(
+                        "`{}` must be a directory inside the repository, like \"services/{name}\"",
+                        service.path
+                    ),
+                ));
+            }
+            if let Some(repository) = &service.repository {
+                check_placeholders(repository, &["{service}"])
+                    .map_err(|m| invalid(&format!("{key}.repository"), m))?;
+            }
+            if let Some(tag) = &service.image_tag {
+                check_placeholders(tag, &["{sha}", "{short_sha}"])
+                    .map_err(|m| invalid(&format!("{key}.image-tag"), m))?;
+            }
+        }
+        for (name, env) in &self.environments {
+            check_placeholders(&env.file, &["{service}", "{service_snake}", "{env}"])
+                .map_err(|m| invalid(&format!("environments.{name}.file"), m))?;
+            check_placeholders(&env.variable, &["{service}", "{service_snake}", "{env}"])
+                .map_err(|m| invalid(&format!("environments.{name}.variable"), m))?;
+        }
+        Ok(())
+    }
+}
+
+/// A service name that is not configured.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown service `{name}`{}; services are configured under [services] in {FILE_NAME}", suggestion_text(.suggestion))]
+pub struct UnknownService {
+    /// The name that was asked for.
+    pub name: String,
+    /// The closest configured name, if one is close.
+    pub suggestion: Option<String>,
+    /// Every configured name.
+    pub known: Vec<String>,
+}
+
+fn suggestion_text(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(s) => format!(" (did you mean `{s}`?)"),
+        None => String::new(),
+    }
+}
+
+/// Returns the candidate closest to `name` when it is close enough to be a typo.
+pub fn closest_name<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_string())
+}
+
+fn check_placeholders(template: &str, allowed: &[&str]) -> Result<(), String> {
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..]
+            .find('}')
+            .map(|e| start + e + 1)
+            .ok_or_else(|| format!("`{template}` has an unclosed `{{`"))?;
+        let placeholder = &rest[start..end];
+        if !allowed.contains(&placeholder) {
+            return Err(format!(
+                "`{template}` uses unknown placeholder {placeholder}; allowed: {}",
+                allowed.join(", ")
+            ));
+        }
+        rest = &rest[end..];
+    }
+    if template.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    Ok(())
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
+    (line, column)
+}
+
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_to_an_almost_empty_file() {
+        let config =
+            Config::parse("[services.api]\npath = \"services/api\"\n", "t").expect("valid");
+        assert_eq!(config.defaults.tag, "{service}-v{version}");
+        assert_eq!(config.defaults.initial_version.to_string(), "0.1.0");
+        assert_eq!(config.registry.kind, RegistryKind::Ecr);
+        assert_eq!(config.image_repository("api"), "api-image");
+        assert_eq!(
+            config.image_tag("api", "0123456789abcdef0123456789abcdef01234567"),
+            "0123456789abcdef0123456789abcdef01234567"
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let err = Config::parse(
+            "[defaults]\nremote = \"origin\"\ntagg = \"x\"\n",
+            "git-release.toml",
+        )
+        .expect_err("typo");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("git-release.toml:3:1: unknown field `tagg`"),
+            "{text}"
+        );
+        assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn reserved_service_names_are_rejected() {
+        let err = Config::parse("[services.list]\npath = \"x\"\n", "f").expect_err("reserved");
+        assert!(
+            err.to_string()
+                .contains("`list` is a git-release subcommand"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_templates_are_rejected() {
+        let err =
+            Config::parse("[registry]\nimage-tag = \"{commit}\"\n", "f").expect_err("placeholder");
+        assert!(err.to_string().contains("registry.image-tag"), "{err}");
+        let err = Config::parse("[defaults]\ntag = \"v{version}\"\n", "f").expect_err("no service");
+        assert!(err.to_string().contains("defaults.tag"), "{err}");
+    }
+
+    #[test]
+    fn closest_name_suggests_typos_only() {
+        let names = ["service-a", "service-b", "billing"];
+        assert_eq!(
+            closest_name("servce-a", names).as_deref(),
+            Some("service-a")
+        );
+        assert_eq!(closest_name("zzz", names), None);
+    }
+
+    #[test]
+    fn short_sha_placeholder() {
+        let config =
+            Config::parse("[registry]\nimage-tag = \"git-{short_sha}\"\n", "f").expect("valid");
+        assert_eq!(
+            config.image_tag("x", "0123456789abcdef0123456789abcdef01234567"),
+            "git-0123456"
+        );
+    }
+}

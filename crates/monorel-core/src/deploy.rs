@@ -1,0 +1,1 @@
+//! Pinning environments to a release in Terraform variable files.

@@ -1,0 +1,1 @@
+//! The pre-push hook protocol and hook installation.

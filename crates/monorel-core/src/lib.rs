@@ -1,0 +1,38 @@
+//! The library behind `git release`.
+//!
+//! Everything that decides something lives here; the `git-release` binary only parses
+//! arguments, asks questions on a terminal and prints. The modules are named after the
+//! domain so a newcomer finds the room by its name:
+//!
+//! - [`config`]: `git-release.toml`, layered defaults and validation.
+//! - [`version`]: semver bumps and the ordering of releases.
+//! - [`tag`]: the tag naming template, parsing tag names back into service + version,
+//!   and the rules a release tag must follow (ref format, image-tag charset).
+//! - [`conventional`]: conventional-commit analysis that suggests a bump.
+//! - [`repo`]: the git repository (gix for reads and tag objects, the `git` binary for
+//!   the network).
+//! - [`plan`]: a validated release plan that `--dry-run` and `--json` print and that is
+//!   carried out only after every check passed.
+//! - [`registry`]: where the images live (ECR, or none), behind one trait.
+//! - [`check`]: the release-tag rules shared by the pre-push hook and `git release check`.
+//! - [`hook`]: the pre-push protocol and hook installation.
+//! - [`deploy`]: pinning environments to a release in Terraform variable files.
+//! - [`sanitize`]: making repository-provided text safe to print on a terminal.
+#![deny(missing_docs)]
+
+pub mod check;
+pub mod config;
+pub mod conventional;
+pub mod deploy;
+pub mod hook;
+pub mod plan;
+pub mod process;
+pub mod registry;
+pub mod repo;
+pub mod sanitize;
+pub mod tag;
+pub mod version;
+
+pub use config::Config;
+pub use semver;
+pub use version::Bump;

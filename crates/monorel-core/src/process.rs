@@ -1,0 +1,122 @@
+//! Running the `git` binary where gix has no equivalent (push, ls-remote over every
+//! transport, pathspec-limited log).
+//!
+//! Arguments always go as a vector, never through a shell: tag names, remote names and
+//! paths come from users and repositories. Network commands get a deadline and never
+//! prompt (`GIT_TERMINAL_PROMPT=0`), so a missing credential fails instead of hanging a
+//! hook.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The error returned by [`git`].
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// `git` could not be started.
+    #[error("cannot run `git {args}`: {source}; is git installed and on PATH?")]
+    Spawn {
+        /// The arguments, for the message.
+        args: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `git` ran past its deadline and was stopped.
+    #[error("`git {args}` did not finish within {seconds} s and was stopped")]
+    Timeout {
+        /// The arguments.
+        args: String,
+        /// The deadline.
+        seconds: u64,
+    },
+    /// `git` exited non-zero.
+    #[error("`git {args}` failed: {stderr}")]
+    Failed {
+        /// The arguments.
+        args: String,
+        /// The first line(s) of its stderr.
+        stderr: String,
+    },
+}
+
+/// Runs `git args…` in `dir`, capturing output, with an optional deadline.
+pub fn git(dir: &Path, args: &[&str], timeout: Option<Duration>) -> Result<Vec<u8>, GitError> {
+    let shown = || args.join(" ");
+    let mut child = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| GitError::Spawn {
+            args: shown(),
+            source,
+        })?;
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = match timeout {
+        None => child.wait(),
+        Some(limit) => match wait_until(&mut child, Instant::now() + limit) {
+            Some(status) => status,
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(GitError::Timeout {
+                    args: shown(),
+                    seconds: limit.as_secs().max(1),
+                });
+            }
+        },
+    }
+    .map_err(|source| GitError::Spawn {
+        args: shown(),
+        source,
+    })?;
+    let stdout = stdout.join().unwrap_or_default();
+    if !status.success() {
+        let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default())
+            .trim()
+            .to_string();
+        let stderr = stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(GitError::Failed {
+            args: shown(),
+            stderr,
+        });
+    }
+    Ok(stdout)
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
+fn wait_until(
+    child: &mut Child,
+    deadline: Instant,
+) -> Option<std::io::Result<std::process::ExitStatus>> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(Ok(status)),
+            Ok(None) if Instant::now() >= deadline => return None,
+            Ok(None) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(25));
+            }
+            Err(e) => return Some(Err(e)),
+        }
+    }
+}

@@ -1,0 +1,481 @@
+//! The git repository: gix for reading refs and objects and for writing tag objects, the
+//! `git` binary for what gix lacks (push, ls-remote over https/ssh, pathspec-limited log,
+//! status).
+//!
+//! Listing a service's releases uses a prefix scan of the ref store
+//! (`refs/tags/service-a-v…`), which binary-searches `packed-refs` instead of reading all
+//! tags: this keeps `git release next` fast in monorepos with 100,000 tags.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use gix::bstr::ByteSlice;
+use semver::Version;
+use serde::Serialize;
+
+use crate::process::{git, GitError};
+use crate::tag::TagTemplate;
+use crate::version::parse_release_version;
+
+/// An opened repository with a work tree.
+pub struct Repo {
+    inner: gix::Repository,
+    root: PathBuf,
+}
+
+/// One release of a service: a tag whose name renders from the template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Release {
+    /// The tag name, without `refs/tags/`.
+    pub tag: String,
+    /// The version it names.
+    pub version: Version,
+}
+
+/// A commit in a release's change list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommitSummary {
+    /// Full hex id.
+    pub id: String,
+    /// First line of the message.
+    pub subject: String,
+    /// The whole message, for conventional-commit footers.
+    #[serde(skip)]
+    pub message: String,
+}
+
+impl CommitSummary {
+    /// Returns the 7-character abbreviation of the id.
+    pub fn short_id(&self) -> &str {
+        &self.id[..self.id.len().min(7)]
+    }
+}
+
+/// What a tag ref points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagTarget {
+    /// The object the ref names directly (the tag object for annotated tags).
+    pub ref_target: gix::ObjectId,
+    /// Whether the ref names a tag object (annotated) rather than the commit itself.
+    pub annotated: bool,
+    /// The object after peeling all tag objects.
+    pub peeled: gix::ObjectId,
+    /// The peeled object's kind.
+    pub peeled_kind: gix::object::Kind,
+}
+
+/// Where HEAD is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadState {
+    /// On a branch.
+    Branch(String),
+    /// Detached at a commit.
+    Detached,
+    /// The branch has no commit yet.
+    Unborn,
+}
+
+/// The error returned by [`Repo`] operations.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    /// Not inside a git repository.
+    #[error("{} is not inside a git repository; run git-release from your monorepo's checkout", .path.display())]
+    NotARepository {
+        /// Where we looked.
+        path: PathBuf,
+        /// Why gix could not open it.
+        #[source]
+        source: gix::Error,
+    },
+    /// A bare repository has no config file or work tree.
+    #[error("{} is a bare repository; run git-release in a checkout with a work tree", .0.display())]
+    Bare(PathBuf),
+    /// A revision that does not resolve.
+    #[error(
+        "`{rev}` does not name a commit in this repository; check the spelling or run `git fetch`"
+    )]
+    UnknownRevision {
+        /// The revision.
+        rev: String,
+    },
+    /// A revision that resolves to something else than a commit.
+    #[error("`{rev}` is a {kind}, not a commit; releases tag commits")]
+    NotACommit {
+        /// The revision.
+        rev: String,
+        /// What it is.
+        kind: String,
+    },
+    /// The tag exists already.
+    #[error("tag `{0}` already exists; release tags are never moved, choose the next version")]
+    TagExists(String),
+    /// No `user.name`/`user.email`.
+    #[error("git does not know who you are, so it cannot sign the tag as tagger; run `git config user.name \"Your Name\"` and `git config user.email you@example.com`")]
+    NoIdentity,
+    /// Reading or writing through gix failed.
+    #[error("{what}: {source}")]
+    Git {
+        /// What we were doing.
+        what: String,
+        /// The cause.
+        #[source]
+        source: gix::Error,
+    },
+    /// Running the git binary failed.
+    #[error(transparent)]
+    Command(#[from] GitError),
+}
+
+fn gix_err(what: impl Into<String>) -> impl FnOnce(gix::Error) -> RepoError {
+    let what = what.into();
+    move |source| RepoError::Git { what, source }
+}
+
+impl Repo {
+    /// Opens the repository containing `dir`.
+    pub fn discover(dir: &Path) -> Result<Repo, RepoError> {
+        let inner = gix::discover(dir).map_err(|source| RepoError::NotARepository {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let root = inner
+            .workdir()
+            .map(Path::to_path_buf)
+            .ok_or_else(|| RepoError::Bare(inner.git_dir().to_path_buf()))?;
+        Ok(Repo { inner, root })
+    }
+
+    /// Returns the work tree's root, where `git-release.toml` lives.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Returns the directory git reads hooks from: `core.hooksPath` (relative to the work
+    /// tree) if set, else the common git dir's `hooks/`, shared by linked worktrees.
+    pub fn hooks_dir(&self) -> PathBuf {
+        let configured = self
+            .inner
+            .config_snapshot()
+            .trusted_path("core.hooksPath")
+            .ok()
+            .flatten();
+        match configured {
+            Some(path) if path.is_absolute() => path,
+            Some(path) => self.root.join(path),
+            None => self.inner.common_dir().join("hooks"),
+        }
+    }
+
+    /// Returns every release of `service` (tags whose version parses), sorted by version.
+    pub fn releases(
+        &self,
+        template: &TagTemplate,
+        service: &str,
+    ) -> Result<Vec<Release>, RepoError> {
+        let prefix = format!("refs/tags/{}", template.prefix(service));
+        let refs = self
+            .inner
+            .references()
+            .map_err(gix_err("cannot read references"))?;
+        let iter = refs
+            .prefixed(prefix.as_str())
+            .map_err(gix_err(format!("cannot list tags starting with {prefix}")))?;
+        let mut releases = Vec::new();
+        for reference in iter {
+            let reference = reference.map_err(gix_err("cannot read a tag reference"))?;
+            let Ok(name) = reference.name().as_bstr().to_str() else {
+                continue;
+            };
+            let tag = &name["refs/tags/".len()..];
+            // The prefix scan also yields other services (`api-v2-v…` under `api-v`).
+            let Some(version) = template.version_part(service, tag) else {
+                continue;
+            };
+            if let Ok(version) = parse_release_version(version) {
+                releases.push(Release {
+                    tag: tag.to_string(),
+                    version,
+                });
+            }
+        }
+        releases.sort_by(|a, b| a.version.cmp(&b.version));
+        Ok(releases)
+    }
+
+    /// Returns the highest release of `service` by semver precedence.
+    pub fn latest_release(
+        &self,
+        template: &TagTemplate,
+        service: &str,
+    ) -> Result<Option<Release>, RepoError> {
+        Ok(self.releases(template, service)?.pop())
+    }
+
+    /// Resolves `rev` to a commit id.
+    pub fn resolve_commit(&self, rev: &str) -> Result<gix::ObjectId, RepoError> {
+        let unknown = || RepoError::UnknownRevision {
+            rev: rev.to_string(),
+        };
+        if rev.starts_with('-') {
+            return Err(unknown());
+        }
+        let id = self.inner.rev_parse_single(rev).map_err(|_| unknown())?;
+        let object = id.object().map_err(|_| unknown())?;
+        let peeled = object.peel_tags_to_end().map_err(|_| unknown())?;
+        if peeled.kind != gix::object::Kind::Commit {
+            return Err(RepoError::NotACommit {
+                rev: rev.to_string(),
+                kind: peeled.kind.to_string(),
+            });
+        }
+        Ok(peeled.id)
+    }
+
+    /// Returns what tag `name` points at, or `None` if there is no such tag.
+    pub fn tag_target(&self, name: &str) -> Result<Option<TagTarget>, RepoError> {
+        let full = format!("refs/tags/{name}");
+        let Some(mut reference) = self
+            .inner
+            .try_find_reference(full.as_str())
+            .map_err(gix_err(format!("cannot read tag {name}")))?
+        else {
+            return Ok(None);
+        };
+        let ref_target = reference
+            .target()
+            .try_id()
+            .map(ToOwned::to_owned)
+            .ok_or_else(|| RepoError::Git {
+                what: format!("tag {name} is a symbolic reference"),
+                source: gix::Error::from_error(std::io::Error::other("symbolic tag")),
+            })?;
+        self.object_target(ref_target).map(Some).or_else(|e| {
+            // A tag whose object is missing locally still exists as a name.
+            let _ = reference.peel_to_id();
+            Err(e)
+        })
+    }
+
+    /// Describes object `id` as a tag would point at it (annotated or not, peeled kind).
+    pub fn object_target(&self, id: gix::ObjectId) -> Result<TagTarget, RepoError> {
+        let object = self.inner.find_object(id).map_err(gix_err(format!(
+            "object {id} is not in this repository (run `git fetch`)"
+        )))?;
+        let annotated = object.kind == gix::object::Kind::Tag;
+        let peeled = object
+            .peel_tags_to_end()
+            .map_err(gix_err(format!("cannot peel tag object {id}")))?;
+        Ok(TagTarget {
+            ref_target: id,
+            annotated,
+            peeled: peeled.id,
+            peeled_kind: peeled.kind,
+        })
+    }
+
+    /// Whether an object exists locally.
+    pub fn has_object(&self, id: gix::ObjectId) -> bool {
+        self.inner.has_object(id)
+    }
+
+    /// Creates annotated tag `name` on `commit`; refuses if the tag exists.
+    pub fn create_annotated_tag(
+        &self,
+        name: &str,
+        commit: gix::ObjectId,
+        message: &str,
+    ) -> Result<gix::ObjectId, RepoError> {
+        // gix writes the tag object before it checks the ref, leaving a dangling object
+        // on conflict (FACTS.md): check first.
+        if self.tag_target(name)?.is_some() {
+            return Err(RepoError::TagExists(name.to_string()));
+        }
+        let tagger = self.tagger()?;
+        let mut message = message.trim_end().to_string();
+        message.push('\n');
+        let reference = self
+            .inner
+            .tag(
+                name,
+                commit,
+                gix::object::Kind::Commit,
+                Some(tagger.to_ref(&mut gix::date::parse::TimeBuf::default())),
+                message,
+                gix::refs::transaction::PreviousValue::MustNotExist,
+            )
+            .map_err(gix_err(format!("cannot create tag {name}")))?;
+        Ok(reference.id().detach())
+    }
+
+    /// Returns the tagger identity, or [`RepoError::NoIdentity`].
+    pub fn tagger(&self) -> Result<gix::actor::Signature, RepoError> {
+        match self.inner.committer() {
+            None => Err(RepoError::NoIdentity),
+            Some(Err(e)) => Err(RepoError::Git {
+                what: "cannot read the committer date".into(),
+                source: e,
+            }),
+            Some(Ok(sig)) => sig
+                .to_owned()
+                .map_err(gix_err("cannot read the committer identity")),
+        }
+    }
+
+    /// Returns where HEAD is.
+    pub fn head_state(&self) -> Result<HeadState, RepoError> {
+        let head = self.inner.head().map_err(gix_err("cannot read HEAD"))?;
+        Ok(match head.kind {
+            gix::head::Kind::Symbolic(r) => HeadState::Branch(r.name.shorten().to_string()),
+            gix::head::Kind::Unborn(_) => HeadState::Unborn,
+            gix::head::Kind::Detached { .. } => HeadState::Detached,
+        })
+    }
+
+    /// Returns the operation in progress (rebase, merge, …), if any.
+    pub fn operation_in_progress(&self) -> Option<String> {
+        self.inner.state().map(|s| format!("{s:?}").to_lowercase())
+    }
+
+    /// Returns the commits in `since..until` that touched `path`, newest first.
+    ///
+    /// Uses `git log -z`: git's pathspec walk uses commit-graph Bloom filters, which gix
+    /// does not, and is 3–4x faster on big ranges (FACTS.md).
+    pub fn commits_touching(
+        &self,
+        since: Option<&str>,
+        until: gix::ObjectId,
+        path: &str,
+    ) -> Result<Vec<CommitSummary>, RepoError> {
+        let range = match since {
+            Some(since) => format!("{since}..{until}"),
+            None => until.to_string(),
+        };
+        let pathspec = format!(":(literal){}", path.trim_matches('/'));
+        let out = git(
+            &self.root,
+            &[
+                "log",
+                "-z",
+                "--no-color",
+                "--format=%H%x00%B",
+                &range,
+                "--",
+                &pathspec,
+            ],
+            None,
+        )?;
+        let mut fields = out.split(|b| *b == 0);
+        let mut commits = Vec::new();
+        while let (Some(id), Some(message)) = (fields.next(), fields.next()) {
+            let id = String::from_utf8_lossy(id).trim().to_string();
+            if id.is_empty() {
+                break;
+            }
+            let message = String::from_utf8_lossy(message).trim_end().to_string();
+            let subject = message.lines().next().unwrap_or("").to_string();
+            commits.push(CommitSummary {
+                id,
+                subject,
+                message,
+            });
+        }
+        Ok(commits)
+    }
+
+    /// Counts the commits in `since..HEAD` that touched `path`.
+    pub fn count_commits_touching(
+        &self,
+        since: Option<&str>,
+        path: &str,
+    ) -> Result<usize, RepoError> {
+        let range = match since {
+            Some(since) => format!("{since}..HEAD"),
+            None => "HEAD".to_string(),
+        };
+        let pathspec = format!(":(literal){}", path.trim_matches('/'));
+        let out = git(
+            &self.root,
+            &["rev-list", "--count", &range, "--", &pathspec],
+            None,
+        )?;
+        Ok(String::from_utf8_lossy(&out).trim().parse().unwrap_or(0))
+    }
+
+    /// Returns the paths under `path` with uncommitted changes (tracked files only).
+    pub fn dirty_paths(&self, path: &str) -> Result<Vec<String>, RepoError> {
+        let pathspec = format!(":(literal){}", path.trim_matches('/'));
+        let out = git(
+            &self.root,
+            &[
+                "status",
+                "--porcelain",
+                "-z",
+                "--untracked-files=no",
+                "--",
+                &pathspec,
+            ],
+            None,
+        )?;
+        Ok(out
+            .split(|b| *b == 0)
+            .filter(|entry| entry.len() > 3)
+            .map(|entry| String::from_utf8_lossy(&entry[3..]).to_string())
+            .collect())
+    }
+
+    /// Returns `(tag, object id)` for the remote's tags whose names start with `prefix`.
+    pub fn remote_tags(
+        &self,
+        remote: &str,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<Vec<(String, String)>, RepoError> {
+        let pattern = format!("refs/tags/{prefix}*");
+        let out = git(
+            &self.root,
+            &["ls-remote", "--tags", "--refs", "--", remote, &pattern],
+            Some(timeout),
+        )?;
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .filter_map(|line| {
+                let (sha, name) = line.split_once('\t')?;
+                Some((
+                    name.strip_prefix("refs/tags/")?.to_string(),
+                    sha.to_string(),
+                ))
+            })
+            .collect())
+    }
+
+    /// Pushes exactly one tag: `git push <remote> refs/tags/<tag>`.
+    ///
+    /// git's own output (and the remote's hook output) goes to our stderr so that
+    /// `--json` keeps stdout clean.
+    pub fn push_tag(&self, remote: &str, tag: &str) -> Result<(), RepoError> {
+        let refspec = format!("refs/tags/{tag}:refs/tags/{tag}");
+        let status = std::process::Command::new("git")
+            .args(["push", "--", remote, &refspec])
+            .current_dir(&self.root)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::io::stderr())
+            .status()
+            .map_err(|source| GitError::Spawn {
+                args: format!("push {remote} {refspec}"),
+                source,
+            })?;
+        if !status.success() {
+            return Err(GitError::Failed {
+                args: format!("push {remote} {refspec}"),
+                stderr: "see git's output above".into(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Gives access to gix for the modules that need more.
+    pub fn gix(&self) -> &gix::Repository {
+        &self.inner
+    }
+}

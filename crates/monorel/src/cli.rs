@@ -1,0 +1,106 @@
+//! The command line. Help texts are the doc comments: first line imperative, no period.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+
+/// Cut, check and promote per-service releases in a monorepo
+///
+/// `git release <service>` tags the next version of one service as an annotated tag on a
+/// commit whose image exists in the registry. The pre-push hook (`git release install`)
+/// checks every tag you push; `git release promote <tag>` re-tags the image in CI.
+#[derive(Debug, Parser)]
+#[command(
+    name = "git-release",
+    bin_name = "git release",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Examples:\n  git release service-a --bump minor --push\n  git release next service-a --json\n  git release list\n\nExit codes: 0 ok, 1 refused by a release rule, 2 usage, 3 config, 4 registry or remote unavailable, 5 git or I/O failure, 130 cancelled."
+)]
+pub struct Cli {
+    /// Run as if started in this directory
+    #[arg(short = 'C', global = true, value_name = "PATH")]
+    pub directory: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub release: commands::release::ReleaseArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands. A service cannot be named like one of them (see `RESERVED_NAMES`).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Release a service (the same as `git release <service>`)
+    Release(commands::release::ReleaseArgs),
+    /// Print the next version of a service without tagging
+    Next(commands::next::NextArgs),
+    /// List every configured service with its latest release
+    List(commands::list::ListArgs),
+    /// Write a starter git-release.toml (and CI workflows with --ci)
+    Init(commands::init::InitArgs),
+    /// Install the pre-push hook into this repository
+    Install(commands::install::InstallArgs),
+    /// Remove the pre-push hook and restore what was there before
+    Uninstall(commands::install::UninstallArgs),
+    /// Run a git hook (called by the hook shim, not by people)
+    Hook(commands::hook::HookArgs),
+    /// Check release tags against every rule (CI's twin of the pre-push hook)
+    Check(commands::check::CheckArgs),
+    /// Re-tag a release's image in the registry, server-side
+    Promote(commands::promote::PromoteArgs),
+    /// Diagnose configuration, hook, credentials and registry access
+    Doctor(commands::doctor::DoctorArgs),
+    /// Pin an environment to a release in Terraform variables
+    Deploy(commands::deploy::DeployArgs),
+    /// Show every service's latest release and what each environment runs
+    Status(commands::status::StatusArgs),
+    /// Print shell completions
+    Completions(CompletionsArgs),
+    /// Print the man page
+    Man,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print completions for
+    pub shell: clap_complete::Shell,
+}
+
+/// Parses the process's arguments.
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn reserved_names_match_subcommands() {
+        let mut names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .chain(["help".to_string()])
+            .collect();
+        names.sort();
+        let mut reserved: Vec<String> = monorel_core::config::RESERVED_NAMES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        reserved.sort();
+        assert_eq!(names, reserved);
+    }
+}

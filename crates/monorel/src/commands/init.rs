@@ -1,0 +1,151 @@
+//! `git release init`: write a commented starter `git-release.toml`, with the services
+//! found as directories that contain a `Dockerfile`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use monorel_core::config::{Config, FILE_NAME};
+use monorel_core::repo::Repo;
+
+use crate::error::{CliError, CliResult, Kind};
+
+/// Arguments of `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing git-release.toml
+    #[arg(long)]
+    pub force: bool,
+    /// Also write CI workflows for this provider
+    #[arg(long, value_enum)]
+    pub ci: Option<CiProvider>,
+}
+
+/// CI providers `init --ci` can write workflows for.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CiProvider {
+    /// GitHub Actions
+    Github,
+}
+
+/// Runs `init`.
+pub fn run(dir: &Path, args: InitArgs) -> CliResult {
+    let repo = Repo::discover(dir)?;
+    let root = repo.root().to_path_buf();
+    let path = root.join(FILE_NAME);
+    if let Some(provider) = args.ci {
+        return super::init_ci::run(&root, provider, args.force);
+    }
+    if path.exists() && !args.force {
+        return Err(CliError::new(
+            Kind::Refused,
+            format!(
+                "{} already exists; pass --force to overwrite it",
+                path.display()
+            ),
+        ));
+    }
+    let services = find_services(&root);
+    let text = starter_config(&services);
+    Config::parse(&text, FILE_NAME)
+        .map_err(|e| CliError::new(Kind::Internal, format!("the starter file is invalid: {e}")))?;
+    std::fs::write(&path, text)?;
+    println!("wrote {FILE_NAME} with {} service(s)", services.len());
+    for (name, dir) in &services {
+        println!("  {name} ({dir})");
+    }
+    println!("next: review it, commit it, and run `git release install` to add the pre-push hook");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Returns `(service name, path)` for each directory with a `Dockerfile`, sorted by path.
+fn find_services(root: &Path) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut stack: Vec<(PathBuf, usize)> = vec![(root.to_path_buf(), 0)];
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().to_string();
+            if path.is_dir() {
+                let skip = name.starts_with('.')
+                    || matches!(name.as_str(), "node_modules" | "target" | "vendor");
+                if !skip && depth < 4 {
+                    stack.push((path, depth + 1));
+                }
+            } else if name == "Dockerfile" && dir != root {
+                let rel = dir
+                    .strip_prefix(root)
+                    .unwrap_or(&dir)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let service = service_name(
+                    dir.file_name()
+                        .map(|n| n.to_string_lossy().to_string())
+                        .unwrap_or_default(),
+                );
+                if let Some(service) = service {
+                    found.push((service, rel));
+                }
+            }
+        }
+    }
+    found.sort_by(|a, b| a.1.cmp(&b.1));
+    let mut seen = std::collections::BTreeSet::new();
+    found.retain(|(name, _)| seen.insert(name.clone()));
+    found
+}
+
+fn service_name(dir_name: String) -> Option<String> {
+    let name: String = dir_name
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = name
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string();
+    let reserved = monorel_core::config::RESERVED_NAMES.contains(&name.as_str());
+    (!name.is_empty() && !reserved && monorel_core::tag::check_service_name(&name).is_ok())
+        .then_some(name)
+}
+
+fn starter_config(services: &[(String, String)]) -> String {
+    let mut text = String::from(
+        r#"# git-release configuration: https://example.invalid/git-release/docs/reference.md
+# Keys are a contract; unknown keys are errors.
+
+[defaults]
+tag = "{service}-v{version}"   # the only placeholders are {service} and {version}
+initial-version = "0.1.0"      # version of a service's first release
+remote = "origin"
+
+[registry]
+kind = "ecr"                   # "ecr", or "none" to skip image checks (said on every run)
+repository = "{service}-image" # image repository of each service
+image-tag = "{sha}"            # tag CI gives each build: {sha} (40 hex) or {short_sha} (7 hex)
+# region = "eu-west-1"         # set it: nothing then waits on instance metadata
+# registry-id = "123456789012" # the account that owns the repositories, if not yours
+
+[hook]
+allow-maintenance = false      # allow X.Y.Z below the latest when it tops its own X.Y line
+allow-rewrite = false          # allow moving or deleting release tags on the remote
+on-registry-error = "block"    # or "warn" to let pushes through when the registry is down
+"#,
+    );
+    if services.is_empty() {
+        text.push_str("\n# No directory with a Dockerfile was found; add services like this:\n# [services.service-a]\n# path = \"services/service-a\"\n");
+    }
+    for (name, path) in services {
+        text.push_str(&format!("\n[services.{name}]\npath = \"{path}\"\n"));
+    }
+    text
+}

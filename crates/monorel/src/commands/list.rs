@@ -1,0 +1,75 @@
+//! `git release list`: every configured service, its latest release, and how many
+//! commits touched it since.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::Context;
+use crate::error::CliResult;
+use crate::ui::{self, Style};
+
+/// Arguments of `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print the list as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Row {
+    service: String,
+    path: String,
+    latest: Option<String>,
+    version: Option<String>,
+    commits_since: usize,
+}
+
+/// Runs `list`.
+pub fn run(dir: &Path, args: ListArgs) -> CliResult {
+    let ctx = Context::load(dir)?;
+    let template = ctx.config.tag_template();
+    let mut rows = Vec::new();
+    for (name, service) in &ctx.config.services {
+        let latest = ctx.repo.latest_release(&template, name)?;
+        let since = latest.as_ref().map(|r| format!("refs/tags/{}", r.tag));
+        let commits_since = ctx
+            .repo
+            .count_commits_touching(since.as_deref(), &service.path)?;
+        rows.push(Row {
+            service: name.clone(),
+            path: service.path.clone(),
+            latest: latest.as_ref().map(|r| r.tag.clone()),
+            version: latest.as_ref().map(|r| r.version.to_string()),
+            commits_since,
+        });
+    }
+    if args.json {
+        ui::print_json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let style = Style::stdout();
+    let width = rows
+        .iter()
+        .map(|r| r.service.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    println!(
+        "{:<width$}  {:<12}  {}",
+        "SERVICE", "LATEST", "COMMITS SINCE"
+    );
+    for row in &rows {
+        let version = row.version.clone().unwrap_or_else(|| "-".into());
+        let since = if row.commits_since > 0 {
+            style.strong(&row.commits_since.to_string())
+        } else {
+            "0".into()
+        };
+        println!("{:<width$}  {:<12}  {since}", row.service, version);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,385 @@
+//! `git release <service>`: choose the next version, check everything, create the
+//! annotated tag, push it.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::Args;
+use monorel_core::config::RegistryKind;
+use monorel_core::plan::{self, Analysis, PlanError, ReleasePlan, RemoteState, VersionChoice};
+use monorel_core::registry::{self, FailureKind, ImageStatus};
+use monorel_core::sanitize::for_terminal;
+use monorel_core::Bump;
+use serde::Serialize;
+
+use super::Context;
+use crate::error::{CliError, CliResult, Kind};
+use crate::ui::{self, Style};
+
+/// Arguments of `git release <service>`.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The service to release, as named under [services] in git-release.toml
+    pub service: Option<String>,
+    /// How to bump the version; without it, a terminal prompt suggests one from the commits
+    #[arg(long, value_parser = bump_parser())]
+    pub bump: Option<Bump>,
+    /// Make a pre-release with this identifier (`--bump minor --pre rc` gives X.Y.0-rc.1)
+    #[arg(long, value_name = "ID")]
+    pub pre: Option<String>,
+    /// Release exactly this version instead of bumping
+    #[arg(long, value_name = "X.Y.Z", conflicts_with_all = ["bump", "pre"])]
+    pub set_version: Option<String>,
+    /// The commit to release [default: HEAD]
+    #[arg(long, value_name = "REV")]
+    pub commit: Option<String>,
+    /// Push the new tag (only that tag) to the remote
+    #[arg(long)]
+    pub push: bool,
+    /// The remote to compare with and push to [default: [defaults] remote, else origin]
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the result as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// The tag message's first paragraph [default: "<service> version <version>"]
+    #[arg(short = 'm', long, value_name = "MESSAGE")]
+    pub message: Option<String>,
+    /// Do not ask the remote for its tags
+    #[arg(long)]
+    pub offline: bool,
+    /// Release even if the service's directory has uncommitted changes
+    #[arg(long)]
+    pub allow_dirty: bool,
+}
+
+/// The `--bump` parser, shared with `next`.
+pub fn bump_parser() -> impl TypedValueParser<Value = Bump> {
+    PossibleValuesParser::new(Bump::ALL.map(Bump::as_str))
+        .map(|s| s.parse::<Bump>().expect("possible values are valid bumps"))
+}
+
+#[derive(Serialize)]
+struct Outcome<'a> {
+    #[serde(flatten)]
+    plan: &'a ReleasePlan,
+    dry_run: bool,
+    created: bool,
+    pushed: bool,
+}
+
+/// Runs `git release <service>`.
+pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
+    let Some(service) = args.service.clone() else {
+        return Err(CliError::new(
+            Kind::Usage,
+            "name the service to release, like `git release service-a --bump patch`",
+        ));
+    };
+    let ctx = Context::load(dir)?;
+    ctx.config.service(&service)?;
+    let remote = args
+        .remote
+        .clone()
+        .unwrap_or_else(|| ctx.config.defaults.remote.clone());
+
+    let tags_head = args.commit.as_deref().is_none_or(|c| c == "HEAD");
+    if tags_head && !args.dry_run {
+        plan::check_work_tree(&ctx.repo, &ctx.config, &service, args.allow_dirty)?;
+    }
+    let analysis = plan::analyze(&ctx.repo, &ctx.config, &service, args.commit.as_deref())?;
+
+    let remote_tags = if args.offline {
+        Vec::new()
+    } else {
+        let (state, names) = ui::with_spinner("reading the remote's tags", || {
+            plan::remote_state(
+                &ctx.repo,
+                &ctx.config,
+                &remote,
+                &service,
+                analysis.current.as_ref(),
+            )
+        });
+        match state {
+            RemoteState::Ahead { remote_tag } => {
+                return Err(PlanError::RemoteAhead {
+                    remote,
+                    remote_tag,
+                    local: analysis.current.as_ref().map(|c| c.tag.clone()),
+                }
+                .into())
+            }
+            RemoteState::Unavailable { reason } => ui::warn(&format!(
+                "could not read the tags of remote `{remote}`, going on with local tags only ({reason}); pass --offline to skip this check"
+            )),
+            RemoteState::UpToDate { missing_locally } if !missing_locally.is_empty() => ui::warn(&format!(
+                "remote `{remote}` has releases you do not have locally ({}); run `git fetch --tags {remote}`",
+                missing_locally.join(", ")
+            )),
+            RemoteState::UpToDate { .. } | RemoteState::Skipped => {}
+        }
+        names
+    };
+
+    let interactive = !args.json && ui::can_prompt();
+    let choice = match (&args.set_version, args.bump) {
+        (Some(version), _) => VersionChoice::Exact(version.clone()),
+        (None, Some(bump)) => VersionChoice::Bump { bump, pre: args.pre.clone() },
+        (None, None) if interactive => prompt_for_version(&ctx, &analysis, args.pre.as_deref())?,
+        (None, None) => {
+            return Err(CliError::new(
+                Kind::Usage,
+                format!(
+                    "no --bump given and no terminal to ask on; pass --bump major|minor|patch|prerelease|release (the commits suggest --bump {})",
+                    analysis.suggestion
+                ),
+            ))
+        }
+    };
+
+    let push_to = args.push.then(|| remote.clone());
+    let mut plan = ReleasePlan::new(
+        &ctx.repo,
+        &ctx.config,
+        &analysis,
+        &choice,
+        args.message.as_deref(),
+        push_to,
+    )?;
+    if remote_tags.contains(&plan.tag) {
+        return Err(PlanError::TagOnRemote {
+            tag: plan.tag.clone(),
+            remote,
+        }
+        .into());
+    }
+    verify_image(&ctx, &mut plan)?;
+
+    if args.dry_run {
+        return finish(&args, &plan, &remote, false, false);
+    }
+    if interactive && !args.yes && !confirm(&plan)? {
+        return Err(CliError::new(
+            Kind::Cancelled,
+            "cancelled; nothing was created",
+        ));
+    }
+    plan.execute(&ctx.repo).map_err(|e| {
+        let created = ctx.repo.tag_target(&plan.tag).ok().flatten().is_some();
+        let err: CliError = e.into();
+        if created {
+            err.hint(format!(
+                "the tag {} was created locally; push it with `git push {remote} refs/tags/{}`",
+                plan.tag, plan.tag
+            ))
+        } else {
+            err
+        }
+    })?;
+    finish(&args, &plan, &remote, true, plan.push_to.is_some())
+}
+
+/// Asks the registry whether the commit's image exists; records its digest.
+fn verify_image(ctx: &Context, plan: &mut ReleasePlan) -> Result<(), CliError> {
+    if ctx.config.registry.kind == RegistryKind::None {
+        ctx.warn_if_unchecked();
+        return Ok(());
+    }
+    let registry = registry::open(&ctx.config);
+    let status = ui::with_spinner(
+        &format!("checking {} in {}", plan.image, registry.describe()),
+        || {
+            registry
+                .check(std::slice::from_ref(&plan.image))
+                .pop()
+                .unwrap_or(ImageStatus::Unchecked)
+        },
+    );
+    plan.record_image(&status);
+    match status {
+        ImageStatus::Present { .. } | ImageStatus::Unchecked => Ok(()),
+        ImageStatus::Missing => Err(CliError::new(
+            Kind::Refused,
+            format!("no image {} in {}: CI has not built commit {} of {}", plan.image, registry.describe(), &plan.commit[..7], plan.service),
+        )
+        .hint("CI builds and pushes the image on every push to main; wait for that workflow to finish, or release a commit that has an image with --commit")),
+        ImageStatus::Failed(failure) => {
+            let kind = match failure.kind {
+                FailureKind::RepositoryNotFound => Kind::Refused,
+                _ => Kind::Unavailable,
+            };
+            Err(CliError::new(kind, format!("cannot check image {}: {}", plan.image, failure.message)).hint(failure.hint))
+        }
+    }
+}
+
+fn prompt_for_version(
+    ctx: &Context,
+    analysis: &Analysis,
+    pre: Option<&str>,
+) -> Result<VersionChoice, CliError> {
+    let style = Style::stderr();
+    let current = analysis.current.as_ref();
+    let service_path = &ctx.config.service(&analysis.service)?.path;
+    match current {
+        Some(c) => eprintln!(
+            "{} is at {}; {} commit(s) touched {} since:",
+            analysis.service,
+            style.strong(&c.tag),
+            analysis.commits.len(),
+            for_terminal(service_path)
+        ),
+        None => eprintln!(
+            "{} has no release yet; {} commit(s) touched {}:",
+            analysis.service,
+            analysis.commits.len(),
+            for_terminal(service_path)
+        ),
+    }
+    const SHOWN: usize = 15;
+    for commit in analysis.commits.iter().take(SHOWN) {
+        eprintln!(
+            "  {} {}",
+            style.dim(commit.short_id()),
+            for_terminal(&commit.subject)
+        );
+    }
+    if analysis.commits.len() > SHOWN {
+        eprintln!("  … and {} more", analysis.commits.len() - SHOWN);
+    }
+    let options: Vec<(Bump, monorel_core::semver::Version)> = Bump::ALL
+        .into_iter()
+        .filter_map(|bump| {
+            analysis
+                .next_for(&ctx.config, bump, pre)
+                .ok()
+                .map(|v| (bump, v))
+        })
+        .collect();
+    if options.is_empty() {
+        return Err(CliError::new(
+            Kind::Refused,
+            "no bump produces a valid next version; pass --set-version",
+        ));
+    }
+    let items: Vec<String> = options
+        .iter()
+        .map(|(bump, version)| {
+            let mark = if *bump == analysis.suggestion {
+                "  (suggested by the commits)"
+            } else {
+                ""
+            };
+            format!("{:<11} {version}{mark}", bump.as_str())
+        })
+        .collect();
+    let default = options
+        .iter()
+        .position(|(b, _)| *b == analysis.suggestion)
+        .unwrap_or(0);
+    let picked = dialoguer::Select::new()
+        .with_prompt(format!("Next version of {}", analysis.service))
+        .items(&items)
+        .default(default)
+        .interact_opt()
+        .map_err(prompt_error)?;
+    match picked {
+        Some(index) => Ok(VersionChoice::Bump {
+            bump: options[index].0,
+            pre: pre.map(str::to_string),
+        }),
+        None => Err(CliError::new(
+            Kind::Cancelled,
+            "cancelled; nothing was created",
+        )),
+    }
+}
+
+fn confirm(plan: &ReleasePlan) -> Result<bool, CliError> {
+    let push = plan
+        .push_to
+        .as_deref()
+        .map_or(String::new(), |r| format!(" and push it to {r}"));
+    dialoguer::Confirm::new()
+        .with_prompt(format!(
+            "Create {} on {}{push}?",
+            plan.tag,
+            &plan.commit[..7]
+        ))
+        .default(true)
+        .interact_opt()
+        .map(|answer| answer.unwrap_or(false))
+        .map_err(prompt_error)
+}
+
+fn prompt_error(e: dialoguer::Error) -> CliError {
+    CliError::new(
+        Kind::Cancelled,
+        format!("the prompt failed ({e}); nothing was created"),
+    )
+}
+
+fn finish(
+    args: &ReleaseArgs,
+    plan: &ReleasePlan,
+    remote: &str,
+    created: bool,
+    pushed: bool,
+) -> CliResult {
+    if args.json {
+        ui::print_json(&Outcome {
+            plan,
+            dry_run: args.dry_run,
+            created,
+            pushed,
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let style = Style::stdout();
+    let from = plan
+        .current
+        .as_ref()
+        .map_or("no release".to_string(), |c| c.version.to_string());
+    let image = match &plan.digest {
+        Some(digest) => format!("{}@{digest}", plan.image),
+        None => plan.image.to_string(),
+    };
+    if args.dry_run {
+        println!(
+            "would create {} ({from} → {}) on {}",
+            style.strong(&plan.tag),
+            plan.version,
+            &plan.commit[..7]
+        );
+        println!("  image: {image}");
+        println!("  commits: {}", plan.commits.len());
+        if let Some(remote) = &plan.push_to {
+            println!("  then push it to {remote}");
+        }
+        println!("dry run: nothing was written");
+    } else {
+        println!(
+            "{} created {} ({from} → {}) on {}",
+            style.good("✓"),
+            style.strong(&plan.tag),
+            plan.version,
+            &plan.commit[..7]
+        );
+        println!("  image: {image}");
+        match &plan.push_to {
+            Some(remote) if pushed => {
+                println!("{} pushed {} to {remote}", style.good("✓"), plan.tag)
+            }
+            _ => println!("  push it with: git push {remote} refs/tags/{}", plan.tag),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

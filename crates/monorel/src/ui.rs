@@ -1,0 +1,111 @@
+//! Talking to people: colour (off with `NO_COLOR`, off when not a terminal), whether we
+//! may prompt, spinners while waiting on the network, JSON for scripts.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use console::Style as Paint;
+
+/// Colours for one output stream.
+#[derive(Clone)]
+pub struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn for_stream(is_terminal: bool) -> Style {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let forced = std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0");
+        Style {
+            on: !no_color && (forced || is_terminal),
+        }
+    }
+
+    /// Colours for stderr.
+    pub fn stderr() -> Style {
+        Style::for_stream(std::io::stderr().is_terminal())
+    }
+
+    /// Colours for stdout.
+    pub fn stdout() -> Style {
+        Style::for_stream(std::io::stdout().is_terminal())
+    }
+
+    fn paint(&self, paint: Paint, text: &str) -> String {
+        if self.on {
+            paint.force_styling(true).apply_to(text).to_string()
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// `error:` red and bold.
+    pub fn error(&self, text: &str) -> String {
+        self.paint(Paint::new().red().bold(), text)
+    }
+
+    /// `warning:` yellow and bold.
+    pub fn warning(&self, text: &str) -> String {
+        self.paint(Paint::new().yellow().bold(), text)
+    }
+
+    /// `hint:` cyan.
+    pub fn hint(&self, text: &str) -> String {
+        self.paint(Paint::new().cyan(), text)
+    }
+
+    /// Success marks and good news.
+    pub fn good(&self, text: &str) -> String {
+        self.paint(Paint::new().green(), text)
+    }
+
+    /// Failure marks.
+    pub fn bad(&self, text: &str) -> String {
+        self.paint(Paint::new().red(), text)
+    }
+
+    /// Names worth noticing (tags, versions).
+    pub fn strong(&self, text: &str) -> String {
+        self.paint(Paint::new().bold(), text)
+    }
+
+    /// Secondary text (shas).
+    pub fn dim(&self, text: &str) -> String {
+        self.paint(Paint::new().dim(), text)
+    }
+}
+
+/// Prints a warning on stderr.
+pub fn warn(message: &str) {
+    let style = Style::stderr();
+    eprintln!(
+        "{} {}",
+        style.warning("warning:"),
+        monorel_core::sanitize::for_terminal(message)
+    );
+}
+
+/// Whether we may ask questions: both stdin and stderr are terminals, and not in CI.
+pub fn can_prompt() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Runs `work` with a spinner on stderr when it is a terminal (never in pipes or CI).
+pub fn with_spinner<T>(message: &str, work: impl FnOnce() -> T) -> T {
+    let show = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    if !show {
+        return work();
+    }
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(message.to_string());
+    spinner.enable_steady_tick(Duration::from_millis(80));
+    let out = work();
+    spinner.finish_and_clear();
+    out
+}
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> Result<(), crate::error::CliError> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

