@@ -234,7 +234,7 @@ impl Repo {
     /// Returns what tag `name` points at, or `None` if there is no such tag.
     pub fn tag_target(&self, name: &str) -> Result<Option<TagTarget>, RepoError> {
         let full = format!("refs/tags/{name}");
-        let Some(mut reference) = self
+        let Some(reference) = self
             .inner
             .try_find_reference(full.as_str())
             .map_err(gix_err(format!("cannot read tag {name}")))?
@@ -249,11 +249,7 @@ impl Repo {
                 what: format!("tag {name} is a symbolic reference"),
                 source: gix::Error::from_error(std::io::Error::other("symbolic tag")),
             })?;
-        self.object_target(ref_target).map(Some).or_else(|e| {
-            // A tag whose object is missing locally still exists as a name.
-            let _ = reference.peel_to_id();
-            Err(e)
-        })
+        self.object_target(ref_target).map(Some)
     }
 
     /// Describes object `id` as a tag would point at it (annotated or not, peeled kind).
