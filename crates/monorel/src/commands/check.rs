@@ -106,8 +106,9 @@ pub fn run(dir: &Path, args: CheckArgs) -> CliResult {
 pub fn refusal(what: &str, report: &Report) -> String {
     let bad = report.verdicts.iter().filter(|v| !v.ok()).count();
     let total = report.verdicts.len();
+    let verb = if bad == 1 { "breaks" } else { "break" };
     let tags = if total == 1 { "tag" } else { "tags" };
-    format!("{what}: {bad} of {total} {tags} break the release rules; fix each ✗ above (the rules: docs/hook.md)")
+    format!("{what}: {bad} of {total} {tags} {verb} the release rules; fix each ✗ above (the rules: docs/hook.md)")
 }
 
 /// Returns one line per passing tag and one per failure, ✓ or ✗ first.
