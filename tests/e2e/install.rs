@@ -44,7 +44,9 @@ fn install_sh(env: &TestEnv, cwd: &Path, args: &[&str]) -> Run {
     let root = checkout();
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     let mut cmd = env.command("sh", cwd);
-    cmd.arg(root.join("install.sh")).args(args).env("CI", "true");
+    cmd.arg(root.join("install.sh"))
+        .args(args)
+        .env("CI", "true");
     // The real toolchain and crate cache (the test HOME is empty), and the workspace's
     // target dir so the build reuses what `cargo build` already compiled.
     let cargo_home = std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{home}/.cargo"));
@@ -122,7 +124,11 @@ fn install_sh_into_a_temp_prefix_installs_the_hook_and_runs_the_demo() {
         "{}",
         run.stderr
     );
-    assert!(run.stdout.contains("refs/tags/service-a-v0.1.0"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("refs/tags/service-a-v0.1.0"),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stdout.contains("refs/tags/servce-a"), "{}", run.stdout);
 }
 
@@ -159,13 +165,21 @@ fn install_sh_says_when_cargo_or_git_is_missing() {
     let no_cargo = only_tools(&env, "no-cargo", &["dirname", "git"]);
     let run = run_with_path(&no_cargo);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("error: cargo is not installed"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: cargo is not installed"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("https://rustup.rs"), "{}", run.stderr);
 
     let no_git = only_tools(&env, "no-git", &["dirname", "cargo"]);
     let run = run_with_path(&no_git);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("error: git is not installed"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: git is not installed"),
+        "{}",
+        run.stderr
+    );
 
     let run = Run::from(
         env.command("/bin/sh", env.path())
@@ -174,5 +188,9 @@ fn install_sh_says_when_cargo_or_git_is_missing() {
             .expect("run install.sh"),
     );
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("unknown option '--frobnicate'"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unknown option '--frobnicate'"),
+        "{}",
+        run.stderr
+    );
 }
