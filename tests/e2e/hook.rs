@@ -734,3 +734,35 @@ fn hook_refuses_unknown_hook_names_and_garbage_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pre-push input line 1"));
 }
+
+/// Rule 7 goes through the registry interface: an ECR registry that cannot be reached
+/// blocks the push by default, and `on-registry-error = "warn"` lets it through.
+#[test]
+fn unreachable_registry_blocks_unless_configured_to_warn() {
+    let mut env = TestEnv::new();
+    // Credentials that resolve at once and an endpoint where nothing listens.
+    env.set_env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE");
+    env.set_env("AWS_SECRET_ACCESS_KEY", "secret");
+    env.set_env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    let mut config = String::from("[registry]\nkind = \"ecr\"\nregion = \"eu-west-1\"\ntimeout-seconds = 3\nconnect-timeout-seconds = 1\n");
+    for s in SERVICES {
+        config.push_str(&format!("\n[services.{s}]\npath = \"services/{s}\"\n"));
+    }
+    let repo = env.monorepo("mono", &config, SERVICES);
+    env.run(&repo.work, &["install"]).ok();
+    tag(&env, &repo.work, "service-a-v1.0.0");
+    let run = push(&env, &repo.work, &["origin", "service-a-v1.0.0"]);
+    refused(&run, "image");
+    assert!(run.stderr.contains("service-a-image:"), "{}", run.stderr);
+    assert!(remote_names(&env, &repo).is_empty());
+
+    std::fs::write(
+        repo.work.join("git-release.toml"),
+        format!("[hook]\non-registry-error = \"warn\"\n\n{config}"),
+    )
+    .expect("config");
+    let run = push(&env, &repo.work, &["origin", "service-a-v1.0.0"]);
+    accepted(&run);
+    assert!(run.stderr.contains("on-registry-error"), "{}", run.stderr);
+    assert_eq!(remote_names(&env, &repo), ["service-a-v1.0.0"]);
+}
