@@ -1,1 +1,499 @@
 //! The release-tag rules shared by the pre-push hook and `git release check`.
+//!
+//! The hook sees what git is about to push (tag name, local object, remote object); CI's
+//! `git release check` sees named local tags. Both reduce to a list of [`TagUpdate`]s and
+//! get one [`Verdict`] per tag from [`check_tags`]. Every rule is evaluated and every
+//! failure reported, so one push tells the developer everything to fix at once. The
+//! registry is asked last and once, for the images of every tag that passed the other
+//! rules, because that is the only step that may cost a network round trip.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use semver::Version;
+use serde::Serialize;
+
+use crate::config::{closest_name, Config, OnRegistryError, RegistryKind};
+use crate::registry::{self, ImageStatus, Registry};
+use crate::repo::{Repo, RepoError, TagTarget};
+use crate::tag::{check_image_tag, check_ref_format, ParsedTag, TagTemplate};
+use crate::version::VersionError;
+
+/// A rule a release tag must follow. The kebab-case names are stable (JSON, docs/hook.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// 1. The name renders from the tag template for a configured service and a semver.
+    Naming,
+    /// 2. The name is also a valid image tag (charset, length, no build metadata).
+    ImageTag,
+    /// 3. The tag is annotated.
+    Annotated,
+    /// 4. The tag points at a commit.
+    Commit,
+    /// 5. The version is above the service's highest release not in this push.
+    Newer,
+    /// 6. A release tag on the remote is never moved or deleted.
+    NoRewrite,
+    /// 7. The commit's image exists in the registry.
+    Image,
+}
+
+impl Rule {
+    /// Returns the rule's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Naming => "naming",
+            Rule::ImageTag => "image-tag",
+            Rule::Annotated => "annotated",
+            Rule::Commit => "commit",
+            Rule::Newer => "newer",
+            Rule::NoRewrite => "no-rewrite",
+            Rule::Image => "image",
+        }
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One broken rule: which, and a one-line message that names the tag and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// The rule.
+    pub rule: Rule,
+    /// What is wrong with which tag, and what to do.
+    pub message: String,
+}
+
+/// The local side of a tag update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Local {
+    /// The tag names this object (the tag object for annotated tags).
+    Object(gix::ObjectId),
+    /// The push deletes the tag (git's zero id on the left).
+    Delete,
+    /// `git release check` was given a tag that does not exist locally.
+    Missing,
+}
+
+/// One tag to judge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagUpdate {
+    /// The tag name, without `refs/tags/`.
+    pub tag: String,
+    /// What the tag will name.
+    pub local: Local,
+    /// What the remote's tag names now; `None` when the remote has no such tag (or it is
+    /// unknown, as for `git release check`).
+    pub remote: Option<gix::ObjectId>,
+}
+
+/// The judgement of one tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The tag name.
+    pub tag: String,
+    /// The service, when the name parses.
+    pub service: Option<String>,
+    /// The version, when the name parses.
+    pub version: Option<Version>,
+    /// The commit the tag points at (full hex), when it does.
+    pub commit: Option<String>,
+    /// Whether the update deletes the tag.
+    pub delete: bool,
+    /// The image's digest, when the registry confirmed it.
+    pub digest: Option<String>,
+    /// Every broken rule; empty when the tag passes.
+    pub failures: Vec<Failure>,
+}
+
+impl Verdict {
+    /// Whether the tag passes every rule.
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    fn fail(&mut self, rule: Rule, message: String) {
+        self.failures.push(Failure { rule, message });
+    }
+}
+
+/// The judgement of a whole push (or of the tags named to `git release check`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// One verdict per tag, in the order given.
+    pub verdicts: Vec<Verdict>,
+    /// False when `[registry] kind = "none"` (or no tag reached the registry step).
+    pub images_checked: bool,
+    /// Registry failures let through by `[hook] on-registry-error = "warn"`.
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// Whether every tag passes.
+    pub fn ok(&self) -> bool {
+        self.verdicts.iter().all(Verdict::ok)
+    }
+}
+
+/// The error returned by [`check_tags`]: the repository could not be read (a broken rule
+/// is not an error, it is a [`Failure`]).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// Listing a service's releases failed.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+/// What the name says, for the rules that need a parsed name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameCheck {
+    /// Service and version, when the name is a release tag of a configured service.
+    pub release: Option<(String, Version)>,
+    /// The naming and image-tag failures.
+    pub failures: Vec<Failure>,
+}
+
+/// Applies rules 1 (naming) and 2 (image tag) to a tag name; reads no repository.
+pub fn check_name(config: &Config, tag: &str) -> NameCheck {
+    let mut failures = Vec::new();
+    let mut release = None;
+    let shown = crate::sanitize::for_terminal(tag);
+    let template = config.tag_template();
+    let services = candidate_services(config, &template, tag);
+    let ref_format = check_ref_format(tag);
+    if let Err(rule) = &ref_format {
+        failures.push(Failure {
+            rule: Rule::Naming,
+            message: format!(
+                "`{shown}` {rule}; delete it with `git tag -d '{shown}'` and create the release with `git release <service>`"
+            ),
+        });
+    }
+    match template.parse_tag(tag, services) {
+        ParsedTag::Release { service, version } => release = Some((service, version)),
+        // Build metadata is valid semver; it breaks rule 2, which says so below.
+        ParsedTag::BadVersion {
+            error: VersionError::BuildMetadata(_),
+            ..
+        } => {}
+        ParsedTag::BadVersion { service, error } if ref_format.is_ok() => {
+            failures.push(Failure {
+                rule: Rule::Naming,
+                message: format!(
+                    "`{shown}` looks like a tag of {service} but {error}; delete it with `git tag -d {shown}` and run `git release {service}`"
+                ),
+            });
+        }
+        ParsedTag::BadVersion { .. } => {}
+        ParsedTag::UnknownService { guess } if ref_format.is_ok() => {
+            let suggestion = guess.as_deref().and_then(|g| {
+                closest_name(g, config.services.keys().map(String::as_str))
+                    .map(|s| (g.to_string(), s))
+            });
+            let example = template.render("<service>", &Version::new(1, 2, 3));
+            let message = match suggestion {
+                Some((guess, closest)) => format!(
+                    "`{shown}` names no configured service: `{}` is not under [services] (did you mean `{closest}`?); delete it with `git tag -d {shown}` and run `git release {closest}`",
+                    crate::sanitize::for_terminal(&guess)
+                ),
+                None => format!(
+                    "`{shown}` is not a release tag: release tags are named like `{example}` for a service under [services] ({}); delete it with `git tag -d '{shown}'`",
+                    some_services(config)
+                ),
+            };
+            failures.push(Failure {
+                rule: Rule::Naming,
+                message,
+            });
+        }
+        ParsedTag::UnknownService { .. } => {}
+    }
+    if let Err(rule) = check_image_tag(tag) {
+        failures.push(Failure {
+            rule: Rule::ImageTag,
+            message: format!(
+                "`{shown}` cannot become an image tag: {rule}; delete it with `git tag -d '{shown}'` and create the release with `git release <service>`"
+            ),
+        });
+    }
+    NameCheck { release, failures }
+}
+
+/// Returns the configured services whose tag prefix `tag` starts with.
+///
+/// They are found from the separators in the tag rather than by trying every service, so
+/// checking a tag costs the same in a monorepo of 1,000 services as in one of 2.
+fn candidate_services<'c>(config: &'c Config, template: &TagTemplate, tag: &str) -> Vec<&'c str> {
+    let marker = template.prefix("\0");
+    let (before, between) = marker
+        .split_once('\0')
+        .expect("a tag prefix contains the service name");
+    let Some(rest) = tag.strip_prefix(before) else {
+        return Vec::new();
+    };
+    (1..rest.len())
+        .filter(|&i| rest.is_char_boundary(i) && rest[i..].starts_with(between))
+        .filter_map(|i| config.services.get_key_value(&rest[..i]))
+        .map(|(name, _)| name.as_str())
+        .collect()
+}
+
+/// Returns the first few service names, for a message.
+fn some_services(config: &Config) -> String {
+    const SHOWN: usize = 5;
+    let mut names: Vec<&str> = config
+        .services
+        .keys()
+        .map(String::as_str)
+        .take(SHOWN)
+        .collect();
+    if config.services.len() > SHOWN {
+        names.push("…");
+    }
+    names.join(", ")
+}
+
+/// Judges every tag update against every rule; asks the registry once for all images.
+///
+/// Rule 5 compares each version with the highest release of its service that is *not* one
+/// of `updates`, so several new tags of one service can be pushed together, in any order.
+pub fn check_tags(
+    config: &Config,
+    repo: &Repo,
+    updates: &[TagUpdate],
+    registry: &dyn Registry,
+) -> Result<Report, CheckError> {
+    let template = config.tag_template();
+    let pushed: BTreeSet<&str> = updates.iter().map(|u| u.tag.as_str()).collect();
+    // Releases of each service that are not part of this push, sorted by version.
+    let mut others: BTreeMap<String, Vec<Version>> = BTreeMap::new();
+    let mut verdicts = Vec::with_capacity(updates.len());
+    for update in updates {
+        let names = check_name(config, &update.tag);
+        let mut verdict = Verdict {
+            tag: update.tag.clone(),
+            service: names.release.as_ref().map(|(s, _)| s.clone()),
+            version: names.release.as_ref().map(|(_, v)| v.clone()),
+            commit: None,
+            delete: update.local == Local::Delete,
+            digest: None,
+            failures: Vec::new(),
+        };
+        let shown = crate::sanitize::for_terminal(&update.tag).into_owned();
+        if update.local == Local::Delete {
+            // Deleting a tag that is no release (a typo that slipped through) is the fix,
+            // so only release tags are protected.
+            if names.release.is_some() && !config.hook.allow_rewrite {
+                verdict.fail(
+                    Rule::NoRewrite,
+                    format!(
+                        "`{shown}` is a release on the remote and release tags are never deleted; set [hook] allow-rewrite = true in git-release.toml if you really must"
+                    ),
+                );
+            }
+            verdicts.push(verdict);
+            continue;
+        }
+        verdict.failures = names.failures;
+
+        let target = match update.local {
+            Local::Object(id) => Some(repo.object_target(id).map_err(|e| e.to_string())),
+            Local::Missing | Local::Delete => None,
+        };
+        match target {
+            None => verdict.fail(
+                Rule::Commit,
+                format!(
+                    "`{shown}` does not exist in this repository; fetch it with `git fetch {} tag {shown}`",
+                    config.defaults.remote
+                ),
+            ),
+            Some(Err(error)) => verdict.fail(
+                Rule::Commit,
+                format!("`{shown}` cannot be read: {error}"),
+            ),
+            Some(Ok(target)) => {
+                check_target(&mut verdict, &shown, &target);
+            }
+        }
+
+        if let (Some(remote), Local::Object(local)) = (update.remote, update.local) {
+            if remote != local && !config.hook.allow_rewrite {
+                verdict.fail(
+                    Rule::NoRewrite,
+                    format!(
+                        "`{shown}` already exists on the remote (at {}) and release tags are never moved; release a new version instead, or set [hook] allow-rewrite = true in git-release.toml",
+                        &remote.to_hex_with_len(12)
+                    ),
+                );
+            }
+        }
+
+        if let Some((service, version)) = &names.release {
+            if !others.contains_key(service) {
+                let mut versions: Vec<Version> = repo
+                    .releases(&template, service)?
+                    .into_iter()
+                    .filter(|r| !pushed.contains(r.tag.as_str()))
+                    .map(|r| r.version)
+                    .collect();
+                versions.sort();
+                others.insert(service.clone(), versions);
+            }
+            let versions = &others[service];
+            if let Some(failure) = check_newer(config, &shown, service, version, versions) {
+                verdict.failures.push(failure);
+            }
+        }
+        verdicts.push(verdict);
+    }
+
+    // Rule 7, once for every tag that passed everything else.
+    let candidates: Vec<usize> = verdicts
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.ok() && !v.delete && v.service.is_some() && v.commit.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    let mut warnings = Vec::new();
+    let mut images_checked = false;
+    if !candidates.is_empty() && config.registry.kind != RegistryKind::None {
+        let images: Vec<_> = candidates
+            .iter()
+            .map(|&i| {
+                let v = &verdicts[i];
+                registry::commit_image(
+                    config,
+                    v.service.as_deref().unwrap_or_default(),
+                    v.commit.as_deref().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let statuses = registry.check(&images);
+        images_checked = true;
+        for ((&i, image), status) in candidates.iter().zip(&images).zip(statuses) {
+            let verdict = &mut verdicts[i];
+            let shown = crate::sanitize::for_terminal(&verdict.tag).into_owned();
+            match status {
+                ImageStatus::Present { digest } => verdict.digest = Some(digest),
+                ImageStatus::Unchecked => images_checked = false,
+                ImageStatus::Missing => {
+                    let commit = verdict.commit.as_deref().unwrap_or_default();
+                    let commit = commit[..commit.len().min(12)].to_string();
+                    verdict.fail(
+                        Rule::Image,
+                        format!(
+                            "`{shown}`: no image {image} in {}: CI has not built commit {commit} yet; wait for CI to push the image, or tag a commit that has one",
+                            registry.describe(),
+                        ),
+                    )
+                }
+                ImageStatus::Failed(failure) => {
+                    let message = format!(
+                        "`{shown}`: cannot check image {image} in {}: {}; {}",
+                        registry.describe(),
+                        failure.message,
+                        failure.hint
+                    );
+                    match config.hook.on_registry_error {
+                        OnRegistryError::Warn => warnings.push(format!(
+                            "{message} (let through: [hook] on-registry-error = \"warn\")"
+                        )),
+                        OnRegistryError::Block => verdict.fail(Rule::Image, message),
+                    }
+                }
+            }
+        }
+    }
+    Ok(Report {
+        verdicts,
+        images_checked,
+        warnings,
+    })
+}
+
+/// Rules 3 and 4: annotated, and pointing at a commit.
+fn check_target(verdict: &mut Verdict, shown: &str, target: &TagTarget) {
+    let is_commit = target.peeled_kind == gix::object::Kind::Commit;
+    if is_commit {
+        verdict.commit = Some(target.peeled.to_string());
+    }
+    if !target.annotated {
+        let message = match (&verdict.service, &verdict.version) {
+            (Some(service), Some(version)) => format!("{service} version {version}"),
+            _ => "release".to_string(),
+        };
+        verdict.fail(
+            Rule::Annotated,
+            format!(
+                "`{shown}` is a lightweight tag; release tags must be annotated: recreate it with `git tag -a -f -m \"{message}\" {shown} {}`",
+                target.peeled.to_hex_with_len(12)
+            ),
+        );
+    }
+    if !is_commit {
+        verdict.fail(
+            Rule::Commit,
+            format!(
+                "`{shown}` points at a {}, not a commit; delete it with `git tag -d {shown}` and tag a commit",
+                target.peeled_kind
+            ),
+        );
+    }
+}
+
+/// Rule 5: above the highest other release, or a permitted maintenance release.
+fn check_newer(
+    config: &Config,
+    shown: &str,
+    service: &str,
+    version: &Version,
+    others: &[Version],
+) -> Option<Failure> {
+    let highest = others.last()?;
+    if version > highest {
+        return None;
+    }
+    let tag_of = |v: &Version| config.tag_template().render(service, v);
+    if version == highest {
+        return Some(Failure {
+            rule: Rule::Newer,
+            message: format!(
+                "`{shown}` has the same version as {}; release the next version with `git release {service}`",
+                tag_of(highest)
+            ),
+        });
+    }
+    if !config.hook.allow_maintenance {
+        return Some(Failure {
+            rule: Rule::Newer,
+            message: format!(
+                "`{shown}` is not greater than {}, the highest release of {service}; release the next version with `git release {service}` (for maintenance releases set [hook] allow-maintenance = true)",
+                tag_of(highest)
+            ),
+        });
+    }
+    let line_highest = others
+        .iter()
+        .filter(|v| v.major == version.major && v.minor == version.minor)
+        .max();
+    match line_highest {
+        Some(line) if line >= version => Some(Failure {
+            rule: Rule::Newer,
+            message: format!(
+                "`{shown}` is a maintenance release but not the highest of the {}.{} line ({} exists); tag a version above {line}",
+                version.major,
+                version.minor,
+                tag_of(line)
+            ),
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

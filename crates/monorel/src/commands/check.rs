@@ -1,10 +1,18 @@
-//! `git release check <tag>…`.
+//! `git release check <tag>…`: the pre-push rules on named local tags, for CI's tag-push
+//! job (the server-side twin of the hook, which `git push --no-verify` cannot skip).
 
 use std::path::Path;
+use std::process::ExitCode;
 
 use clap::Args;
+use monorel_core::check::{self, Local, Report, TagUpdate, Verdict};
+use monorel_core::registry;
+use monorel_core::sanitize::for_terminal;
+use serde::Serialize;
 
-use crate::error::CliResult;
+use super::Context;
+use crate::error::{CliError, CliResult, Kind};
+use crate::ui::{self, Style};
 
 /// Arguments of `check`.
 #[derive(Debug, Args)]
@@ -17,7 +25,127 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
+/// The `--json` document; its field names are a stable contract for CI scripts.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    ok: bool,
+    images_checked: bool,
+    warnings: &'a [String],
+    tags: Vec<JsonTag<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonTag<'a> {
+    tag: &'a str,
+    service: Option<&'a str>,
+    version: Option<String>,
+    commit: Option<&'a str>,
+    ok: bool,
+    digest: Option<&'a str>,
+    failures: &'a [check::Failure],
+}
+
 /// Runs `check`.
-pub fn run(_dir: &Path, _args: CheckArgs) -> CliResult {
-    super::not_yet("check")
+pub fn run(dir: &Path, args: CheckArgs) -> CliResult {
+    let ctx = Context::load(dir)?;
+    let mut updates = Vec::with_capacity(args.tags.len());
+    for name in &args.tags {
+        let tag = name.strip_prefix("refs/tags/").unwrap_or(name);
+        let local = match ctx.repo.tag_target(tag)? {
+            Some(target) => Local::Object(target.ref_target),
+            None => Local::Missing,
+        };
+        updates.push(TagUpdate {
+            tag: tag.to_string(),
+            local,
+            remote: None,
+        });
+    }
+    let registry = registry::open(&ctx.config);
+    let report = check::check_tags(&ctx.config, &ctx.repo, &updates, registry.as_ref())
+        .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
+    ctx.warn_if_unchecked();
+    for warning in &report.warnings {
+        ui::warn(warning);
+    }
+    if args.json {
+        ui::print_json(&JsonReport {
+            ok: report.ok(),
+            images_checked: report.images_checked,
+            warnings: &report.warnings,
+            tags: report
+                .verdicts
+                .iter()
+                .map(|v| JsonTag {
+                    tag: &v.tag,
+                    service: v.service.as_deref(),
+                    version: v.version.as_ref().map(ToString::to_string),
+                    commit: v.commit.as_deref(),
+                    ok: v.ok(),
+                    digest: v.digest.as_deref(),
+                    failures: &v.failures,
+                })
+                .collect(),
+        })?;
+    } else {
+        let style = Style::stdout();
+        for line in report_lines(&report, &style) {
+            println!("{line}");
+        }
+    }
+    if report.ok() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(CliError::new(
+        Kind::Refused,
+        refusal("the check failed", &report),
+    ))
+}
+
+/// Returns the summary of a refused report: `<what>: N of M tags break the release rules`.
+pub fn refusal(what: &str, report: &Report) -> String {
+    let bad = report.verdicts.iter().filter(|v| !v.ok()).count();
+    let total = report.verdicts.len();
+    let verb = if bad == 1 { "breaks" } else { "break" };
+    let tags = if total == 1 { "tag" } else { "tags" };
+    format!("{what}: {bad} of {total} {tags} {verb} the release rules; fix each ✗ above (the rules: docs/hook.md)")
+}
+
+/// Returns one line per passing tag and one per failure, ✓ or ✗ first.
+pub fn report_lines(report: &Report, style: &Style) -> Vec<String> {
+    let mut lines = Vec::new();
+    for verdict in &report.verdicts {
+        if verdict.ok() {
+            lines.push(format!(
+                "{} {}",
+                style.good("✓"),
+                ok_text(verdict, report, style)
+            ));
+        }
+        for failure in &verdict.failures {
+            lines.push(format!(
+                "{} {} {}",
+                style.bad("✗"),
+                style.strong(&format!("[{}]", failure.rule)),
+                for_terminal(&failure.message)
+            ));
+        }
+    }
+    lines
+}
+
+fn ok_text(verdict: &Verdict, report: &Report, style: &Style) -> String {
+    let tag = style.strong(&for_terminal(&verdict.tag));
+    if verdict.delete {
+        return format!("{tag} deleted (not a release tag, or [hook] allow-rewrite = true)");
+    }
+    let commit = verdict.commit.as_deref().map_or(String::new(), |c| {
+        format!(" on {}", style.dim(&c[..c.len().min(12)]))
+    });
+    let image = match &verdict.digest {
+        Some(digest) => format!(", image {}", style.dim(digest)),
+        None if report.images_checked => String::new(),
+        None => ", image not checked".to_string(),
+    };
+    format!("{tag}{commit}{image}")
 }

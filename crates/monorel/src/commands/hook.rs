@@ -1,10 +1,19 @@
-//! `git release hook pre-push <remote> <url>`.
+//! `git release hook pre-push <remote> <url>`: run by the shim that `git release install`
+//! writes, never by people.
+//!
+//! Speed matters on every push: stdin is read first, and a push without tag refs exits
+//! before the repository, the configuration or the registry is touched.
 
+use std::io::Read;
 use std::path::Path;
+use std::process::ExitCode;
 
 use clap::Args;
+use monorel_core::{check, hook, registry};
 
-use crate::error::CliResult;
+use super::Context;
+use crate::error::{CliError, CliResult, Kind};
+use crate::ui::{self, Style};
 
 /// Arguments of `hook`.
 #[derive(Debug, Args)]
@@ -17,6 +26,52 @@ pub struct HookArgs {
 }
 
 /// Runs `hook`.
-pub fn run(_dir: &Path, _args: HookArgs) -> CliResult {
-    super::not_yet("hook")
+pub fn run(dir: &Path, args: HookArgs) -> CliResult {
+    if args.name != "pre-push" {
+        return Err(CliError::new(
+            Kind::Usage,
+            format!(
+                "`{}` is not a hook git-release runs; the only one is pre-push (installed by `git release install`)",
+                args.name
+            ),
+        ));
+    }
+    let mut raw = Vec::new();
+    std::io::stdin().read_to_end(&mut raw)?;
+    let input = String::from_utf8_lossy(&raw);
+    if !hook::mentions_tags(&input) {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let updates =
+        hook::parse_pre_push(&input).map_err(|e| CliError::new(Kind::Usage, e.to_string()))?;
+    if updates.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let remote = args.args.first().map_or("the remote", String::as_str);
+
+    let ctx = Context::load(dir)?;
+    let registry = registry::open(&ctx.config);
+    let report = check::check_tags(&ctx.config, &ctx.repo, &updates, registry.as_ref())
+        .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
+    let style = Style::stderr();
+    for line in super::check::report_lines(&report, &style) {
+        eprintln!("{line}");
+    }
+    ctx.warn_if_unchecked();
+    for warning in &report.warnings {
+        ui::warn(warning);
+    }
+    if report.ok() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(CliError::new(
+        Kind::Refused,
+        super::check::refusal(
+            &format!(
+                "the push to {} was refused",
+                monorel_core::sanitize::for_terminal(remote)
+            ),
+            &report,
+        ),
+    ))
 }
