@@ -66,6 +66,9 @@ pub fn bump_parser() -> impl TypedValueParser<Value = Bump> {
         .map(|s| s.parse::<Bump>().expect("possible values are valid bumps"))
 }
 
+/// How many commits the prompt and the dry run list before "… and N more".
+const SHOWN_COMMITS: usize = 15;
+
 #[derive(Serialize)]
 struct Outcome<'a> {
     #[serde(flatten)]
@@ -244,16 +247,15 @@ fn prompt_for_version(
             for_terminal(service_path)
         ),
     }
-    const SHOWN: usize = 15;
-    for commit in analysis.commits.iter().take(SHOWN) {
+    for commit in analysis.commits.iter().take(SHOWN_COMMITS) {
         eprintln!(
             "  {} {}",
             style.dim(commit.short_id()),
             for_terminal(&commit.subject)
         );
     }
-    if analysis.commits.len() > SHOWN {
-        eprintln!("  … and {} more", analysis.commits.len() - SHOWN);
+    if analysis.commits.len() > SHOWN_COMMITS {
+        eprintln!("  … and {} more", analysis.commits.len() - SHOWN_COMMITS);
     }
     let options: Vec<(Bump, monorel_core::semver::Version)> = Bump::ALL
         .into_iter()
@@ -361,6 +363,18 @@ fn finish(
         );
         println!("  image: {image}");
         println!("  commits: {}", plan.commits.len());
+        // The plan shows what the tag message will list; subjects come from other people,
+        // so they are sanitised like everything else printed from the repository.
+        for commit in plan.commits.iter().take(SHOWN_COMMITS) {
+            println!(
+                "    {} {}",
+                style.dim(commit.short_id()),
+                for_terminal(&commit.subject)
+            );
+        }
+        if plan.commits.len() > SHOWN_COMMITS {
+            println!("    … and {} more", plan.commits.len() - SHOWN_COMMITS);
+        }
         if let Some(remote) = &plan.push_to {
             println!("  then push it to {remote}");
         }
