@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Once;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
@@ -287,12 +288,14 @@ fn prompt_for_version(
         .iter()
         .position(|(b, _)| *b == analysis.suggestion)
         .unwrap_or(0);
-    let picked = dialoguer::Select::new()
-        .with_prompt(format!("Next version of {}", analysis.service))
-        .items(&items)
-        .default(default)
-        .interact_opt()
-        .map_err(prompt_error)?;
+    let picked = prompting(|| {
+        dialoguer::Select::new()
+            .with_prompt(format!("Next version of {}", analysis.service))
+            .items(&items)
+            .default(default)
+            .interact_opt()
+    })
+    .map_err(prompt_error)?;
     match picked {
         Some(index) => Ok(VersionChoice::Bump {
             bump: options[index].0,
@@ -310,23 +313,49 @@ fn confirm(plan: &ReleasePlan) -> Result<bool, CliError> {
         .push_to
         .as_deref()
         .map_or(String::new(), |r| format!(" and push it to {r}"));
-    dialoguer::Confirm::new()
-        .with_prompt(format!(
-            "Create {} on {}{push}?",
-            plan.tag,
-            &plan.commit[..7]
-        ))
-        .default(true)
-        .interact_opt()
-        .map(|answer| answer.unwrap_or(false))
-        .map_err(prompt_error)
+    prompting(|| {
+        dialoguer::Confirm::new()
+            .with_prompt(format!(
+                "Create {} on {}{push}?",
+                plan.tag,
+                &plan.commit[..7]
+            ))
+            .default(true)
+            .interact_opt()
+    })
+    .map(|answer| answer.unwrap_or(false))
+    .map_err(prompt_error)
 }
 
 fn prompt_error(e: dialoguer::Error) -> CliError {
+    let dialoguer::Error::IO(io) = &e;
+    if io.kind() == std::io::ErrorKind::Interrupted {
+        // Ctrl-C: the prompt hid the cursor and did not get to show it again.
+        let _ = console::Term::stderr().show_cursor();
+        return CliError::new(Kind::Cancelled, "cancelled; nothing was created");
+    }
     CliError::new(
         Kind::Cancelled,
         format!("the prompt failed ({e}); nothing was created"),
     )
+}
+
+/// Runs a dialoguer prompt so that Ctrl-C leaves the terminal usable.
+///
+/// dialoguer hides the cursor while it draws, and console answers Ctrl-C by raising SIGINT,
+/// which by default kills the process before dialoguer shows the cursor again: the user's
+/// shell is left without a cursor. The handler shows it and exits with 130 (cancelled),
+/// whether the signal came from console (raw mode) or from the terminal (between reads).
+/// It is installed at the first prompt, so runs that never prompt keep the default.
+fn prompting<T>(prompt: impl FnOnce() -> T) -> T {
+    static HANDLER: Once = Once::new();
+    HANDLER.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            let _ = console::Term::stderr().show_cursor();
+            std::process::exit(Kind::Cancelled as i32);
+        });
+    });
+    prompt()
 }
 
 fn finish(
