@@ -614,10 +614,11 @@ fn init_detects_services_and_refuses_to_overwrite() {
         "commented: {text}"
     );
 
-    // The written file is valid: `list` reads it.
-    let list = env.run(&work, &["list", "--json"]);
-    // No commit yet: list may fail on the unborn HEAD, but never on the config.
-    assert_ne!(list.code, 3, "{}", list.stderr);
+    // The written file is valid, and `list` works before the first commit.
+    let list = env.run(&work, &["list", "--json"]).ok().json();
+    assert_eq!(list[0]["service"], "billing", "{list}");
+    assert_eq!(list[0]["commits_since"], 0, "{list}");
+    assert_eq!(list[1]["service"], "web", "{list}");
 
     std::fs::write(work.join("git-release.toml"), "# mine\n").expect("write");
     one_error(env.run(&work, &["init"]), 1, &["already exists", "--force"]);
