@@ -246,3 +246,47 @@ fn escape_sequences_in_subjects_do_not_reach_the_terminal() {
     let (rest, status) = finish(&mut s);
     assert!(exited(status, 130), "{status:?}\n{rest}");
 }
+
+#[test]
+fn a_first_release_lists_the_initial_version_once() {
+    let env = TestEnv::new();
+    let repo = env.monorepo("mono", &config_none(&["service-a"]), &["service-a"]);
+    env.commit_to(&repo, "service-a", "app.txt", "feat: first feature");
+    let mut s = spawn(&env, &repo, &["service-a", "--offline"]);
+    s.exp_string("service-a has no release yet").expect("intro");
+    s.exp_string("Next version of service-a").expect("prompt");
+    // Without de-duplication major 0.1.0 would come before and patch 0.1.0 after.
+    let before = s
+        .exp_string("> minor       0.1.0  (suggested by the commits)\r\n")
+        .expect("the suggestion");
+    assert!(!before.contains("0.1.0"), "{before:?}");
+    keys(&mut s, "q");
+    let (rest, status) = finish(&mut s);
+    assert!(exited(status, 130), "{status:?}\n{rest}");
+    assert!(!rest.contains("0.1.0"), "{rest:?}");
+}
+
+#[test]
+fn a_prereleases_own_version_is_listed_once_as_release() {
+    let env = TestEnv::new();
+    let repo = repo_with_a_feature(&env);
+    env.git(
+        &repo.work,
+        &["tag", "-a", "-m", "rc", "service-a-v2.0.0-rc.1"],
+    );
+    env.commit_to(&repo, "service-a", "app.txt", "fix: rc feedback");
+    let mut s = spawn(&env, &repo, &["service-a", "--offline", "--yes"]);
+    s.exp_string("Next version of service-a").expect("prompt");
+    let list = s
+        .exp_string("> prerelease  2.0.0-rc.2  (suggested by the commits)\r\n")
+        .expect("the suggestion");
+    // major, minor, patch and release of 2.0.0-rc.1 all give 2.0.0: listed once.
+    assert_eq!(list.matches("2.0.0\r\n").count(), 1, "{list:?}");
+    assert!(list.contains("  release     2.0.0\r\n"), "{list:?}");
+    keys(&mut s, "\x1b[A");
+    s.exp_string("> release").expect("release selected");
+    keys(&mut s, "\r");
+    let (rest, status) = finish(&mut s);
+    assert!(exited(status, 0), "{status:?}\n{rest}");
+    assert!(rest.contains("created service-a-v2.0.0 "), "{rest}");
+}

@@ -258,15 +258,21 @@ fn prompt_for_version(
     if analysis.commits.len() > SHOWN_COMMITS {
         eprintln!("  … and {} more", analysis.commits.len() - SHOWN_COMMITS);
     }
-    let options: Vec<(Bump, monorel_core::semver::Version)> = Bump::ALL
-        .into_iter()
-        .filter_map(|bump| {
-            analysis
-                .next_for(&ctx.config, bump, pre)
-                .ok()
-                .map(|v| (bump, v))
-        })
-        .collect();
+    // Several bumps can produce the same version (a first release is `initial-version`
+    // whatever the bump; major, minor, patch and release of 2.0.0-rc.1 are all 2.0.0):
+    // list each version once, under the suggested bump if it is one of them, else under
+    // the last bump that gives it (`release` for a pre-release's own version).
+    let mut options: Vec<(Bump, monorel_core::semver::Version)> = Vec::new();
+    for bump in Bump::ALL {
+        let Ok(version) = analysis.next_for(&ctx.config, bump, pre) else {
+            continue;
+        };
+        match options.iter_mut().find(|(_, v)| *v == version) {
+            Some(slot) if slot.0 != analysis.suggestion => slot.0 = bump,
+            Some(_) => {}
+            None => options.push((bump, version)),
+        }
+    }
     if options.is_empty() {
         return Err(CliError::new(
             Kind::Refused,
