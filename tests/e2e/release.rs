@@ -1033,3 +1033,185 @@ fn escape_sequences_in_subjects_are_not_printed_raw() {
     assert!(!run.stdout.contains('\x1b'), "{:?}", run.stdout);
     assert!(!run.stderr.contains('\x1b'), "{:?}", run.stderr);
 }
+
+// ---- more of the contract ---------------------------------------------------------------
+
+#[test]
+fn older_remote_releases_missing_locally_are_warned_about() {
+    let env = TestEnv::new();
+    let repo = two_services(&env);
+    let clone = env.path().join("clone");
+    env.git(
+        env.path(),
+        &["clone", "-q", &repo.url, clone.to_str().expect("utf-8")],
+    );
+    env.run(&clone, &["service-a", "--bump", "patch", "--push"])
+        .ok();
+    // Locally, a higher release exists already (made before the fetch).
+    tag(&env, &repo, "service-a-v0.2.0");
+    env.commit_to(&repo, "service-a", "a.txt", "fix: more");
+    let run = env.run(&repo.work, &["service-a", "--bump", "patch"]).ok();
+    assert!(
+        run.stderr.lines().any(|l| l.starts_with("warning:")
+            && l.contains("service-a-v0.1.0")
+            && l.contains("git fetch --tags origin")),
+        "{}",
+        run.stderr
+    );
+    assert!(tag_exists(&env, &repo, "service-a-v0.2.1"));
+}
+
+#[test]
+fn a_hanging_remote_is_bounded_by_the_timeout() {
+    let mut env = TestEnv::new();
+    let config = format!(
+        "[defaults]\nremote-timeout-seconds = 1\n\n{}",
+        config_none(&["service-a"])
+    );
+    let repo = env.monorepo("mono", &config, &["service-a"]);
+    env.git(
+        &repo.work,
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            "ssh://git.example.invalid/mono.git",
+        ],
+    );
+    // An ssh that never answers.
+    env.set_env("GIT_SSH_COMMAND", "sleep 30;:");
+    let run = env.run(&repo.work, &["service-a", "--bump", "patch"]).ok();
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.starts_with("warning:") && l.contains("origin")),
+        "{}",
+        run.stderr
+    );
+    assert!(tag_exists(&env, &repo, "service-a-v0.1.0"));
+}
+
+#[test]
+fn custom_tag_template_and_default_remote() {
+    let env = TestEnv::new();
+    let config = format!(
+        "[defaults]\ntag = \"{{service}}_{{version}}\"\nremote = \"upstream\"\n\n{}",
+        config_none(&["service-a"])
+    );
+    let repo = env.monorepo("mono", &config, &["service-a"]);
+    env.git(&repo.work, &["remote", "rename", "origin", "upstream"]);
+    let out = env
+        .run(
+            &repo.work,
+            &["service-a", "--bump", "patch", "--push", "--json"],
+        )
+        .ok()
+        .json();
+    assert_eq!(out["tag"], "service-a_0.1.0");
+    assert_eq!(out["push_to"], "upstream");
+    assert_eq!(remote_tags(&env, &repo.bare).len(), 1);
+    env.commit_to(&repo, "service-a", "a.txt", "feat: x");
+    let next = env
+        .run(&repo.work, &["next", "service-a", "--json"])
+        .ok()
+        .json();
+    assert_eq!(next["current"], "0.1.0");
+    assert_eq!(next["tag"], "service-a_0.2.0");
+}
+
+#[test]
+fn directory_option_runs_elsewhere() {
+    let env = TestEnv::new();
+    let repo = two_services(&env);
+    let work = repo.work.to_str().expect("utf-8");
+    let out = env
+        .run(env.path(), &["next", "service-a", "-C", work, "--offline"])
+        .ok();
+    assert_eq!(out.stdout, "0.1.0\n");
+    env.run(
+        env.path(),
+        &[
+            "-C",
+            work,
+            "service-a",
+            "--bump",
+            "patch",
+            "--dry-run",
+            "--offline",
+        ],
+    )
+    .ok();
+    // git's own -C works for every subcommand.
+    let via_git = env.git(env.path(), &["-C", work, "release", "list", "--json"]);
+    assert!(via_git.contains("service-a"), "{via_git}");
+    // From a subdirectory, the repository root is found.
+    let sub = repo.work.join("services/service-b");
+    env.run(&sub, &["service-a", "--bump", "patch", "--offline"])
+        .ok();
+    assert!(tag_exists(&env, &repo, "service-a-v0.1.0"));
+}
+
+#[test]
+#[ignore = "bug in cli.rs: args_conflicts_with_subcommands makes a leading -C turn the subcommand into a service name"]
+fn directory_option_before_a_subcommand() {
+    let env = TestEnv::new();
+    let repo = two_services(&env);
+    let work = repo.work.to_str().expect("utf-8");
+    let out = env
+        .run(env.path(), &["-C", work, "next", "service-a", "--offline"])
+        .ok();
+    assert_eq!(out.stdout, "0.1.0\n");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let env = TestEnv::new();
+    let repo = two_services(&env);
+    let before = snapshot(&env, &repo);
+    let none = env.run(&repo.work, &[]);
+    one_error(none, 2, &["service"]);
+    let bad_bump = env
+        .run(&repo.work, &["service-a", "--bump", "huge"])
+        .expect_code(2);
+    assert!(bad_bump.stderr.contains("huge"), "{}", bad_bump.stderr);
+    let both = env
+        .run(
+            &repo.work,
+            &["service-a", "--bump", "patch", "--set-version", "1.0.0"],
+        )
+        .expect_code(2);
+    assert!(both.stderr.contains("--set-version"), "{}", both.stderr);
+    assert_eq!(snapshot(&env, &repo), before);
+}
+
+#[test]
+fn an_operation_in_progress_is_refused() {
+    let env = TestEnv::new();
+    let repo = two_services(&env);
+    env.git(&repo.work, &["checkout", "-q", "-b", "other"]);
+    env.commit_to(&repo, "service-a", "x.txt", "fix: on other");
+    env.git(&repo.work, &["checkout", "-q", "main"]);
+    env.commit_to(&repo, "service-a", "x.txt", "fix: on main");
+    let merge = env.git_output(&repo.work, &["merge", "-q", "other"]);
+    assert!(!merge.success(), "the merge must conflict");
+    let before = snapshot(&env, &repo);
+    let run = env.run(&repo.work, &["service-a", "--bump", "patch", "--offline"]);
+    one_error(run, 1, &["merge", "in progress"]);
+    assert_eq!(snapshot(&env, &repo), before);
+}
+
+#[test]
+fn outside_a_repository_is_a_usage_error() {
+    let env = TestEnv::new();
+    let run = env.run(env.path(), &["list"]);
+    one_error(run, 2, &["not inside a git repository"]);
+}
+
+#[test]
+fn a_missing_config_names_init() {
+    let env = TestEnv::new();
+    let repo = two_services(&env);
+    std::fs::remove_file(repo.work.join("git-release.toml")).expect("rm");
+    let run = env.run(&repo.work, &["service-a", "--bump", "patch", "--offline"]);
+    one_error(run, 3, &["git-release.toml", "git release init"]);
+}
