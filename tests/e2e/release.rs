@@ -1062,6 +1062,20 @@ fn older_remote_releases_missing_locally_are_warned_about() {
 }
 
 #[test]
+fn push_to_an_unreachable_remote_writes_nothing() {
+    let env = TestEnv::new();
+    let repo = two_services(&env);
+    let before = snapshot(&env, &repo);
+    let run = env.run(
+        &repo.work,
+        &["service-a", "--bump", "patch", "--push", "--remote", "nope"],
+    );
+    one_error(run, 4, &["`nope`", "nothing was created", "--remote"]);
+    assert_eq!(snapshot(&env, &repo), before);
+    assert!(remote_tags(&env, &repo.bare).is_empty());
+}
+
+#[test]
 fn a_hanging_remote_is_bounded_by_the_timeout() {
     let mut env = TestEnv::new();
     let config = format!(

@@ -121,6 +121,13 @@ pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
                 }
                 .into())
             }
+            // The push would fail after the tag is created: stop while nothing is written.
+            RemoteState::Unavailable { reason } if args.push => {
+                return Err(CliError::new(
+                    Kind::Unavailable,
+                    format!("cannot read remote `{remote}` ({reason}), so --push would fail after creating the tag; nothing was created: fix the remote (`git remote -v`), choose one with --remote, or drop --push"),
+                ))
+            }
             RemoteState::Unavailable { reason } => ui::warn(&format!(
                 "could not read the tags of remote `{remote}`, going on with local tags only ({reason}); pass --offline to skip this check"
             )),
