@@ -203,6 +203,20 @@ fn first_release_uses_the_configured_initial_version() {
 }
 
 #[test]
+fn a_prerelease_initial_version_is_released_as_configured() {
+    let env = TestEnv::new();
+    let config = format!(
+        "[defaults]\ninitial-version = \"1.0.0-alpha.1\"\n\n{}",
+        config_none(&["service-a"])
+    );
+    let repo = env.monorepo("mono", &config, &["service-a"]);
+    let out = release(&env, &repo, &["service-a", "--bump", "minor"]);
+    assert_eq!(out["version"], "1.0.0-alpha.1");
+    let out = release(&env, &repo, &["service-a", "--bump", "prerelease"]);
+    assert_eq!(out["version"], "1.0.0-alpha.2");
+}
+
+#[test]
 fn semver_precedence_not_refname_order() {
     let env = TestEnv::new();
     let repo = two_services(&env);
