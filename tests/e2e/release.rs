@@ -942,6 +942,20 @@ fn a_dirty_service_directory_is_refused_unless_allowed() {
         ],
     );
     assert_eq!(snapshot(&env, &repo), before);
+    // Naming HEAD's commit another way does not get around the check.
+    let run = env.run(
+        &repo.work,
+        &[
+            "service-a",
+            "--bump",
+            "patch",
+            "--offline",
+            "--commit",
+            "main",
+        ],
+    );
+    one_error(run, 1, &["services/service-a", "--allow-dirty"]);
+    assert_eq!(snapshot(&env, &repo), before);
     // Another service's changes do not matter.
     env.run(&repo.work, &["service-b", "--bump", "patch", "--offline"])
         .ok();

@@ -99,6 +99,17 @@ pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
         plan::check_work_tree(&ctx.repo, &ctx.config, &service, args.allow_dirty)?;
     }
     let analysis = plan::analyze(&ctx.repo, &ctx.config, &service, args.commit.as_deref())?;
+    // `--commit main` on main is HEAD too: the work tree matters just the same.
+    if !tags_head && !args.dry_run {
+        let head = ctx
+            .repo
+            .resolve_commit("HEAD")
+            .ok()
+            .map(|id| id.to_string());
+        if head.as_deref() == Some(analysis.commit.as_str()) {
+            plan::check_work_tree(&ctx.repo, &ctx.config, &service, args.allow_dirty)?;
+        }
+    }
 
     let remote_tags = if args.offline {
         Vec::new()
