@@ -290,3 +290,18 @@ fn a_prereleases_own_version_is_listed_once_as_release() {
     assert!(exited(status, 0), "{status:?}\n{rest}");
     assert!(rest.contains("created service-a-v2.0.0 "), "{rest}");
 }
+
+#[test]
+fn json_on_a_terminal_does_not_prompt() {
+    let env = TestEnv::new();
+    let repo = repo_with_a_feature(&env);
+    let mut s = spawn(&env, &repo, &["service-a", "--offline", "--json"]);
+    let (rest, status) = finish(&mut s);
+    assert!(exited(status, 2), "{status:?}\n{rest}");
+    assert!(
+        rest.contains("error: no --bump given and --json does not prompt"),
+        "{rest}"
+    );
+    assert!(rest.contains("--bump minor"), "{rest}");
+    assert_eq!(tags(&env, &repo), "service-a-v1.2.3");
+}

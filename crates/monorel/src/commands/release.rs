@@ -154,16 +154,24 @@ pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
     let interactive = !args.json && ui::can_prompt();
     let choice = match (&args.set_version, args.bump) {
         (Some(version), _) => VersionChoice::Exact(version.clone()),
-        (None, Some(bump)) => VersionChoice::Bump { bump, pre: args.pre.clone() },
+        (None, Some(bump)) => VersionChoice::Bump {
+            bump,
+            pre: args.pre.clone(),
+        },
         (None, None) if interactive => prompt_for_version(&ctx, &analysis, args.pre.as_deref())?,
         (None, None) => {
+            let why = if args.json {
+                "--json does not prompt"
+            } else {
+                "no terminal to ask on"
+            };
             return Err(CliError::new(
                 Kind::Usage,
                 format!(
-                    "no --bump given and no terminal to ask on; pass --bump major|minor|patch|prerelease|release (the commits suggest --bump {})",
+                    "no --bump given and {why}; pass --bump major|minor|patch|prerelease|release (the commits suggest --bump {})",
                     analysis.suggestion
                 ),
-            ))
+            ));
         }
     };
 
