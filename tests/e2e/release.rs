@@ -1257,3 +1257,33 @@ fn a_missing_config_names_init() {
     let run = env.run(&repo.work, &["service-a", "--bump", "patch", "--offline"]);
     one_error(run, 3, &["git-release.toml", "git release init"]);
 }
+
+#[test]
+fn init_keeps_services_with_the_same_directory_name_apart() {
+    let env = TestEnv::new();
+    let work = env.path().join("fresh");
+    for dir in ["services/api", "legacy/api", "tools/list"] {
+        std::fs::create_dir_all(work.join(dir)).expect("dir");
+        std::fs::write(work.join(dir).join("Dockerfile"), "FROM scratch\n").expect("write");
+    }
+    env.git(&work, &["init", "-q", "-b", "main"]);
+    let run = env.run(&work, &["init"]).ok();
+    let text = std::fs::read_to_string(work.join("git-release.toml")).expect("config");
+    assert!(
+        text.contains("[services.api]\npath = \"legacy/api\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("[services.services-api]\npath = \"services/api\""),
+        "{text}"
+    );
+    // `list` is a subcommand: not a service, and the user is told.
+    assert!(!text.contains("tools/list"), "{text}");
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.starts_with("warning: skipped tools/list")),
+        "{}",
+        run.stderr
+    );
+}
