@@ -651,6 +651,12 @@ fn completions_and_help() {
     let run = env.run(env.path(), &["completions", "bash"]).ok();
     assert!(run.stdout.contains("git-release"), "{}", run.stdout);
     assert!(run.stdout.len() > 1000);
+    for shell in ["zsh", "fish"] {
+        let run = env.run(env.path(), &["completions", shell]).ok();
+        assert!(!run.stdout.is_empty(), "{shell}");
+    }
+    let man = env.run(env.path(), &["man"]).ok();
+    assert!(man.stdout.contains(".TH"), "{}", man.stdout);
     let help = env.run(env.path(), &["--help"]).ok();
     for needle in [
         "Usage: git release",
