@@ -2,4 +2,5 @@
 
 mod hook;
 mod install;
+mod prompt;
 mod release;

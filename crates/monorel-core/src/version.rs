@@ -135,6 +135,8 @@ pub fn next_version(
     let Some(current) = current else {
         return match bump {
             Bump::Prerelease | Bump::Release => Err(VersionError::NothingToContinue(bump)),
+            // A configured `initial-version = "1.0.0-alpha.1"` is released as written.
+            _ if pre.is_none() => Ok(initial.clone()),
             _ => Ok(with_pre(base(initial), pre)),
         };
     };
@@ -296,6 +298,21 @@ mod tests {
                 next(*current, *bump, *pre).as_deref(),
                 Ok(*want),
                 "{current:?} {bump} {pre:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn first_release_is_the_initial_version_as_configured() {
+        let initial = v("1.0.0-alpha.1");
+        for bump in [Bump::Major, Bump::Minor, Bump::Patch] {
+            assert_eq!(
+                next_version(None, bump, None, &initial),
+                Ok(v("1.0.0-alpha.1"))
+            );
+            assert_eq!(
+                next_version(None, bump, Some("rc"), &initial),
+                Ok(v("1.0.0-rc.1"))
             );
         }
     }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use monorel_core::config::{Config, FILE_NAME};
 use monorel_core::repo::Repo;
+use monorel_core::sanitize::for_terminal;
 
 use crate::error::{CliError, CliResult, Kind};
 
@@ -45,7 +46,7 @@ pub fn run(dir: &Path, args: InitArgs) -> CliResult {
             ),
         ));
     }
-    let services = find_services(&root);
+    let (services, skipped) = find_services(&root);
     let text = starter_config(&services);
     Config::parse(&text, FILE_NAME)
         .map_err(|e| CliError::new(Kind::Internal, format!("the starter file is invalid: {e}")))?;
@@ -54,12 +55,16 @@ pub fn run(dir: &Path, args: InitArgs) -> CliResult {
     for (name, dir) in &services {
         println!("  {name} ({dir})");
     }
+    for note in &skipped {
+        crate::ui::warn(note);
+    }
     println!("next: review it, commit it, and run `git release install` to add the pre-push hook");
     Ok(ExitCode::SUCCESS)
 }
 
-/// Returns `(service name, path)` for each directory with a `Dockerfile`, sorted by path.
-fn find_services(root: &Path) -> Vec<(String, String)> {
+/// Returns `(service name, path)` for each directory with a `Dockerfile`, sorted by path,
+/// and a note for each such directory that could not become a service.
+fn find_services(root: &Path) -> (Vec<(String, String)>, Vec<String>) {
     let mut found = Vec::new();
     let mut stack: Vec<(PathBuf, usize)> = vec![(root.to_path_buf(), 0)];
     while let Some((dir, depth)) = stack.pop() {
@@ -81,21 +86,45 @@ fn find_services(root: &Path) -> Vec<(String, String)> {
                     .unwrap_or(&dir)
                     .to_string_lossy()
                     .replace('\\', "/");
-                let service = service_name(
+                found.push((
                     dir.file_name()
                         .map(|n| n.to_string_lossy().to_string())
                         .unwrap_or_default(),
-                );
-                if let Some(service) = service {
-                    found.push((service, rel));
-                }
+                    rel,
+                ));
             }
         }
     }
     found.sort_by(|a, b| a.1.cmp(&b.1));
+    // Two directories with the same name (`services/api`, `legacy/api`) must not become
+    // one service silently: the later one is named after its parent too.
     let mut seen = std::collections::BTreeSet::new();
-    found.retain(|(name, _)| seen.insert(name.clone()));
-    found
+    let mut services = Vec::new();
+    let mut skipped = Vec::new();
+    for (dir_name, rel) in found {
+        let Some(name) = service_name(dir_name.clone()) else {
+            skipped.push(format!(
+                "skipped {}: `{}` cannot name a service (a subcommand name, or no letters or digits); add it by hand under another name",
+                for_terminal(&rel),
+                for_terminal(&dir_name)
+            ));
+            continue;
+        };
+        let parent = Path::new(&rel)
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|p| p.to_string_lossy().to_string());
+        let qualified = parent.and_then(|p| service_name(format!("{p}-{dir_name}")));
+        match qualified {
+            _ if seen.insert(name.clone()) => services.push((name, rel)),
+            Some(q) if seen.insert(q.clone()) => services.push((q, rel)),
+            _ => skipped.push(format!(
+                "skipped {}: service `{name}` is already taken; add it by hand under another name",
+                for_terminal(&rel)
+            )),
+        }
+    }
+    (services, skipped)
 }
 
 fn service_name(dir_name: String) -> Option<String> {

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
+use monorel_core::repo::HeadState;
 use serde::Serialize;
 
 use super::Context;
@@ -32,13 +33,18 @@ struct Row {
 pub fn run(dir: &Path, args: ListArgs) -> CliResult {
     let ctx = Context::load(dir)?;
     let template = ctx.config.tag_template();
+    // Right after `git init` and `git release init` there is no HEAD to count from yet.
+    let unborn = matches!(ctx.repo.head_state()?, HeadState::Unborn);
     let mut rows = Vec::new();
     for (name, service) in &ctx.config.services {
         let latest = ctx.repo.latest_release(&template, name)?;
         let since = latest.as_ref().map(|r| format!("refs/tags/{}", r.tag));
-        let commits_since = ctx
-            .repo
-            .count_commits_touching(since.as_deref(), &service.path)?;
+        let commits_since = if unborn {
+            0
+        } else {
+            ctx.repo
+                .count_commits_touching(since.as_deref(), &service.path)?
+        };
         rows.push(Row {
             service: name.clone(),
             path: service.path.clone(),
@@ -58,10 +64,7 @@ pub fn run(dir: &Path, args: ListArgs) -> CliResult {
         .max()
         .unwrap_or(7)
         .max(7);
-    println!(
-        "{:<width$}  {:<12}  {}",
-        "SERVICE", "LATEST", "COMMITS SINCE"
-    );
+    println!("{:<width$}  {:<12}  COMMITS SINCE", "SERVICE", "LATEST");
     for row in &rows {
         let version = row.version.clone().unwrap_or_else(|| "-".into());
         let since = if row.commits_since > 0 {

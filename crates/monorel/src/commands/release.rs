@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Once;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
@@ -66,6 +67,9 @@ pub fn bump_parser() -> impl TypedValueParser<Value = Bump> {
         .map(|s| s.parse::<Bump>().expect("possible values are valid bumps"))
 }
 
+/// How many commits the prompt and the dry run list before "… and N more".
+const SHOWN_COMMITS: usize = 15;
+
 #[derive(Serialize)]
 struct Outcome<'a> {
     #[serde(flatten)]
@@ -95,6 +99,17 @@ pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
         plan::check_work_tree(&ctx.repo, &ctx.config, &service, args.allow_dirty)?;
     }
     let analysis = plan::analyze(&ctx.repo, &ctx.config, &service, args.commit.as_deref())?;
+    // `--commit main` on main is HEAD too: the work tree matters just the same.
+    if !tags_head && !args.dry_run {
+        let head = ctx
+            .repo
+            .resolve_commit("HEAD")
+            .ok()
+            .map(|id| id.to_string());
+        if head.as_deref() == Some(analysis.commit.as_str()) {
+            plan::check_work_tree(&ctx.repo, &ctx.config, &service, args.allow_dirty)?;
+        }
+    }
 
     let remote_tags = if args.offline {
         Vec::new()
@@ -117,6 +132,13 @@ pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
                 }
                 .into())
             }
+            // The push would fail after the tag is created: stop while nothing is written.
+            RemoteState::Unavailable { reason } if args.push => {
+                return Err(CliError::new(
+                    Kind::Unavailable,
+                    format!("cannot read remote `{remote}` ({reason}), so --push would fail after creating the tag; nothing was created: fix the remote (`git remote -v`), choose one with --remote, or drop --push"),
+                ))
+            }
             RemoteState::Unavailable { reason } => ui::warn(&format!(
                 "could not read the tags of remote `{remote}`, going on with local tags only ({reason}); pass --offline to skip this check"
             )),
@@ -132,16 +154,24 @@ pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
     let interactive = !args.json && ui::can_prompt();
     let choice = match (&args.set_version, args.bump) {
         (Some(version), _) => VersionChoice::Exact(version.clone()),
-        (None, Some(bump)) => VersionChoice::Bump { bump, pre: args.pre.clone() },
+        (None, Some(bump)) => VersionChoice::Bump {
+            bump,
+            pre: args.pre.clone(),
+        },
         (None, None) if interactive => prompt_for_version(&ctx, &analysis, args.pre.as_deref())?,
         (None, None) => {
+            let why = if args.json {
+                "--json does not prompt"
+            } else {
+                "no terminal to ask on"
+            };
             return Err(CliError::new(
                 Kind::Usage,
                 format!(
-                    "no --bump given and no terminal to ask on; pass --bump major|minor|patch|prerelease|release (the commits suggest --bump {})",
+                    "no --bump given and {why}; pass --bump major|minor|patch|prerelease|release (the commits suggest --bump {})",
                     analysis.suggestion
                 ),
-            ))
+            ));
         }
     };
 
@@ -244,26 +274,31 @@ fn prompt_for_version(
             for_terminal(service_path)
         ),
     }
-    const SHOWN: usize = 15;
-    for commit in analysis.commits.iter().take(SHOWN) {
+    for commit in analysis.commits.iter().take(SHOWN_COMMITS) {
         eprintln!(
             "  {} {}",
             style.dim(commit.short_id()),
             for_terminal(&commit.subject)
         );
     }
-    if analysis.commits.len() > SHOWN {
-        eprintln!("  … and {} more", analysis.commits.len() - SHOWN);
+    if analysis.commits.len() > SHOWN_COMMITS {
+        eprintln!("  … and {} more", analysis.commits.len() - SHOWN_COMMITS);
     }
-    let options: Vec<(Bump, monorel_core::semver::Version)> = Bump::ALL
-        .into_iter()
-        .filter_map(|bump| {
-            analysis
-                .next_for(&ctx.config, bump, pre)
-                .ok()
-                .map(|v| (bump, v))
-        })
-        .collect();
+    // Several bumps can produce the same version (a first release is `initial-version`
+    // whatever the bump; major, minor, patch and release of 2.0.0-rc.1 are all 2.0.0):
+    // list each version once, under the suggested bump if it is one of them, else under
+    // the last bump that gives it (`release` for a pre-release's own version).
+    let mut options: Vec<(Bump, monorel_core::semver::Version)> = Vec::new();
+    for bump in Bump::ALL {
+        let Ok(version) = analysis.next_for(&ctx.config, bump, pre) else {
+            continue;
+        };
+        match options.iter_mut().find(|(_, v)| *v == version) {
+            Some(slot) if slot.0 != analysis.suggestion => slot.0 = bump,
+            Some(_) => {}
+            None => options.push((bump, version)),
+        }
+    }
     if options.is_empty() {
         return Err(CliError::new(
             Kind::Refused,
@@ -285,12 +320,14 @@ fn prompt_for_version(
         .iter()
         .position(|(b, _)| *b == analysis.suggestion)
         .unwrap_or(0);
-    let picked = dialoguer::Select::new()
-        .with_prompt(format!("Next version of {}", analysis.service))
-        .items(&items)
-        .default(default)
-        .interact_opt()
-        .map_err(prompt_error)?;
+    let picked = prompting(|| {
+        dialoguer::Select::new()
+            .with_prompt(format!("Next version of {}", analysis.service))
+            .items(&items)
+            .default(default)
+            .interact_opt()
+    })
+    .map_err(prompt_error)?;
     match picked {
         Some(index) => Ok(VersionChoice::Bump {
             bump: options[index].0,
@@ -308,23 +345,49 @@ fn confirm(plan: &ReleasePlan) -> Result<bool, CliError> {
         .push_to
         .as_deref()
         .map_or(String::new(), |r| format!(" and push it to {r}"));
-    dialoguer::Confirm::new()
-        .with_prompt(format!(
-            "Create {} on {}{push}?",
-            plan.tag,
-            &plan.commit[..7]
-        ))
-        .default(true)
-        .interact_opt()
-        .map(|answer| answer.unwrap_or(false))
-        .map_err(prompt_error)
+    prompting(|| {
+        dialoguer::Confirm::new()
+            .with_prompt(format!(
+                "Create {} on {}{push}?",
+                plan.tag,
+                &plan.commit[..7]
+            ))
+            .default(true)
+            .interact_opt()
+    })
+    .map(|answer| answer.unwrap_or(false))
+    .map_err(prompt_error)
 }
 
 fn prompt_error(e: dialoguer::Error) -> CliError {
+    let dialoguer::Error::IO(io) = &e;
+    if io.kind() == std::io::ErrorKind::Interrupted {
+        // Ctrl-C: the prompt hid the cursor and did not get to show it again.
+        let _ = console::Term::stderr().show_cursor();
+        return CliError::new(Kind::Cancelled, "cancelled; nothing was created");
+    }
     CliError::new(
         Kind::Cancelled,
         format!("the prompt failed ({e}); nothing was created"),
     )
+}
+
+/// Runs a dialoguer prompt so that Ctrl-C leaves the terminal usable.
+///
+/// dialoguer hides the cursor while it draws, and console answers Ctrl-C by raising SIGINT,
+/// which by default kills the process before dialoguer shows the cursor again: the user's
+/// shell is left without a cursor. The handler shows it and exits with 130 (cancelled),
+/// whether the signal came from console (raw mode) or from the terminal (between reads).
+/// It is installed at the first prompt, so runs that never prompt keep the default.
+fn prompting<T>(prompt: impl FnOnce() -> T) -> T {
+    static HANDLER: Once = Once::new();
+    HANDLER.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            let _ = console::Term::stderr().show_cursor();
+            std::process::exit(Kind::Cancelled as i32);
+        });
+    });
+    prompt()
 }
 
 fn finish(
@@ -361,6 +424,18 @@ fn finish(
         );
         println!("  image: {image}");
         println!("  commits: {}", plan.commits.len());
+        // The plan shows what the tag message will list; subjects come from other people,
+        // so they are sanitised like everything else printed from the repository.
+        for commit in plan.commits.iter().take(SHOWN_COMMITS) {
+            println!(
+                "    {} {}",
+                style.dim(commit.short_id()),
+                for_terminal(&commit.subject)
+            );
+        }
+        if plan.commits.len() > SHOWN_COMMITS {
+            println!("    … and {} more", plan.commits.len() - SHOWN_COMMITS);
+        }
         if let Some(remote) = &plan.push_to {
             println!("  then push it to {remote}");
         }
