@@ -458,3 +458,45 @@ fn fault_no_credentials_says_how_to_log_in() {
     let tags = env.git(&repo.work, &["tag", "-l"]);
     assert!(tags.is_empty(), "a tag was created: {tags}");
 }
+
+#[test]
+fn full_flow_release_push_then_promote() {
+    let w = World::new(&["service-a", "service-b"], "");
+    w.moto
+        .create_repositories(&["service-a-image", "service-b-image"], true);
+    let sha = w
+        .env
+        .commit_to(&w.repo, "service-a", "app.txt", "feat: add an endpoint");
+    let digest = w
+        .moto
+        .put_image("service-a-image", &sha, &oci_index("flow"));
+
+    let run = w
+        .run(&["service-a", "--bump", "minor", "--push", "--json"])
+        .ok();
+    let tag = run.json()["tag"].as_str().expect("tag").to_string();
+    let remote = monorel_e2e::remote_tags(&w.env, &w.repo.bare);
+    assert_eq!(remote.len(), 1, "{remote:?}");
+    assert!(remote[0].starts_with(&format!("{tag} ")), "{remote:?}");
+
+    // CI, on the tag push: promote the tag it was given.
+    let promoted = w.run(&["promote", &tag, "--json"]).ok();
+    assert_eq!(promoted.json()["digest"], digest.as_str());
+    assert_eq!(
+        w.moto.tags("service-a-image"),
+        {
+            let mut tags = vec![sha.clone(), tag.clone()];
+            tags.sort();
+            tags
+        },
+        "the image now carries its commit tag and the release tag"
+    );
+    assert!(
+        w.moto.tags("service-b-image").is_empty(),
+        "other services untouched"
+    );
+    let message = w
+        .env
+        .git(&w.repo.work, &["tag", "-l", "--format=%(contents)", &tag]);
+    assert!(message.contains(&digest), "{message}");
+}
