@@ -500,3 +500,89 @@ fn full_flow_release_push_then_promote() {
         .git(&w.repo.work, &["tag", "-l", "--format=%(contents)", &tag]);
     assert!(message.contains(&digest), "{message}");
 }
+
+/// moto with IAM enforced after seeding: a user `dev` allowed only `ecr:BatchGetImage`,
+/// repository `service-a-image` with HEAD's image, and the environment using dev's keys.
+fn world_with_iam() -> (World, String) {
+    // Seeding makes exactly this many unauthenticated requests; IAM applies after them.
+    let moto = Moto::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "5")]);
+    let mut env = TestEnv::new();
+    for (k, v) in moto.env() {
+        env.set_env(k, &v);
+    }
+    let repo = env.monorepo("mono", &ecr_config(&["service-a"], ""), &["service-a"]);
+    let sha = env.git(&repo.work, &["rev-parse", "HEAD"]);
+    let manifest = docker_manifest("iam");
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["ecr:BatchGetImage"], "Resource": "*"}],
+    });
+    let answers = moto.ecr(&[
+        ("iam.create_user", serde_json::json!({"UserName": "dev"})),
+        ("iam.create_access_key", serde_json::json!({"UserName": "dev"})),
+        (
+            "iam.put_user_policy",
+            serde_json::json!({"UserName": "dev", "PolicyName": "read", "PolicyDocument": policy.to_string()}),
+        ),
+        (
+            "create_repository",
+            serde_json::json!({"repositoryName": "service-a-image"}),
+        ),
+        (
+            "put_image",
+            serde_json::json!({
+                "repositoryName": "service-a-image",
+                "imageTag": sha,
+                "imageManifest": manifest.to_string(),
+                "imageManifestMediaType": manifest["mediaType"],
+            }),
+        ),
+    ]);
+    for answer in &answers {
+        assert!(answer.get("error").is_none(), "seeding failed: {answer}");
+    }
+    let key = &answers[1]["AccessKey"];
+    env.set_env(
+        "AWS_ACCESS_KEY_ID",
+        key["AccessKeyId"].as_str().expect("key id"),
+    );
+    env.set_env(
+        "AWS_SECRET_ACCESS_KEY",
+        key["SecretAccessKey"].as_str().expect("secret"),
+    );
+    (World { env, moto, repo }, sha)
+}
+
+#[test]
+fn fault_access_denied_names_the_iam_action() {
+    let (w, _) = world_with_iam();
+    // Reading is allowed: the release goes through.
+    w.run(&["service-a", "--bump", "minor"]).ok();
+    // Writing is not: promote names ecr:PutImage.
+    let run = w.run(&["promote", "service-a-v0.1.0"]).expect_code(4);
+    assert_one_error(&run, "access denied");
+    assert!(run.stderr.contains("ecr:PutImage"), "{}", run.stderr);
+    // doctor names ecr:DescribeRepositories.
+    let run = w.run(&["doctor"]).expect_code(1);
+    assert!(
+        run.stdout.contains("ecr:DescribeRepositories"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn fault_wrong_credentials() {
+    let (mut w, _) = world_with_iam();
+    w.env.set_env("AWS_ACCESS_KEY_ID", "AKIAWRONGWRONGWRONG1");
+    w.env.set_env("AWS_SECRET_ACCESS_KEY", "not-the-secret");
+    let run = w.run(&["service-a", "--bump", "minor"]).expect_code(4);
+    assert_one_error(&run, "rejected the AWS credentials");
+    assert!(run.stderr.contains("aws sso login"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("not-the-secret"),
+        "a secret was printed:\n{}",
+        run.stderr
+    );
+    assert!(w.local_tags().is_empty(), "a tag was created");
+}

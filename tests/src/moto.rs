@@ -42,10 +42,17 @@ pub fn free_port() -> u16 {
 impl Moto {
     /// Starts moto and waits until it answers.
     pub fn start() -> Moto {
+        Moto::start_with_env(&[])
+    }
+
+    /// Starts moto with extra environment variables, like `INITIAL_NO_AUTH_ACTION_COUNT`
+    /// (moto enforces IAM after that many requests).
+    pub fn start_with_env(vars: &[(&str, &str)]) -> Moto {
         let port = free_port();
         let path = moto_server_path();
         let child = Command::new(&path)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(vars.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -92,7 +99,8 @@ impl Drop for Moto {
     }
 }
 
-/// Runs boto3 ECR calls against this server; each call is `[operation, {arguments}]`.
+/// Runs boto3 calls against this server; each call is `[operation, {arguments}]`, the
+/// operation prefixed with its service when it is not ECR (`iam.create_user`).
 ///
 /// One Python process answers a whole list, so seeding a test costs one interpreter start.
 /// Each answer is the call's JSON result, or `{"error": "<code>"}`.
@@ -100,13 +108,19 @@ const BOTO3_SCRIPT: &str = r#"
 import json, sys
 import boto3
 calls = json.load(sys.stdin)
-client = boto3.client("ecr", endpoint_url=sys.argv[1], region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
+clients = {}
+def client(service):
+    if service not in clients:
+        clients[service] = boto3.client(service, endpoint_url=sys.argv[1], region_name="us-east-1",
+                                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return clients[service]
 out = []
 for op, args in calls:
+    service, _, op = op.rpartition(".")
+    c = client(service or "ecr")
     try:
-        out.append(getattr(client, op)(**args))
-    except client.exceptions.ClientError as e:
+        out.append(getattr(c, op)(**args))
+    except c.exceptions.ClientError as e:
         out.append({"error": e.response["Error"]["Code"]})
 json.dump(out, sys.stdout, default=str)
 "#;

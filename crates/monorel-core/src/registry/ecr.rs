@@ -178,13 +178,34 @@ impl Ecr {
         let backend = self.backend.get().and_then(|b| b.as_ref().ok());
         let endpoint = self.endpoint(backend.map(|b| &b.sdk));
         let context = error_chain(err);
-        let code = err.code().unwrap_or_default();
-        let aws_message = err.message().map(one_line).unwrap_or_default();
         let status = err.raw_response().map(|r| r.status().as_u16());
+        // Some endpoints (proxies, moto) answer a JSON API with an XML error body that the
+        // SDK cannot parse: read the code and message from the raw body then.
+        let body = err
+            .raw_response()
+            .and_then(|r| r.body().bytes())
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        let code = err
+            .code()
+            .map(str::to_string)
+            .or_else(|| xml_field(&body, "Code"))
+            .unwrap_or_default();
+        let code = code.as_str();
+        let aws_message = err
+            .message()
+            .map(one_line)
+            .or_else(|| xml_field(&body, "Message").map(|m| one_line(&m)))
+            .unwrap_or_default();
         let region = self
             .region_name(backend.map(|b| &b.sdk))
             .unwrap_or_else(|| "REGION".into());
-        let account = self.config.registry_id.as_deref().unwrap_or("ACCOUNT");
+        let account = self
+            .config
+            .registry_id
+            .clone()
+            .or_else(|| account_in(&aws_message))
+            .unwrap_or_else(|| "ACCOUNT".into());
         let arn = format!("arn:aws:ecr:{region}:{account}:repository/{repository}");
 
         if let SdkError::TimeoutError(_) = err {
@@ -805,6 +826,23 @@ fn login_hint() -> String {
     }
 }
 
+/// Returns the account id in an ARN quoted by an error message (`arn:aws:iam::123…:user/x`).
+fn account_in(message: &str) -> Option<String> {
+    message.split("arn:").skip(1).find_map(|arn| {
+        let account = arn.split(':').nth(3)?;
+        (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| account.to_string())
+    })
+}
+
+/// Returns the text of the first `<name>…</name>` element of an XML error body.
+fn xml_field(body: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let start = body.find(&open)? + open.len();
+    let end = body[start..].find(&format!("</{name}>"))? + start;
+    Some(body[start..end].trim().to_string()).filter(|s| !s.is_empty())
+}
+
 /// The `mediaType` field of a manifest, when ECR does not say.
 fn media_type_of(manifest: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(manifest).ok()?;
@@ -851,5 +889,21 @@ mod tests {
             Some("application/vnd.oci.image.index.v1+json")
         );
         assert_eq!(media_type_of("not json"), None);
+    }
+
+    #[test]
+    fn xml_error_bodies_are_read() {
+        let body = "<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: x is not authorized</Message></Error></Errors></ErrorResponse>";
+        assert_eq!(xml_field(body, "Code").as_deref(), Some("AccessDenied"));
+        assert_eq!(
+            xml_field(body, "Message").as_deref(),
+            Some("User: x is not authorized")
+        );
+        assert_eq!(xml_field("{}", "Code"), None);
+        assert_eq!(
+            account_in("User: arn:aws:iam::123456789012:user/dev is not authorized").as_deref(),
+            Some("123456789012")
+        );
+        assert_eq!(account_in("no arn here"), None);
     }
 }
