@@ -3,4 +3,5 @@
 mod hook;
 mod install;
 mod prompt;
+mod registry;
 mod release;

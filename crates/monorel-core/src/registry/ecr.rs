@@ -1,52 +1,909 @@
-//! AWS Elastic Container Registry (issue 4 fills this in).
+//! AWS Elastic Container Registry, on `aws-config` + `aws-sdk-ecr`.
+//!
+//! Shaped by what ECR and the SDK actually do (see FACTS.md):
+//! - **Existence** is one `BatchGetImage` per repository and 100 tags, all in parallel:
+//!   missing images come back in `failures[]` with HTTP 200, so a push of 50 tags costs
+//!   about one round trip. `DescribeImages` would fail the whole call for one missing tag.
+//! - **Promotion** is the documented retag: `BatchGetImage` (commit tag and release tag in
+//!   one call), then `PutImage` with the same manifest bytes, media type and digest. All
+//!   four manifest media types are accepted, or ECR may hand back a converted manifest and
+//!   a multi-arch index would lose its other platforms.
+//! - **Laziness:** [`Ecr::new`] only copies the configuration. The tokio runtime, the SDK
+//!   configuration (which may probe instance metadata) and the client are built on the
+//!   first call, so a push without release tags never initialises the SDK.
+//! - **Bounds:** connect timeout from `connect-timeout-seconds`, every operation and the
+//!   whole check bounded by `timeout-seconds`, standard retries with at most 3 attempts.
 
-use super::{FailureKind, ImageRef, ImageStatus, Promotion, Registry, RegistryFailure};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::types::{ImageFailureCode, ImageIdentifier, ImageTagMutability};
+use aws_sdk_ecr::Client;
+use tokio::time::Instant;
+
+use super::{
+    Access, FailureKind, ImageRef, ImageStatus, Promotion, Registry, RegistryFailure,
+    RepositoryInfo,
+};
 use crate::config::RegistryConfig;
+
+/// Runs `future` on `runtime`, giving up at `deadline` (the timer needs the runtime's context).
+fn block_on_until<F: std::future::Future>(
+    runtime: &tokio::runtime::Runtime,
+    deadline: Instant,
+    future: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    runtime.block_on(async move { tokio::time::timeout_at(deadline, future).await })
+}
+
+/// The manifest media types ECR may store; asking for all four means it never converts.
+pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+];
+
+/// ECR's limit on image ids per `BatchGetImage` call.
+const BATCH_LIMIT: usize = 100;
+
+/// The longest single attempt; the operation as a whole is bounded by `timeout-seconds`.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The ECR backend.
 #[derive(Debug)]
 pub struct Ecr {
-    region: Option<String>,
+    config: RegistryConfig,
+    backend: OnceLock<Result<Backend, RegistryFailure>>,
+}
+
+/// What the first call builds: a runtime of our own (callers stay synchronous) and a client.
+#[derive(Debug)]
+struct Backend {
+    runtime: tokio::runtime::Runtime,
+    sdk: SdkConfig,
+    client: Client,
 }
 
 impl Ecr {
-    /// Prepares a client; no network I/O happens until the first call.
+    /// Prepares a client; no I/O happens and the SDK is not touched until the first call.
     pub fn new(config: &RegistryConfig) -> Ecr {
         Ecr {
-            region: config.region.clone(),
+            config: config.clone(),
+            backend: OnceLock::new(),
         }
     }
 
-    fn not_ready(&self) -> RegistryFailure {
-        RegistryFailure {
-            kind: FailureKind::Other,
-            message: "the ECR backend is not available in this build".into(),
-            hint: "set [registry] kind = \"none\" to skip image checks".into(),
+    /// Returns whether the SDK was initialised (tests and benchmarks assert laziness).
+    pub fn initialised(&self) -> bool {
+        self.backend.get().is_some()
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.config.timeout_seconds.max(1))
+    }
+
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.timeout()
+    }
+
+    /// Builds the runtime, loads the AWS configuration and the client, once.
+    fn backend(&self, deadline: Instant) -> Result<&Backend, RegistryFailure> {
+        self.backend
+            .get_or_init(|| self.build_backend(deadline))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn build_backend(&self, deadline: Instant) -> Result<Backend, RegistryFailure> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| RegistryFailure {
+                kind: FailureKind::Other,
+                message: format!("cannot start the async runtime for ECR: {e}"),
+                hint: "this is a bug or an exhausted system; retry".into(),
+            })?;
+        let timeout = self.timeout();
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(
+                self.config.connect_timeout_seconds.max(1),
+            ))
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT.min(timeout))
+            .operation_timeout(timeout)
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts)
+            .retry_config(RetryConfig::standard().with_max_attempts(3));
+        // The configured region wins, so nothing waits on instance metadata off EC2.
+        if let Some(region) = &self.config.region {
+            loader = loader.region(Region::new(region.clone()));
         }
+        let sdk = block_on_until(&runtime, deadline, loader.load())
+            .map_err(|_| self.timed_out("loading the AWS configuration"))?;
+        let client = Client::new(&sdk);
+        Ok(Backend {
+            runtime,
+            sdk,
+            client,
+        })
+    }
+
+    /// Where requests go, for messages: the override, or the region's public endpoint.
+    fn endpoint(&self, sdk: Option<&SdkConfig>) -> String {
+        if let Some(url) = sdk.and_then(SdkConfig::endpoint_url) {
+            return url.to_string();
+        }
+        for var in ["AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL"] {
+            if let Some(url) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
+                return url;
+            }
+        }
+        match self.region_name(sdk) {
+            Some(region) => format!("api.ecr.{region}.amazonaws.com"),
+            None => "ECR".into(),
+        }
+    }
+
+    fn region_name(&self, sdk: Option<&SdkConfig>) -> Option<String> {
+        self.config
+            .region
+            .clone()
+            .or_else(|| sdk.and_then(SdkConfig::region).map(ToString::to_string))
+            .or_else(|| env_region().map(|(_, region)| region))
+    }
+
+    fn timed_out(&self, what: &str) -> RegistryFailure {
+        RegistryFailure {
+            kind: FailureKind::Timeout,
+            message: format!(
+                "no answer from ECR at {} within {} s while {what}",
+                self.endpoint(self.backend.get().and_then(|b| b.as_ref().ok()).map(|b| &b.sdk)),
+                self.timeout().as_secs()
+            ),
+            hint: "check your network or VPN, then retry; raise [registry] timeout-seconds in git-release.toml if the registry is just slow".into(),
+        }
+    }
+
+    /// Turns an SDK error into a failure with a precise message and the fix.
+    fn failure<E>(&self, err: &SdkError<E>, action: &str, repository: &str) -> RegistryFailure
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let backend = self.backend.get().and_then(|b| b.as_ref().ok());
+        let endpoint = self.endpoint(backend.map(|b| &b.sdk));
+        let context = error_chain(err);
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        // Some endpoints (proxies, moto) answer a JSON API with an XML error body that the
+        // SDK cannot parse: read the code and message from the raw body then.
+        let body = err
+            .raw_response()
+            .and_then(|r| r.body().bytes())
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        let code = err
+            .code()
+            .map(str::to_string)
+            .or_else(|| xml_field(&body, "Code"))
+            .unwrap_or_default();
+        let code = code.as_str();
+        let aws_message = err
+            .message()
+            .map(one_line)
+            .or_else(|| xml_field(&body, "Message").map(|m| one_line(&m)))
+            .unwrap_or_default();
+        let region = self
+            .region_name(backend.map(|b| &b.sdk))
+            .unwrap_or_else(|| "REGION".into());
+        let account = self
+            .config
+            .registry_id
+            .clone()
+            .or_else(|| account_in(&aws_message))
+            .unwrap_or_else(|| "ACCOUNT".into());
+        let arn = format!("arn:aws:ecr:{region}:{account}:repository/{repository}");
+
+        if let SdkError::TimeoutError(_) = err {
+            return self.timed_out(&format!("calling {action} on {repository}"));
+        }
+        if let SdkError::DispatchFailure(dispatch) = err {
+            if credentials_problem(&context) {
+                return no_credentials(&context);
+            }
+            if dispatch.is_timeout() {
+                return self.timed_out(&format!("calling {action} on {repository}"));
+            }
+            if dispatch.is_io() {
+                let reason = if context.contains("refused") {
+                    "connection refused".to_string()
+                } else {
+                    context.clone()
+                };
+                return RegistryFailure {
+                    kind: FailureKind::Unreachable,
+                    message: format!("cannot reach ECR at {endpoint}: {reason}"),
+                    hint: "check your network, VPN or proxy, and AWS_ENDPOINT_URL if you set it; then retry".into(),
+                };
+            }
+        }
+        if credentials_problem(&context) || matches!(code, "ExpiredTokenException") {
+            return no_credentials(&context);
+        }
+        if context.contains("region") && region == "REGION" {
+            return RegistryFailure {
+                kind: FailureKind::Other,
+                message: format!("no AWS region for ECR: {context}"),
+                hint: "set [registry] region in git-release.toml (or AWS_REGION)".into(),
+            };
+        }
+        match code {
+            "RepositoryNotFoundException" => RegistryFailure {
+                kind: FailureKind::RepositoryNotFound,
+                message: format!(
+                    "repository {repository} does not exist in ECR ({region}{})",
+                    self.config
+                        .registry_id
+                        .as_deref()
+                        .map(|id| format!(", registry {id}"))
+                        .unwrap_or_default()
+                ),
+                hint: "check the name: it comes from [registry] repository or [services.<name>] repository in git-release.toml; create the repository if CI has never pushed to it".into(),
+            },
+            "AccessDeniedException" | "AccessDenied" => RegistryFailure {
+                kind: FailureKind::AccessDenied,
+                message: format!(
+                    "access denied: the AWS identity may not call {action} on {repository}{}",
+                    if aws_message.is_empty() { String::new() } else { format!(" ({aws_message})") }
+                ),
+                hint: format!("allow `{action}` on {arn} in the IAM policy of the role or user you use (see docs/registry.md)"),
+            },
+            "UnrecognizedClientException" | "InvalidSignatureException" | "InvalidClientTokenId"
+            | "SignatureDoesNotMatch" => RegistryFailure {
+                kind: FailureKind::NoCredentials,
+                message: format!("ECR rejected the AWS credentials ({code}: {aws_message})"),
+                hint: login_hint(),
+            },
+            "ThrottlingException" | "TooManyRequestsException" | "Throttling"
+            | "RequestLimitExceeded" => RegistryFailure {
+                kind: FailureKind::Throttled,
+                message: format!(
+                    "ECR throttled {action} on {repository} after 3 attempts ({code}: {aws_message})"
+                ),
+                hint: "retry in a minute; if it keeps happening, spread the calls out or ask AWS to raise the ECR API quota".into(),
+            },
+            _ => {
+                let what = match (status, code) {
+                    (Some(status), "") => format!("HTTP {status}"),
+                    (Some(status), code) => format!("HTTP {status}, {code}"),
+                    (None, "") => context.clone(),
+                    (None, code) => code.to_string(),
+                };
+                RegistryFailure {
+                    kind: FailureKind::Other,
+                    message: format!(
+                        "ECR at {endpoint} failed {action} on {repository} ({what}{})",
+                        if aws_message.is_empty() { String::new() } else { format!(": {aws_message}") }
+                    ),
+                    hint: "retry in a moment; if it persists, check the AWS Health Dashboard for ECR in your region".into(),
+                }
+            }
+        }
+    }
+
+    /// Asks ECR about up to 100 tags of one repository.
+    async fn batch_get(
+        client: Client,
+        registry_id: Option<String>,
+        repository: String,
+        tags: Vec<String>,
+    ) -> Result<
+        aws_sdk_ecr::operation::batch_get_image::BatchGetImageOutput,
+        SdkError<aws_sdk_ecr::operation::batch_get_image::BatchGetImageError>,
+    > {
+        let mut request = client
+            .batch_get_image()
+            .set_registry_id(registry_id)
+            .repository_name(repository);
+        for tag in tags {
+            request = request.image_ids(ImageIdentifier::builder().image_tag(tag).build());
+        }
+        for media_type in MANIFEST_MEDIA_TYPES {
+            request = request.accepted_media_types(media_type);
+        }
+        request.send().await
     }
 }
 
 impl Registry for Ecr {
     fn describe(&self) -> String {
-        format!(
-            "ECR ({})",
-            self.region.as_deref().unwrap_or("default region")
-        )
+        match (&self.config.region, env_region()) {
+            (Some(region), _) => format!("ECR ({region})"),
+            (None, Some((_, region))) => format!("ECR ({region})"),
+            (None, None) => "ECR (region from the AWS configuration)".into(),
+        }
     }
 
     fn check(&self, images: &[ImageRef]) -> Vec<ImageStatus> {
+        if images.is_empty() {
+            return Vec::new();
+        }
+        let deadline = self.deadline();
+        let backend = match self.backend(deadline) {
+            Ok(backend) => backend,
+            Err(failure) => {
+                return images
+                    .iter()
+                    .map(|_| ImageStatus::Failed(failure.clone()))
+                    .collect()
+            }
+        };
+
+        // Group per repository, deduplicated, in chunks of at most 100 tags.
+        let mut per_repository: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for image in images {
+            let tags = per_repository.entry(&image.repository).or_default();
+            if !tags.contains(&image.tag.as_str()) {
+                tags.push(&image.tag);
+            }
+        }
+        let mut batches: Vec<(String, Vec<String>)> = Vec::new();
+        for (repository, tags) in per_repository {
+            for chunk in tags.chunks(BATCH_LIMIT) {
+                batches.push((
+                    repository.to_string(),
+                    chunk.iter().map(|t| t.to_string()).collect(),
+                ));
+            }
+        }
+
+        let answers = backend.runtime.block_on(async {
+            let mut set = tokio::task::JoinSet::new();
+            for (index, (repository, tags)) in batches.iter().cloned().enumerate() {
+                let client = backend.client.clone();
+                let registry_id = self.config.registry_id.clone();
+                set.spawn(async move {
+                    (
+                        index,
+                        Ecr::batch_get(client, registry_id, repository, tags).await,
+                    )
+                });
+            }
+            let mut answers: Vec<Option<_>> = batches.iter().map(|_| None).collect();
+            let collected = tokio::time::timeout_at(deadline, async {
+                while let Some(joined) = set.join_next().await {
+                    if let Ok((index, answer)) = joined {
+                        answers[index] = Some(answer);
+                    }
+                }
+            })
+            .await;
+            if collected.is_err() {
+                set.abort_all();
+            }
+            answers
+        });
+
+        let mut statuses: HashMap<(&str, &str), ImageStatus> = HashMap::new();
+        for ((repository, tags), answer) in batches.iter().zip(answers) {
+            let output = match answer {
+                None => {
+                    let failure = self.timed_out(&format!("checking images in {repository}"));
+                    for tag in tags {
+                        statuses.insert((repository, tag), ImageStatus::Failed(failure.clone()));
+                    }
+                    continue;
+                }
+                Some(Err(err)) => {
+                    let failure = self.failure(&err, "ecr:BatchGetImage", repository);
+                    for tag in tags {
+                        statuses.insert((repository, tag), ImageStatus::Failed(failure.clone()));
+                    }
+                    continue;
+                }
+                Some(Ok(output)) => output,
+            };
+            for (tag, answer) in tags.iter().zip(match_answers(tags, &output)) {
+                let status = match answer {
+                    Answer::Found(image) => match image.image_id().and_then(|id| id.image_digest()) {
+                        Some(digest) => ImageStatus::Present {
+                            digest: digest.to_string(),
+                        },
+                        None => continue,
+                    },
+                    Answer::Failed(failure) => match failure.failure_code() {
+                        Some(ImageFailureCode::ImageNotFound) => ImageStatus::Missing,
+                        code => ImageStatus::Failed(RegistryFailure {
+                            kind: FailureKind::Other,
+                            message: format!(
+                                "ECR could not read {repository}:{tag} ({}: {})",
+                                code.map(ImageFailureCode::as_str).unwrap_or("unknown failure"),
+                                one_line(failure.failure_reason().unwrap_or("no reason given"))
+                            ),
+                            hint: "retry; if it persists, inspect the image with `aws ecr describe-images`".into(),
+                        }),
+                    },
+                    Answer::None => continue,
+                };
+                statuses.insert((repository, tag), status);
+            }
+        }
+
         images
             .iter()
-            .map(|_| ImageStatus::Failed(self.not_ready()))
+            .map(|image| {
+                statuses
+                    .get(&(image.repository.as_str(), image.tag.as_str()))
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        ImageStatus::Failed(RegistryFailure {
+                            kind: FailureKind::Other,
+                            message: format!("ECR did not answer for {image}"),
+                            hint: "retry; this should not happen".into(),
+                        })
+                    })
+            })
             .collect()
     }
 
     fn promote(
         &self,
-        _source: &ImageRef,
-        _target_tag: &str,
-        _force: bool,
+        source: &ImageRef,
+        target_tag: &str,
+        force: bool,
     ) -> Result<Promotion, RegistryFailure> {
-        Err(self.not_ready())
+        let deadline = self.deadline();
+        let backend = self.backend(deadline)?;
+        let target = ImageRef {
+            repository: source.repository.clone(),
+            tag: target_tag.to_string(),
+        };
+
+        // Call 1: the source manifest and what the release tag names now, together.
+        let read = block_on_until(
+            &backend.runtime,
+            deadline,
+            Ecr::batch_get(
+                backend.client.clone(),
+                self.config.registry_id.clone(),
+                source.repository.clone(),
+                vec![source.tag.clone(), target_tag.to_string()],
+            ),
+        )
+        .map_err(|_| self.timed_out(&format!("reading {source}")))?
+        .map_err(|e| self.failure(&e, "ecr:BatchGetImage", &source.repository))?;
+
+        let requested = [source.tag.clone(), target_tag.to_string()];
+        let mut answers = match_answers(&requested, &read).into_iter();
+        let (source_answer, target_answer) = (
+            answers.next().unwrap_or(Answer::None),
+            answers.next().unwrap_or(Answer::None),
+        );
+        let Answer::Found(image) = source_answer else {
+            let reason = match source_answer {
+                Answer::Failed(f) => one_line(f.failure_reason().unwrap_or("no such tag")),
+                _ => "no such tag".into(),
+            };
+            return Err(RegistryFailure {
+                kind: FailureKind::ImageNotFound,
+                message: format!("no image {source} in {} ({reason})", self.describe()),
+                hint: "CI builds and pushes the image on every push to main; wait for that workflow to finish and retry".into(),
+            });
+        };
+        let (Some(manifest), Some(digest)) = (
+            image.image_manifest(),
+            image.image_id().and_then(|id| id.image_digest()),
+        ) else {
+            return Err(RegistryFailure {
+                kind: FailureKind::Other,
+                message: format!("ECR returned {source} without its manifest or digest"),
+                hint: "retry; if it persists, inspect the image with `aws ecr batch-get-image`"
+                    .into(),
+            });
+        };
+        let media_type = image
+            .image_manifest_media_type()
+            .map(str::to_string)
+            .or_else(|| media_type_of(manifest))
+            .unwrap_or_else(|| MANIFEST_MEDIA_TYPES[0].to_string());
+        let previous = match target_answer {
+            Answer::Found(image) => Some(image),
+            _ => None,
+        }
+        .and_then(|i| i.image_id())
+        .and_then(|id| id.image_digest())
+        .map(str::to_string);
+
+        let mut promotion = Promotion {
+            source: source.clone(),
+            target: target.clone(),
+            digest: digest.to_string(),
+            media_type: media_type.clone(),
+            changed: false,
+            previous_digest: previous.clone(),
+        };
+        match &previous {
+            Some(previous) if previous == digest => return Ok(promotion),
+            Some(previous) if !force => {
+                return Err(RegistryFailure {
+                    kind: FailureKind::Conflict,
+                    message: format!(
+                        "{target} already names another image ({previous}), not {source} ({digest}); nothing was changed"
+                    ),
+                    hint: "a release tag should never move: release a new version instead; pass --force to move it where the repository allows mutable tags".into(),
+                });
+            }
+            _ => {}
+        }
+
+        // Call 2: the same manifest bytes under the release tag; ECR verifies the digest.
+        let put = block_on_until(
+            &backend.runtime,
+            deadline,
+            backend
+                .client
+                .put_image()
+                .set_registry_id(self.config.registry_id.clone())
+                .repository_name(&source.repository)
+                .image_manifest(manifest)
+                .image_manifest_media_type(&media_type)
+                .image_digest(digest)
+                .image_tag(target_tag)
+                .send(),
+        );
+        match put {
+            Err(_) => Err(self.timed_out(&format!("writing {target}"))),
+            Ok(Ok(_)) => {
+                promotion.changed = true;
+                Ok(promotion)
+            }
+            Ok(Err(err)) => match err.code() {
+                // The tag already names exactly this manifest: the retag is done.
+                Some("ImageAlreadyExistsException") => Ok(promotion),
+                Some("ImageTagAlreadyExistsException") => Err(RegistryFailure {
+                    kind: FailureKind::Conflict,
+                    message: format!(
+                        "{target} exists and repository {} has immutable tags, so it cannot be moved to {digest}; nothing was changed",
+                        source.repository
+                    ),
+                    hint: "release a new version instead; immutable tags are what protects releases".into(),
+                }),
+                _ => Err(self.failure(&err, "ecr:PutImage", &source.repository)),
+            },
+        }
+    }
+
+    fn access(&self) -> Access {
+        use aws_sdk_ecr::config::ProvideCredentials;
+        let region_source = if self.config.region.is_some() {
+            "git-release.toml"
+        } else {
+            "the AWS environment"
+        };
+        let mut access = Access {
+            region: self.config.region.clone(),
+            region_source: region_source.into(),
+            endpoint: None,
+            profile: std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()),
+            credentials_expire: None,
+            credentials_error: None,
+        };
+        let deadline = self.deadline();
+        let backend = match self.backend(deadline) {
+            Ok(backend) => backend,
+            Err(failure) => {
+                access.credentials_error = Some(failure);
+                return access;
+            }
+        };
+        access.region = access
+            .region
+            .or_else(|| backend.sdk.region().map(ToString::to_string));
+        access.endpoint = backend.sdk.endpoint_url().map(str::to_string).or_else(|| {
+            ["AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok().filter(|v| !v.is_empty()))
+        });
+        let Some(provider) = backend.sdk.credentials_provider() else {
+            access.credentials_error =
+                Some(no_credentials("no credentials provider is configured"));
+            return access;
+        };
+        let resolved = block_on_until(&backend.runtime, deadline, provider.provide_credentials());
+        match resolved {
+            Err(_) => access.credentials_error = Some(self.timed_out("resolving AWS credentials")),
+            Ok(Err(e)) => access.credentials_error = Some(no_credentials(&error_chain(&e))),
+            Ok(Ok(credentials)) => {
+                access.credentials_expire = credentials.expiry().map(|t| {
+                    aws_smithy_types::DateTime::from(t)
+                        .fmt(aws_smithy_types::date_time::Format::DateTime)
+                        .unwrap_or_default()
+                })
+            }
+        }
+        access
+    }
+
+    fn inspect_repositories(
+        &self,
+        repositories: &[String],
+    ) -> Vec<Result<RepositoryInfo, RegistryFailure>> {
+        if repositories.is_empty() {
+            return Vec::new();
+        }
+        let deadline = self.deadline();
+        let backend = match self.backend(deadline) {
+            Ok(backend) => backend,
+            Err(failure) => return repositories.iter().map(|_| Err(failure.clone())).collect(),
+        };
+        // One call per repository: a single missing name fails a multi-name call entirely.
+        let answers = backend.runtime.block_on(async {
+            let mut set = tokio::task::JoinSet::new();
+            for (index, repository) in repositories.iter().cloned().enumerate() {
+                let request = backend
+                    .client
+                    .describe_repositories()
+                    .set_registry_id(self.config.registry_id.clone())
+                    .repository_names(repository);
+                set.spawn(async move { (index, request.send().await) });
+            }
+            let mut answers: Vec<Option<_>> = repositories.iter().map(|_| None).collect();
+            let _ = tokio::time::timeout_at(deadline, async {
+                while let Some(joined) = set.join_next().await {
+                    if let Ok((index, answer)) = joined {
+                        answers[index] = Some(answer);
+                    }
+                }
+            })
+            .await;
+            set.abort_all();
+            answers
+        });
+        repositories
+            .iter()
+            .zip(answers)
+            .map(|(repository, answer)| match answer {
+                None => Err(self.timed_out(&format!("describing {repository}"))),
+                Some(Err(err)) => Err(self.failure(&err, "ecr:DescribeRepositories", repository)),
+                Some(Ok(output)) => {
+                    let found = output
+                        .repositories()
+                        .iter()
+                        .find(|r| r.repository_name() == Some(repository.as_str()));
+                    let Some(found) = found else {
+                        return Err(RegistryFailure {
+                            kind: FailureKind::RepositoryNotFound,
+                            message: format!("repository {repository} does not exist in ECR"),
+                            hint: "create it, or fix [registry] repository in git-release.toml"
+                                .into(),
+                        });
+                    };
+                    let mutability = found.image_tag_mutability();
+                    Ok(RepositoryInfo {
+                        repository: repository.clone(),
+                        uri: found.repository_uri().map(str::to_string),
+                        tag_mutability: mutability
+                            .map(|m| m.as_str().to_string())
+                            .unwrap_or_else(|| "MUTABLE".into()),
+                        immutable: matches!(mutability, Some(ImageTagMutability::Immutable)),
+                    })
+                }
+            })
+            .collect()
+    }
+}
+
+/// ECR's answer for one requested tag.
+enum Answer<'a> {
+    /// The image.
+    Found(&'a aws_sdk_ecr::types::Image),
+    /// Listed in `failures[]` (usually `ImageNotFound`).
+    Failed(&'a aws_sdk_ecr::types::ImageFailure),
+    /// Neither: the answer is incomplete.
+    None,
+}
+
+/// Pairs each requested tag with its entry in a `BatchGetImage` answer, in request order.
+///
+/// Entries whose `imageTag` equals the request match first. A tag that is neither matched
+/// nor in `failures[]` takes the next unclaimed image in answer order: moto labels every
+/// entry with the image's *latest* tag rather than the requested one, so after a
+/// promotion the commit tag comes back labelled with the release tag.
+fn match_answers<'a>(
+    requested: &[String],
+    output: &'a aws_sdk_ecr::operation::batch_get_image::BatchGetImageOutput,
+) -> Vec<Answer<'a>> {
+    let images = output.images();
+    let mut claimed = vec![false; images.len()];
+    let mut answers: Vec<Answer<'a>> = requested.iter().map(|_| Answer::None).collect();
+    for (tag, answer) in requested.iter().zip(answers.iter_mut()) {
+        let exact = images.iter().enumerate().position(|(i, image)| {
+            !claimed[i] && image.image_id().and_then(|id| id.image_tag()) == Some(tag.as_str())
+        });
+        if let Some(i) = exact {
+            claimed[i] = true;
+            *answer = Answer::Found(&images[i]);
+        } else if let Some(failure) = output
+            .failures()
+            .iter()
+            .find(|f| f.image_id().and_then(|id| id.image_tag()) == Some(tag.as_str()))
+        {
+            *answer = Answer::Failed(failure);
+        }
+    }
+    for answer in answers.iter_mut() {
+        if matches!(answer, Answer::None) {
+            if let Some(i) = claimed.iter().position(|c| !c) {
+                claimed[i] = true;
+                *answer = Answer::Found(&images[i]);
+            }
+        }
+    }
+    answers
+}
+
+/// The region from the environment, read without the SDK (for messages only).
+fn env_region() -> Option<(&'static str, String)> {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .find_map(|var| {
+            std::env::var(var)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(|v| (var, v))
+        })
+}
+
+/// Whether an error's text says that credentials are missing or expired.
+fn credentials_problem(context: &str) -> bool {
+    let lower = context.to_ascii_lowercase();
+    [
+        "credential",
+        "no identity",
+        "identity resolver",
+        "failed to resolve identity",
+        "sso session",
+        "token has expired",
+        "expired token",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
+}
+
+/// Renders an error and its causes on one line, like the SDK's `DisplayErrorContext` but
+/// without its `Debug` dump; repeated causes are dropped. Credentials never appear in SDK
+/// error texts, only provider names and profile names.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = one_line(&e.to_string());
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    let mut text = parts.join(": ");
+    if text.len() > 400 {
+        let mut cut = 400;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+/// The failure for missing or expired credentials, with how to log in.
+fn no_credentials(context: &str) -> RegistryFailure {
+    let lower = context.to_ascii_lowercase();
+    let message = if lower.contains("sso") || lower.contains("expired") {
+        format!("the AWS session has expired or was never logged in ({context})")
+    } else if lower.contains("no credentials found in chain") || lower.contains("not enabled") {
+        "no AWS credentials found (tried environment variables, AWS config and credentials files, web identity, container and instance metadata)".to_string()
+    } else {
+        format!("cannot load AWS credentials ({context})")
+    };
+    RegistryFailure {
+        kind: FailureKind::NoCredentials,
+        message,
+        hint: login_hint(),
+    }
+}
+
+/// How to log in, naming the profile when one is set.
+fn login_hint() -> String {
+    match std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()) {
+        Some(profile) => format!(
+            "log in with `aws sso login --profile {profile}` (or fix the credentials of profile {profile} in ~/.aws/config)"
+        ),
+        None => "log in with `aws sso login --profile <your profile>` and set AWS_PROFILE, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; in CI, grant the job an IAM role (OIDC web identity)".into(),
+    }
+}
+
+/// Returns the account id in an ARN quoted by an error message (`arn:aws:iam::123…:user/x`).
+fn account_in(message: &str) -> Option<String> {
+    message.split("arn:").skip(1).find_map(|arn| {
+        let account = arn.split(':').nth(3)?;
+        (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| account.to_string())
+    })
+}
+
+/// Returns the text of the first `<name>…</name>` element of an XML error body.
+fn xml_field(body: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let start = body.find(&open)? + open.len();
+    let end = body[start..].find(&format!("</{name}>"))? + start;
+    Some(body[start..end].trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// The `mediaType` field of a manifest, when ECR does not say.
+fn media_type_of(manifest: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(manifest).ok()?;
+    value.get("mediaType")?.as_str().map(str::to_string)
+}
+
+/// Joins lines so a message stays on one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_does_not_initialise_the_sdk() {
+        let ecr = Ecr::new(&RegistryConfig::default());
+        assert!(!ecr.initialised());
+        let _ = ecr.describe();
+        assert!(!ecr.initialised());
+        assert!(ecr.check(&[]).is_empty());
+        assert!(!ecr.initialised(), "an empty check must not touch AWS");
+    }
+
+    #[test]
+    fn credential_errors_are_recognised() {
+        assert!(credentials_problem(
+            "dispatch failure: other: no credentials in the credential chain"
+        ));
+        assert!(credentials_problem(
+            "The SSO session associated with this profile has expired"
+        ));
+        assert!(!credentials_problem("Connection refused (os error 111)"));
+    }
+
+    #[test]
+    fn media_type_comes_from_the_manifest() {
+        assert_eq!(
+            media_type_of(
+                r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json"}"#
+            )
+            .as_deref(),
+            Some("application/vnd.oci.image.index.v1+json")
+        );
+        assert_eq!(media_type_of("not json"), None);
+    }
+
+    #[test]
+    fn xml_error_bodies_are_read() {
+        let body = "<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: x is not authorized</Message></Error></Errors></ErrorResponse>";
+        assert_eq!(xml_field(body, "Code").as_deref(), Some("AccessDenied"));
+        assert_eq!(
+            xml_field(body, "Message").as_deref(),
+            Some("User: x is not authorized")
+        );
+        assert_eq!(xml_field("{}", "Code"), None);
+        assert_eq!(
+            account_in("User: arn:aws:iam::123456789012:user/dev is not authorized").as_deref(),
+            Some("123456789012")
+        );
+        assert_eq!(account_in("no arn here"), None);
     }
 }

@@ -50,6 +50,8 @@ pub enum ImageStatus {
 pub enum FailureKind {
     /// The image repository does not exist.
     RepositoryNotFound,
+    /// The repository exists but the image to read (promote's source) does not.
+    ImageNotFound,
     /// The credentials lack a permission.
     AccessDenied,
     /// No credentials, or expired ones (SSO).
@@ -95,6 +97,36 @@ pub struct Promotion {
     pub previous_digest: Option<String>,
 }
 
+/// What `doctor` learns about one image repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RepositoryInfo {
+    /// The repository's name.
+    pub repository: String,
+    /// Its URI, like `123456789012.dkr.ecr.eu-west-1.amazonaws.com/service-a-image`.
+    pub uri: Option<String>,
+    /// The registry's own word for tag mutability, like `IMMUTABLE` or `MUTABLE`.
+    pub tag_mutability: String,
+    /// Whether an existing tag can never be moved (what release tags want).
+    pub immutable: bool,
+}
+
+/// Where the registry's region and credentials come from, as far as `doctor` can tell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Access {
+    /// The region requests go to, when one was resolved.
+    pub region: Option<String>,
+    /// Where that region came from (`git-release.toml` or the AWS environment).
+    pub region_source: String,
+    /// The endpoint when it is overridden (`AWS_ENDPOINT_URL`), else `None`.
+    pub endpoint: Option<String>,
+    /// The AWS profile in use, when one is named.
+    pub profile: Option<String>,
+    /// When the credentials expire (RFC 3339), if they are temporary. Never the secrets.
+    pub credentials_expire: Option<String>,
+    /// Why credentials could not be resolved, if they could not.
+    pub credentials_error: Option<RegistryFailure>,
+}
+
 /// An image registry.
 pub trait Registry {
     /// Returns a short description for messages, like `ECR (eu-west-1)`.
@@ -113,6 +145,35 @@ pub trait Registry {
         target_tag: &str,
         force: bool,
     ) -> Result<Promotion, RegistryFailure>;
+
+    /// Resolves region and credentials without calling the registry's API (for `doctor`).
+    fn access(&self) -> Access {
+        Access {
+            region: None,
+            region_source: "not used".into(),
+            endpoint: None,
+            profile: None,
+            credentials_expire: None,
+            credentials_error: None,
+        }
+    }
+
+    /// Describes each repository, in the order given (for `doctor`).
+    fn inspect_repositories(
+        &self,
+        repositories: &[String],
+    ) -> Vec<Result<RepositoryInfo, RegistryFailure>> {
+        repositories
+            .iter()
+            .map(|_| {
+                Err(RegistryFailure {
+                    kind: FailureKind::Other,
+                    message: format!("{} cannot describe repositories", self.describe()),
+                    hint: "nothing to do".into(),
+                })
+            })
+            .collect()
+    }
 }
 
 /// `kind = "none"`: the explicit opt-out, which answers [`ImageStatus::Unchecked`].

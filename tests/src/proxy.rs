@@ -1,0 +1,280 @@
+//! A real loopback HTTP proxy in front of moto, for fault and latency tests.
+//!
+//! It forwards every request byte for byte to the upstream server (one upstream
+//! connection per request, `Connection: close` on both sides so framing stays trivial)
+//! and can instead answer with an injected fault: an HTTP 500, or ECR's throttling error
+//! in its real awsJson1.1 wire format. It never imitates a successful ECR answer. It also
+//! records each request's `X-Amz-Target` (the API operation), so tests can count calls.
+//!
+//! [`BlackHole`] is the other bad server: it accepts connections and never answers.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// What the proxy does with the next requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Forward untouched.
+    None,
+    /// Answer HTTP 500 with an empty JSON body.
+    Http500,
+    /// Answer HTTP 400 `ThrottlingException`, as ECR does when over its quota.
+    Throttle,
+    /// Wait this many milliseconds, then forward.
+    DelayMs(u64),
+}
+
+struct Shared {
+    fault: Mutex<Fault>,
+    targets: Mutex<Vec<String>>,
+    stop: AtomicBool,
+}
+
+/// A running proxy; stopped on drop.
+pub struct Proxy {
+    shared: Arc<Shared>,
+    /// The proxy's port on 127.0.0.1.
+    pub port: u16,
+    /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL`.
+    pub endpoint: String,
+}
+
+impl Proxy {
+    /// Listens on `listen` (`127.0.0.1:0` for any free port) and forwards to `upstream`
+    /// (`host:port`).
+    pub fn start(listen: &str, upstream: &str, fault: Fault) -> std::io::Result<Proxy> {
+        let listener = TcpListener::bind(listen)?;
+        let port = listener.local_addr()?.port();
+        let shared = Arc::new(Shared {
+            fault: Mutex::new(fault),
+            targets: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+        });
+        let upstream = upstream.to_string();
+        let accept_shared = Arc::clone(&shared);
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if accept_shared.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let shared = Arc::clone(&accept_shared);
+                let upstream = upstream.clone();
+                thread::spawn(move || {
+                    let _ = serve(stream, &upstream, &shared);
+                });
+            }
+        });
+        Ok(Proxy {
+            shared,
+            port,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        })
+    }
+
+    /// Changes what the proxy does from the next request on.
+    pub fn set_fault(&self, fault: Fault) {
+        *self.shared.fault.lock().expect("fault lock") = fault;
+    }
+
+    /// Returns the API operations seen so far (`X-Amz-Target` without the service prefix).
+    pub fn operations(&self) -> Vec<String> {
+        self.shared
+            .targets
+            .lock()
+            .expect("targets lock")
+            .iter()
+            .map(|t| t.rsplit('.').next().unwrap_or(t).to_string())
+            .collect()
+    }
+
+    /// Forgets the operations seen so far.
+    pub fn clear_operations(&self) {
+        self.shared.targets.lock().expect("targets lock").clear();
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// One HTTP request: its head (without the final blank line) and body.
+struct Request {
+    head: Vec<String>,
+    body: Vec<u8>,
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        if line.is_empty() {
+            break;
+        }
+        head.push(line);
+    }
+    let length = header(&head, "content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(Some(Request { head, body }))
+}
+
+fn header<'h>(head: &'h [String], name: &str) -> Option<&'h str> {
+    head.iter().skip(1).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case(name)
+            .then_some(value.trim())
+    })
+}
+
+/// Rewrites a head so the connection closes after this message.
+fn closing(head: &[String]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, line) in head.iter().enumerate() {
+        let name = line.split(':').next().unwrap_or("").trim();
+        if i > 0
+            && (name.eq_ignore_ascii_case("connection") || name.eq_ignore_ascii_case("keep-alive"))
+        {
+            continue;
+        }
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"Connection: close\r\n\r\n");
+    out
+}
+
+fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut client = client;
+    let Some(request) = read_request(&mut reader)? else {
+        return Ok(());
+    };
+    if let Some(target) = header(&request.head, "x-amz-target") {
+        shared
+            .targets
+            .lock()
+            .expect("targets lock")
+            .push(target.to_string());
+    }
+    let fault = *shared.fault.lock().expect("fault lock");
+    match fault {
+        Fault::Http500 => {
+            let body = b"{}";
+            write!(
+                client,
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            client.write_all(body)?;
+        }
+        Fault::Throttle => {
+            let body = br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+            write!(
+                client,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-errortype: ThrottlingException\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            client.write_all(body)?;
+        }
+        Fault::None | Fault::DelayMs(_) => {
+            if let Fault::DelayMs(ms) = fault {
+                thread::sleep(Duration::from_millis(ms));
+            }
+            let mut up = TcpStream::connect(upstream)?;
+            up.write_all(&closing(&request.head))?;
+            up.write_all(&request.body)?;
+            up.flush()?;
+            // Read the upstream answer's head, rewrite it to close, pass the rest through.
+            let mut up_reader = BufReader::new(up);
+            let mut head = Vec::new();
+            loop {
+                let mut line = String::new();
+                if up_reader.read_line(&mut line)? == 0 {
+                    break;
+                }
+                let line = line.trim_end_matches(['\r', '\n']).to_string();
+                if line.is_empty() {
+                    break;
+                }
+                head.push(line);
+            }
+            client.write_all(&closing(&head))?;
+            let mut rest = Vec::new();
+            up_reader.read_to_end(&mut rest)?;
+            client.write_all(&rest)?;
+        }
+    }
+    client.flush()?;
+    let _ = client.shutdown(Shutdown::Both);
+    Ok(())
+}
+
+/// A server that accepts connections and never answers (for timeout tests); stopped on drop.
+pub struct BlackHole {
+    held: Arc<Mutex<Vec<TcpStream>>>,
+    stop: Arc<AtomicBool>,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    port: u16,
+}
+
+impl BlackHole {
+    /// Starts listening on a free loopback port.
+    pub fn start() -> BlackHole {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (thread_held, thread_stop) = (Arc::clone(&held), Arc::clone(&stop));
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if thread_stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    thread_held.lock().expect("held lock").push(stream);
+                }
+            }
+        });
+        BlackHole {
+            held,
+            stop,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+        }
+    }
+
+    /// How many connections it has accepted (and is holding).
+    pub fn connections(&self) -> usize {
+        self.held.lock().expect("held lock").len()
+    }
+}
+
+impl Drop for BlackHole {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Returns a loopback address where nothing listens (connection refused).
+pub fn closed_endpoint() -> String {
+    let port = crate::moto::free_port();
+    format!("http://127.0.0.1:{port}")
+}
