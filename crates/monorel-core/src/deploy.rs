@@ -227,8 +227,9 @@ pub fn write_pin(target: &PinTarget, pin: &Pin) -> Result<bool, DeployError> {
         message,
     };
     let new = match target.format {
-        PinFormat::Json => update_json(old.as_deref(), target, pin)
-            .map_err(|m| malformed("JSON object", m))?,
+        PinFormat::Json => {
+            update_json(old.as_deref(), target, pin).map_err(|m| malformed("JSON object", m))?
+        }
         PinFormat::Hcl => update_hcl(old.as_deref().unwrap_or(""), target, pin)
             .map_err(|m| malformed("HCL variables file", m))?,
     };
@@ -268,8 +269,8 @@ pub fn read_pin(target: &PinTarget) -> Result<Option<String>, DeployError> {
     };
     match target.format {
         PinFormat::Json => {
-            let value: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| malformed("JSON object", e.to_string()))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| malformed("JSON object", e.to_string()))?;
             Ok(value
                 .get(&target.variable)
                 .and_then(|v| v.as_str())
@@ -408,7 +409,10 @@ mod tests {
     fn unknown_environment_lists_known_ones() {
         let config = config("[environments.stg]\ndir = \"infra/stg\"\n");
         let err = target(&config, Path::new("/r"), "service-a", "prd").expect_err("unknown");
-        assert!(err.to_string().contains("configured environments: stg"), "{err}");
+        assert!(
+            err.to_string().contains("configured environments: stg"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -272,9 +272,15 @@ fn commit_pin(
     let failed = |e: monorel_core::process::GitError| {
         CliError::new(
             Kind::Internal,
-            format!("the pin was written to {} but not committed: {e}", target.file),
+            format!(
+                "the pin was written to {} but not committed: {e}",
+                target.file
+            ),
         )
-        .hint(format!("commit it yourself: git commit -m \"{message}\" -- {}", target.file))
+        .hint(format!(
+            "commit it yourself: git commit -m \"{message}\" -- {}",
+            target.file
+        ))
     };
     git(&root, &["add", "--", &target.file], None).map_err(failed)?;
     git(

@@ -52,9 +52,7 @@ pub fn run(root: &Path, provider: CiProvider, force: bool) -> CliResult {
 /// Returns `(file name, contents)` of the GitHub Actions workflows for `config`.
 fn render_github(config: &Config) -> Result<Vec<(&'static str, String)>, CliError> {
     let template = &config.defaults.tag;
-    let pattern = template
-        .replace("{service}", "*")
-        .replace("{version}", "*");
+    let pattern = template.replace("{service}", "*").replace("{version}", "*");
     // The tag's service: the longest configured service whose tag prefix the tag has.
     let marker = config.tag_template().prefix("\u{0}");
     let (before, between) = marker
@@ -95,7 +93,10 @@ fn render_github(config: &Config) -> Result<Vec<(&'static str, String)>, CliErro
         .replace("__TAG_PATTERN__", &pattern.replace('\'', "''"))
         .replace("__SERVICE_FILTER__", &filter)
         .replace("__DEPLOY_ENV__", &env);
-    Ok(vec![("build.yml", BUILD.to_string()), ("release.yml", release)])
+    Ok(vec![
+        ("build.yml", BUILD.to_string()),
+        ("release.yml", release),
+    ])
 }
 
 #[cfg(test)]
@@ -115,7 +116,10 @@ mod tests {
         }
         let release = &render_github(&config).expect("render")[1].1;
         assert!(release.contains("tags: ['*-v*']"), "{release}");
-        assert!(release.contains("startswith(\"\" + $s + \"-v\")"), "{release}");
+        assert!(
+            release.contains("startswith(\"\" + $s + \"-v\")"),
+            "{release}"
+        );
         assert!(release.contains("--env stg"), "{release}");
     }
 }
