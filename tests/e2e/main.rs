@@ -1,4 +1,5 @@
 //! The end-to-end suite: one test binary, a module per feature (jj's and ripgrep's layout).
 
 mod deploy;
+mod docs;
 mod release;
