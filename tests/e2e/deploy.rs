@@ -236,6 +236,33 @@ fn json_pin_keeps_other_keys_and_commits_only_its_file() {
         .ok();
     assert!(again.stdout.contains("nothing changed"), "{}", again.stdout);
     assert_eq!(env.git(&repo.work, &["rev-parse", "HEAD"]), head);
+
+    // A pin written without --commit is committed by a later --commit of the same release.
+    env.commit_to(&repo, "service-a", "app.txt", "fix: x");
+    release(&env, &repo, "service-a", "patch");
+    env.run(&repo.work, &["deploy", "service-a", "--env", "stg"])
+        .ok();
+    env.run(
+        &repo.work,
+        &["deploy", "service-a", "--env", "stg", "--commit"],
+    )
+    .ok();
+    assert_eq!(
+        env.git(&repo.work, &["log", "-1", "--format=%s"]),
+        "deploy(stg): service-a service-a-v0.1.1"
+    );
+    assert_eq!(
+        env.git(
+            &repo.work,
+            &[
+                "status",
+                "--porcelain",
+                "--",
+                "infra/stg/service-a.auto.tfvars.json"
+            ]
+        ),
+        ""
+    );
 }
 
 const HAND_WRITTEN: &str = "# Production. Applied by hand after checks.\n\nregion = \"eu-west-1\"   # keep\n\n  # service-a: pinned by `git release deploy`\nservice_a_image_tag    =   \"service-a-v0.1.0\"   # the release\nreplicas               = 3\n/* the end */\n";
@@ -313,6 +340,14 @@ service-c  0.1.0   0        0.1.0           -
     env.set_env("CLICOLOR_FORCE", "1");
     let plain = env.run(&repo.work, &["status"]).ok();
     assert_eq!(plain.stdout, table.stdout, "NO_COLOR must win");
+    env.set_env("NO_COLOR", "");
+    let coloured = env.run(&repo.work, &["status"]).ok();
+    assert!(coloured.stdout.contains("\u{1b}["), "{:?}", coloured.stdout);
+    assert_eq!(
+        strip_ansi(&coloured.stdout),
+        table.stdout,
+        "colour must not move columns"
+    );
 
     let json = env.run(&repo.work, &["status", "--json"]).ok().json();
     assert_eq!(
@@ -332,6 +367,24 @@ service-c  0.1.0   0        0.1.0           -
             ]
         })
     );
+}
+
+/// Removes ANSI colour sequences (`ESC [ … m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Returns the actionlint binary, or `None` to skip outside CI; fails in CI.

@@ -83,7 +83,8 @@ pub fn run(dir: &Path, args: DeployArgs) -> CliResult {
         digest: digest.clone(),
     };
     let changed = deploy::write_pin(&target, &pin)?;
-    let commit = if args.commit && changed {
+    // A pin written earlier without --commit is committed now, too.
+    let commit = if args.commit && (changed || uncommitted(&ctx, &target)?) {
         Some(commit_pin(&ctx, &target, &args.service, &release.tag)?)
     } else {
         None
@@ -258,6 +259,17 @@ fn read_digest(
             .hint(failure.hint))
         }
     }
+}
+
+/// Returns whether the pin file differs from what HEAD has (or is untracked).
+fn uncommitted(ctx: &Context, target: &PinTarget) -> Result<bool, CliError> {
+    let out = git(
+        &ctx.root(),
+        &["status", "--porcelain", "--", &target.file],
+        None,
+    )
+    .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
+    Ok(!out.is_empty())
 }
 
 /// Commits exactly the pin file; other staged changes stay staged and uncommitted.
