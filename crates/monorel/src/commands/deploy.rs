@@ -27,7 +27,7 @@ use crate::ui::{self, Style};
 pub struct DeployArgs {
     /// The service to deploy
     pub service: String,
-    /// The environment to pin, as configured under [environments]
+    /// The environment to pin (a table `environments.<name>` of git-release.toml)
     #[arg(long)]
     pub env: String,
     /// The version to deploy (default: the latest release)
