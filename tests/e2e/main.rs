@@ -1,5 +1,7 @@
 //! The end-to-end suite: one test binary, a module per feature (jj's and ripgrep's layout).
 
+mod deploy;
+mod docs;
 mod hook;
 mod install;
 mod prompt;

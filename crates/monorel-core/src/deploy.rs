@@ -1,1 +1,503 @@
 //! Pinning environments to a release in Terraform variable files.
+//!
+//! Each environment (`[environments.stg]`) is a Terraform root module; a service's pin is
+//! two variables in one file of that module: the release tag (what people read) and the
+//! image digest (what makes the deployment immutable). By default every service has its
+//! own file (`{service}.auto.tfvars.json`), so two releases deployed at the same time
+//! touch different files and never conflict in a merge.
+//!
+//! Two formats are written:
+//! - JSON (`*.tfvars.json`, the default): a flat object; other keys are kept as they are,
+//!   keys are written in sorted order (stable diffs) with a trailing newline.
+//! - HCL (`*.tfvars`), for teams that keep a hand-written variables file: the value is
+//!   replaced in place through `hcl-edit`, and every byte outside the changed value —
+//!   comments, alignment, blank lines — is kept. A file is never rewritten wholesale.
+
+use std::path::{Component, Path, PathBuf};
+
+use hcl_edit::expr::Expression;
+use hcl_edit::{Decorate, Span};
+
+use crate::config::{Config, EnvironmentConfig};
+
+/// How a pin file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PinFormat {
+    /// Terraform's JSON variables syntax (`*.tfvars.json`).
+    Json,
+    /// Terraform's native HCL variables syntax (`*.tfvars`).
+    Hcl,
+}
+
+/// Where and under which names one service's pin lives in one environment.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PinTarget {
+    /// The environment's name.
+    pub env: String,
+    /// The file, relative to the repository root, with `/` separators.
+    pub file: String,
+    /// The file's absolute path.
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// The variable that holds the release tag.
+    pub variable: String,
+    /// The variable that holds the image digest.
+    pub digest_variable: String,
+    /// The file's syntax.
+    pub format: PinFormat,
+}
+
+/// The error returned by the functions of this module.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The environment is not configured.
+    #[error("unknown environment `{name}`; {}", known_text(.known))]
+    UnknownEnvironment {
+        /// The name asked for.
+        name: String,
+        /// The configured names.
+        known: Vec<String>,
+    },
+    /// A rendered file name leaves the environment's directory or is not a tfvars file.
+    #[error("[environments.{env}] file renders to `{file}`, which {rule}; fix `file` in git-release.toml")]
+    BadFile {
+        /// The environment.
+        env: String,
+        /// The rendered name.
+        file: String,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
+    /// A rendered variable name is not a valid Terraform identifier.
+    #[error("[environments.{env}] variable renders to `{variable}`, which is not a Terraform variable name (letters, digits, `_`, `-`; not starting with a digit); fix `variable` in git-release.toml")]
+    BadVariable {
+        /// The environment.
+        env: String,
+        /// The rendered name.
+        variable: String,
+    },
+    /// The file could not be read or written.
+    #[error("cannot {action} {}: {source}", .path.display())]
+    Io {
+        /// `read` or `write`.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file exists but is not what its name says.
+    #[error("{} is not a valid {what}: {message}; fix or remove it, then deploy again", .path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// `JSON object` or `HCL variables file`.
+        what: &'static str,
+        /// The parser's message, on one line.
+        message: String,
+    },
+}
+
+fn known_text(known: &[String]) -> String {
+    if known.is_empty() {
+        "no environment is configured; add one like `[environments.stg]` with `dir = \"infra/stg\"` to git-release.toml".into()
+    } else {
+        format!(
+            "configured environments: {}; add it under [environments] in git-release.toml",
+            known.join(", ")
+        )
+    }
+}
+
+/// Renders an environment template: `{service}`, `{service_snake}` (`-` → `_`), `{env}`.
+pub fn render(template: &str, service: &str, env: &str) -> String {
+    template
+        .replace("{service_snake}", &service.replace('-', "_"))
+        .replace("{service}", service)
+        .replace("{env}", env)
+}
+
+/// Returns the digest variable that goes with the tag variable `variable`.
+///
+/// `service_a_image_tag` becomes `service_a_image_digest`; any other name gets `_digest`
+/// appended, so the pair always sorts and reads together.
+pub fn digest_variable(variable: &str) -> String {
+    match variable.strip_suffix("_image_tag") {
+        Some(stem) => format!("{stem}_image_digest"),
+        None => format!("{variable}_digest"),
+    }
+}
+
+/// Returns where `service`'s pin lives in environment `env`.
+pub fn target(
+    config: &Config,
+    root: &Path,
+    service: &str,
+    env: &str,
+) -> Result<PinTarget, DeployError> {
+    let environment =
+        config
+            .environments
+            .get(env)
+            .ok_or_else(|| DeployError::UnknownEnvironment {
+                name: env.to_string(),
+                known: config.environments.keys().cloned().collect(),
+            })?;
+    target_of(environment, root, service, env)
+}
+
+fn target_of(
+    environment: &EnvironmentConfig,
+    root: &Path,
+    service: &str,
+    env: &str,
+) -> Result<PinTarget, DeployError> {
+    let name = render(&environment.file, service, env);
+    let bad = |rule| DeployError::BadFile {
+        env: env.to_string(),
+        file: name.clone(),
+        rule,
+    };
+    let relative = Path::new(environment.dir.trim_matches('/')).join(&name);
+    if relative
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(bad("leaves the repository (no `..` or absolute paths)"));
+    }
+    let format = if name.ends_with(".tfvars.json") {
+        PinFormat::Json
+    } else if name.ends_with(".tfvars") {
+        PinFormat::Hcl
+    } else {
+        return Err(bad("does not end in `.tfvars.json` or `.tfvars`"));
+    };
+    let variable = render(&environment.variable, service, env);
+    let valid_ident = variable
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && variable
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid_ident {
+        return Err(DeployError::BadVariable {
+            env: env.to_string(),
+            variable,
+        });
+    }
+    Ok(PinTarget {
+        env: env.to_string(),
+        file: relative.to_string_lossy().replace('\\', "/"),
+        path: root.join(&relative),
+        digest_variable: digest_variable(&variable),
+        variable,
+        format,
+    })
+}
+
+/// What to pin: a release tag and, when the registry was asked, the image digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// The release tag, like `service-a-v1.2.0`.
+    pub tag: String,
+    /// The image's manifest digest; `None` with `[registry] kind = "none"`.
+    pub digest: Option<String>,
+}
+
+/// Writes `pin` into the target's file, creating it (and its directory) if needed.
+///
+/// Returns whether the file changed. Only that file is touched.
+pub fn write_pin(target: &PinTarget, pin: &Pin) -> Result<bool, DeployError> {
+    let old = match std::fs::read_to_string(&target.path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(DeployError::Io {
+                action: "read",
+                path: target.path.clone(),
+                source,
+            })
+        }
+    };
+    let malformed = |what, message: String| DeployError::Malformed {
+        path: target.path.clone(),
+        what,
+        message,
+    };
+    let new = match target.format {
+        PinFormat::Json => {
+            update_json(old.as_deref(), target, pin).map_err(|m| malformed("JSON object", m))?
+        }
+        PinFormat::Hcl => update_hcl(old.as_deref().unwrap_or(""), target, pin)
+            .map_err(|m| malformed("HCL variables file", m))?,
+    };
+    if old.as_deref() == Some(new.as_str()) {
+        return Ok(false);
+    }
+    let io = |source| DeployError::Io {
+        action: "write",
+        path: target.path.clone(),
+        source,
+    };
+    if let Some(parent) = target.path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    std::fs::write(&target.path, new).map_err(io)?;
+    Ok(true)
+}
+
+/// Returns the release tag pinned in the target's file, or `None` when there is no file
+/// or no such variable.
+pub fn read_pin(target: &PinTarget) -> Result<Option<String>, DeployError> {
+    let text = match std::fs::read_to_string(&target.path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(DeployError::Io {
+                action: "read",
+                path: target.path.clone(),
+                source,
+            })
+        }
+    };
+    let malformed = |what, message: String| DeployError::Malformed {
+        path: target.path.clone(),
+        what,
+        message,
+    };
+    match target.format {
+        PinFormat::Json => {
+            let value: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| malformed("JSON object", e.to_string()))?;
+            Ok(value
+                .get(&target.variable)
+                .and_then(|v| v.as_str())
+                .map(str::to_string))
+        }
+        PinFormat::Hcl => {
+            let body = hcl_edit::parser::parse_body(&text)
+                .map_err(|e| malformed("HCL variables file", one_line(&e.to_string())))?;
+            Ok(body
+                .get_attribute(&target.variable)
+                .and_then(|a| a.value.as_str())
+                .map(str::to_string))
+        }
+    }
+}
+
+/// Returns the new text of a JSON pin file: `old` (or `{}`) with the pin's keys set.
+///
+/// A stale digest is removed when no digest is known, so the file never pairs a tag with
+/// another release's digest.
+pub fn update_json(old: Option<&str>, target: &PinTarget, pin: &Pin) -> Result<String, String> {
+    let mut object = match old {
+        Some(text) if !text.trim().is_empty() => {
+            match serde_json::from_str::<serde_json::Value>(text).map_err(|e| e.to_string())? {
+                serde_json::Value::Object(map) => map,
+                _ => return Err("the top level must be an object of variables".into()),
+            }
+        }
+        _ => serde_json::Map::new(),
+    };
+    object.insert(
+        target.variable.clone(),
+        serde_json::Value::String(pin.tag.clone()),
+    );
+    match &pin.digest {
+        Some(digest) => {
+            object.insert(
+                target.digest_variable.clone(),
+                serde_json::Value::String(digest.clone()),
+            );
+        }
+        None => {
+            object.remove(&target.digest_variable);
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&serde_json::Value::Object(object))
+        .map_err(|e| e.to_string())?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Returns the new text of an HCL variables file with the pin's values set in place.
+///
+/// An existing attribute keeps its key, its `=` alignment and its comments: only the
+/// value expression changes. A missing attribute is appended at the end of the file.
+pub fn update_hcl(old: &str, target: &PinTarget, pin: &Pin) -> Result<String, String> {
+    let text = set_hcl_string(old, &target.variable, &pin.tag)?;
+    match &pin.digest {
+        Some(digest) => set_hcl_string(&text, &target.digest_variable, digest),
+        None => Ok(text),
+    }
+}
+
+/// Sets top-level attribute `key` to the string `value` in HCL text `old`.
+fn set_hcl_string(old: &str, key: &str, value: &str) -> Result<String, String> {
+    let mut body = hcl_edit::parser::parse_body(old).map_err(|e| one_line(&e.to_string()))?;
+    let new_value = Expression::from(value);
+    let Some(mut attribute) = body.get_attribute_mut(key) else {
+        // Appended as text so that the rest of the file stays exactly as it was.
+        let mut text = old.to_string();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!("{key} = {new_value}\n"));
+        return Ok(text);
+    };
+    let value_expr = attribute.value_mut();
+    if value_expr.as_str() == Some(value) {
+        return Ok(old.to_string());
+    }
+    let span = value_expr.span();
+    let decor = value_expr.decor().clone();
+    *value_expr = new_value.clone();
+    value_expr.decorate(decor);
+    let edited = body.to_string();
+    // hcl-edit keeps the layout it parsed, but the guarantee we give is "every byte
+    // outside the value is unchanged": check it, and splice by the parsed span if the
+    // encoder ever normalised something elsewhere.
+    let Some(span) = span else {
+        return Ok(edited);
+    };
+    let spliced = format!("{}{}{}", &old[..span.start], new_value, &old[span.end..]);
+    Ok(if edited == spliced { edited } else { spliced })
+}
+
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(envs: &str) -> Config {
+        Config::parse(
+            &format!("[services.service-a]\npath = \"services/service-a\"\n{envs}"),
+            "t",
+        )
+        .expect("valid config")
+    }
+
+    fn hcl_target(dir: &Path) -> PinTarget {
+        let config = config(
+            "[environments.prod]\ndir = \"infra/prod\"\nfile = \"terraform.tfvars\"\nvariable = \"{service_snake}_image_tag\"\n",
+        );
+        target(&config, dir, "service-a", "prod").expect("target")
+    }
+
+    #[test]
+    fn defaults_render_per_service_json() {
+        let config = config("[environments.stg]\ndir = \"infra/stg\"\n");
+        let t = target(&config, Path::new("/r"), "service-a", "stg").expect("target");
+        assert_eq!(t.file, "infra/stg/service-a.auto.tfvars.json");
+        assert_eq!(t.variable, "service_a_image_tag");
+        assert_eq!(t.digest_variable, "service_a_image_digest");
+        assert_eq!(t.format, PinFormat::Json);
+    }
+
+    #[test]
+    fn digest_variable_names() {
+        assert_eq!(digest_variable("api_image_tag"), "api_image_digest");
+        assert_eq!(digest_variable("api_release"), "api_release_digest");
+    }
+
+    #[test]
+    fn unknown_environment_lists_known_ones() {
+        let config = config("[environments.stg]\ndir = \"infra/stg\"\n");
+        let err = target(&config, Path::new("/r"), "service-a", "prd").expect_err("unknown");
+        assert!(
+            err.to_string().contains("configured environments: stg"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn file_outside_the_repository_is_refused() {
+        let config = config("[environments.stg]\ndir = \"../infra\"\n");
+        let err = target(&config, Path::new("/r"), "service-a", "stg").expect_err("outside");
+        assert!(err.to_string().contains("leaves the repository"), "{err}");
+    }
+
+    #[test]
+    fn json_keeps_other_keys_and_sorts() {
+        let config = config("[environments.stg]\ndir = \"infra/stg\"\n");
+        let t = target(&config, Path::new("/r"), "service-a", "stg").expect("target");
+        let pin = Pin {
+            tag: "service-a-v1.0.0".into(),
+            digest: Some("sha256:abc".into()),
+        };
+        let text = update_json(Some("{\"zz\": 1, \"aa\": [\"x\"]}"), &t, &pin).expect("json");
+        assert_eq!(
+            text,
+            "{\n  \"aa\": [\n    \"x\"\n  ],\n  \"service_a_image_digest\": \"sha256:abc\",\n  \"service_a_image_tag\": \"service-a-v1.0.0\",\n  \"zz\": 1\n}\n"
+        );
+        let no_digest = Pin {
+            tag: "service-a-v1.1.0".into(),
+            digest: None,
+        };
+        let text = update_json(Some(&text), &t, &no_digest).expect("json");
+        assert!(!text.contains("digest"), "{text}");
+        assert!(update_json(Some("[1]"), &t, &pin).is_err());
+    }
+
+    #[test]
+    fn hcl_edit_keeps_every_other_byte() {
+        let dir = Path::new("/r");
+        let t = hcl_target(dir);
+        let old = "# Production pins.\nregion = \"eu-west-1\" # where\n\nservice_a_image_tag    = \"service-a-v1.0.0\" # deployed by CI\nservice_a_image_digest = \"sha256:old\"\n/* trailer */\n";
+        let pin = Pin {
+            tag: "service-a-v1.10.0".into(),
+            digest: Some("sha256:new".into()),
+        };
+        let new = update_hcl(old, &t, &pin).expect("edit");
+        assert_eq!(
+            new,
+            old.replace("service-a-v1.0.0", "service-a-v1.10.0")
+                .replace("sha256:old", "sha256:new")
+        );
+    }
+
+    #[test]
+    fn hcl_appends_missing_digest() {
+        let t = hcl_target(Path::new("/r"));
+        let old = "service_a_image_tag = \"service-a-v1.0.0\"";
+        let pin = Pin {
+            tag: "service-a-v1.0.1".into(),
+            digest: Some("sha256:d".into()),
+        };
+        let new = update_hcl(old, &t, &pin).expect("edit");
+        assert_eq!(
+            new,
+            "service_a_image_tag = \"service-a-v1.0.1\"\nservice_a_image_digest = \"sha256:d\"\n"
+        );
+    }
+
+    #[test]
+    fn write_then_read_back() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let config = config("[environments.stg]\ndir = \"infra/stg\"\n");
+        let t = target(&config, tmp.path(), "service-a", "stg").expect("target");
+        assert_eq!(read_pin(&t).expect("read"), None);
+        let pin = Pin {
+            tag: "service-a-v0.1.0".into(),
+            digest: None,
+        };
+        assert!(write_pin(&t, &pin).expect("write"));
+        assert!(!write_pin(&t, &pin).expect("same again"));
+        assert_eq!(
+            read_pin(&t).expect("read").as_deref(),
+            Some("service-a-v0.1.0")
+        );
+        let h = hcl_target(tmp.path());
+        std::fs::create_dir_all(h.path.parent().expect("dir")).expect("mkdir");
+        std::fs::write(&h.path, "service_a_image_tag = \"service-a-v0.0.9\" # hi\n").expect("w");
+        assert_eq!(
+            read_pin(&h).expect("read").as_deref(),
+            Some("service-a-v0.0.9")
+        );
+    }
+}

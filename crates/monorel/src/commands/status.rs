@@ -1,10 +1,22 @@
-//! `git release status`.
+//! `git release status`: what runs where.
+//!
+//! One row per service: its latest release, how many commits touched it since, and for
+//! each environment the release pinned in that environment's Terraform variables (read
+//! back from the files `git release deploy` writes), marked when it is behind the latest.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::process::ExitCode;
 
 use clap::Args;
+use monorel_core::deploy;
+use monorel_core::sanitize::for_terminal;
+use monorel_core::version::parse_release_version;
+use serde::Serialize;
 
+use super::Context;
 use crate::error::CliResult;
+use crate::ui::{self, Style};
 
 /// Arguments of `status`.
 #[derive(Debug, Args)]
@@ -14,7 +26,178 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
+/// The `--json` document; its shape is a stable contract for scripts.
+#[derive(Serialize)]
+struct Status {
+    environments: Vec<String>,
+    services: Vec<ServiceRow>,
+}
+
+#[derive(Serialize)]
+struct ServiceRow {
+    service: String,
+    latest: Option<String>,
+    commits_since: usize,
+    environments: BTreeMap<String, EnvCell>,
+    #[serde(skip)]
+    latest_version: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EnvCell {
+    pinned: Option<String>,
+    behind: bool,
+    #[serde(skip)]
+    shown: String,
+}
+
 /// Runs `status`.
-pub fn run(_dir: &Path, _args: StatusArgs) -> CliResult {
-    super::not_yet("status")
+pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
+    let ctx = Context::load(dir)?;
+    let root = ctx.root();
+    let template = ctx.config.tag_template();
+    let environments: Vec<String> = ctx.config.environments.keys().cloned().collect();
+    let mut services = Vec::new();
+    for (name, service) in &ctx.config.services {
+        let latest = ctx.repo.latest_release(&template, name)?;
+        let since = latest.as_ref().map(|r| format!("refs/tags/{}", r.tag));
+        let commits_since = ctx
+            .repo
+            .count_commits_touching(since.as_deref(), &service.path)?;
+        let mut cells = BTreeMap::new();
+        for env in &environments {
+            let target = deploy::target(&ctx.config, &root, name, env)?;
+            let pinned = match deploy::read_pin(&target) {
+                Ok(pinned) => pinned,
+                Err(e) => {
+                    ui::warn(&format!("{e}"));
+                    None
+                }
+            };
+            let pinned_version = pinned.as_deref().and_then(|tag| {
+                template
+                    .version_part(name, tag)
+                    .and_then(|v| parse_release_version(v).ok())
+            });
+            let behind = match (&pinned, &latest) {
+                (Some(tag), Some(latest)) => match &pinned_version {
+                    Some(v) => *v < latest.version,
+                    None => *tag != latest.tag,
+                },
+                _ => false,
+            };
+            let shown = match (&pinned_version, &pinned) {
+                (Some(v), _) => v.to_string(),
+                (None, Some(tag)) => for_terminal(tag).into_owned(),
+                (None, None) => "-".into(),
+            };
+            cells.insert(
+                env.clone(),
+                EnvCell {
+                    pinned,
+                    behind,
+                    shown,
+                },
+            );
+        }
+        services.push(ServiceRow {
+            service: name.clone(),
+            latest_version: latest.as_ref().map(|r| r.version.to_string()),
+            latest: latest.map(|r| r.tag),
+            commits_since,
+            environments: cells,
+        });
+    }
+    let status = Status {
+        environments,
+        services,
+    };
+    if args.json {
+        ui::print_json(&status)?;
+    } else {
+        print!("{}", render_table(&status, &Style::stdout()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Renders the table; widths come from the plain text so colour never breaks alignment.
+fn render_table(status: &Status, style: &Style) -> String {
+    const BEHIND: &str = " (behind)";
+    let mut headers = vec!["SERVICE".to_string(), "LATEST".into(), "COMMITS".into()];
+    headers.extend(status.environments.iter().map(|e| e.to_uppercase()));
+    let plain_rows: Vec<Vec<String>> = status
+        .services
+        .iter()
+        .map(|row| {
+            let mut cells = vec![
+                row.service.clone(),
+                row.latest_version.clone().unwrap_or_else(|| "-".into()),
+                row.commits_since.to_string(),
+            ];
+            for env in &status.environments {
+                let cell = &row.environments[env];
+                let suffix = if cell.behind { BEHIND } else { "" };
+                cells.push(format!("{}{suffix}", cell.shown));
+            }
+            cells
+        })
+        .collect();
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|i| {
+            plain_rows
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([headers[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let line = |cells: Vec<(String, String)>, out: &mut String| {
+        let last = cells.len() - 1;
+        for (i, (plain, painted)) in cells.into_iter().enumerate() {
+            out.push_str(&painted);
+            if i < last {
+                let pad = widths[i] - plain.chars().count() + 2;
+                out.push_str(&" ".repeat(pad));
+            }
+        }
+        out.push('\n');
+    };
+    line(
+        headers
+            .iter()
+            .map(|h| (h.clone(), style.strong(h)))
+            .collect(),
+        &mut out,
+    );
+    for (row, plain) in status.services.iter().zip(&plain_rows) {
+        let mut cells = Vec::new();
+        for (i, text) in plain.iter().enumerate() {
+            let painted = match i {
+                0 => text.clone(),
+                1 if row.latest.is_some() => style.strong(text),
+                2 if row.commits_since > 0 => style.warning(text),
+                1 | 2 => style.dim(text),
+                _ => {
+                    let cell = &row.environments[&status.environments[i - 3]];
+                    if cell.pinned.is_none() {
+                        style.dim(text)
+                    } else if cell.behind {
+                        style.warning(text)
+                    } else {
+                        style.good(text)
+                    }
+                }
+            };
+            cells.push((text.clone(), painted));
+        }
+        line(cells, &mut out);
+    }
+    if status.environments.is_empty() {
+        out.push_str(
+            "no environments are configured; add [environments.stg] with dir = \"infra/stg\" to git-release.toml\n",
+        );
+    }
+    out
 }
