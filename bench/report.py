@@ -122,7 +122,7 @@ def markdown(rows, meta):
     out.append(f"- Machine: {meta.get('nproc', '?')} CPUs ({meta.get('cpu', '?')}), "
                f"{meta.get('kernel', '?')}")
     out.append(f"- {meta.get('git', '?')}, {meta.get('hyperfine', '?')}, "
-               f"git-release built from `{meta.get('commit', '?')}` (`cargo build --release`)")
+               f"git-release from commit `{meta.get('commit', '?')}` (last change to the Rust sources; `cargo build --release`)")
     out.append(f"- Load average before / after: {meta.get('load_before', '?')} / "
                f"{meta.get('load_after', '?')}"
                + (" — **the machine was loaded**: other jobs were compiling, so absolute "
