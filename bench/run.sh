@@ -1,0 +1,459 @@
+#!/usr/bin/env bash
+# The speed benchmarks of issues 2, 3 and 4: git-release against git's own commands, run
+# side by side in the same hyperfine invocation (two passes per row, see hf), so the
+# figures that matter are ratios (absolute times vary by machine and load). Never timed
+# tests: this script is run by hand.
+#
+# Usage: bash bench/run.sh [ROW...]        rows: 1 2 3 4 5 (default: all)
+# Writes bench/work/results/*.json and the generated section of docs/benchmarks.md.
+#
+# Environment:
+#   BENCH_WARMUP    warm-up runs per command (default 3)
+#   BENCH_MIN_RUNS  minimum measured runs per command and pass (default 30)
+#   BENCH_BIN       use this git-release binary instead of building target/release's
+#   BENCH_PASSES    hyperfine passes per row, alternating the command order (default 2)
+#   MOTO_SERVER     moto_server binary (default: /work/main/.venv/bin/moto_server, then
+#                   .venv/bin/moto_server, then moto_server on PATH)
+#   LATENCY_PROXY   command template for the loopback latency proxy of row 5, with the
+#                   placeholders {listen_port} {upstream_port} {delay_ms} (default: the
+#                   monorel-e2e `latency-proxy` example, if the checkout has it)
+#
+# `-C DIR` goes after the subcommand: `git-release -C DIR next …` is rejected by clap today
+# (the global -C conflicts with `args_conflicts_with_subcommands`). Hooks run with the
+# repository as the working directory, as git runs them.
+#
+# Generated repositories are cached in bench/work/ (gitignored); delete a directory there
+# to regenerate it. Rows whose command does not exist yet print "not available: <why>"
+# and do not fail the script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WORK=$ROOT/bench/work
+RESULTS=$WORK/results
+DOC=$ROOT/docs/benchmarks.md
+WARMUP=${BENCH_WARMUP:-3}
+MIN_RUNS=${BENCH_MIN_RUNS:-30}
+PASSES=${BENCH_PASSES:-2}
+ROWS=("$@")
+((${#ROWS[@]})) || ROWS=(1 2 3 4 5)
+ZERO=0000000000000000000000000000000000000000
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+# --- tools -------------------------------------------------------------------------------
+need=()
+command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
+command -v git >/dev/null 2>&1 || need+=(git)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+if ((${#need[@]})); then
+    say "installing Debian packages: ${need[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+if [ -n "${BENCH_BIN:-}" ]; then
+    BIN=$(cd "$(dirname "$BENCH_BIN")" && pwd)/$(basename "$BENCH_BIN")
+else
+    say "cargo build --release -p monorel"
+    cargo build --locked --release -p monorel
+    BIN=$ROOT/target/release/git-release
+fi
+# The hook shim and `git release` (git's subcommand discovery) find the binary on PATH.
+PATH="$(dirname "$BIN"):$PATH"
+export PATH
+# Nothing from the caller's environment may steer git or the AWS SDK.
+unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_CEILING_DIRECTORIES
+for v in $(env | sed -n 's/^\(AWS_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
+export NO_COLOR=1
+
+mkdir -p "$RESULTS"
+: >"$RESULTS/rows.tsv"
+rm -f "$RESULTS"/*.json
+HF=(--warmup "$WARMUP" --min-runs "$MIN_RUNS" --style basic)
+FAILED=0
+
+# Runs one row's hyperfine PASSES times, every other pass with the commands in reverse
+# order: on a shared machine the load drifts while a row runs, and hyperfine runs all of
+# one command's runs before the next command's; alternating the order keeps that drift
+# from favouring either side. report.py pools the passes (OUT.p1.json, OUT.p2.json, …).
+# Usage: hf OUT [hyperfine options…] -- NAME COMMAND [NAME COMMAND…]
+hf() {
+    local out=$1 opts=() args fwd=() rev=() i pass
+    shift
+    while (($#)) && [ "$1" != -- ]; do
+        opts+=("$1")
+        shift
+    done
+    shift
+    args=("$@")
+    for ((i = 0; i < ${#args[@]}; i += 2)); do fwd+=(-n "${args[i]}" "${args[i + 1]}"); done
+    for ((i = ${#args[@]} - 2; i >= 0; i -= 2)); do rev+=(-n "${args[i]}" "${args[i + 1]}"); done
+    for ((pass = 1; pass <= PASSES; pass++)); do
+        if ((pass % 2)); then
+            hyperfine "${HF[@]}" "${opts[@]}" --export-json "$out.p$pass.json" "${fwd[@]}" || return 1
+        else
+            hyperfine "${HF[@]}" "${opts[@]}" --export-json "$out.p$pass.json" "${rev[@]}" || return 1
+        fi
+    done
+}
+
+# One compared pair in the report: id, title, target ratio, json, ours, reference, note.
+pair() { printf 'pair\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS/rows.tsv"; }
+# A row that cannot run (yet): id, title, target, reason.
+na() {
+    printf 'na\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "not available: $4" >>"$RESULTS/rows.tsv"
+    say "row $1: not available: $4"
+}
+# A row that should have run and did not.
+broken() {
+    na "$@"
+    FAILED=1
+}
+# First line of a file, for messages (tabs and newlines would break rows.tsv).
+first_line() { head -n 1 "$1" | tr '\t' ' '; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# Waits (bounded: 15 s) until something listens on 127.0.0.1:$1.
+wait_port() {
+    local i
+    for ((i = 0; i < 150; i++)); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+git_id() { git -C "$1" config user.name "Bench Bot" && git -C "$1" config user.email bench@example.invalid; }
+
+# --- repositories --------------------------------------------------------------------------
+tags_repo() {
+    if [ ! -d "$WORK/tags-100k" ]; then
+        say "generating bench/work/tags-100k (1,000 services × 100 annotated tags)"
+        python3 bench/gen-tags.py "$WORK/tags-100k"
+    fi
+}
+history_repo() {
+    if [ ! -d "$WORK/history-5k" ]; then
+        say "generating bench/work/history-5k (5,000 commits after svc-0001-v1.4.2)"
+        python3 bench/gen-history.py "$WORK/history-5k"
+    fi
+}
+
+# --- row 1: next --bump patch among 100,000 tags (issue 2) ----------------------------------
+row1() {
+    local id=1 title="next svc-0500 --bump patch --offline, 100,000 packed annotated tags" target=0.5
+    tags_repo
+    local repo=$WORK/tags-100k ours theirs
+    ours=$("$BIN" next -C "$repo" svc-0500 --bump patch --offline)
+    theirs=$(git -C "$repo" tag -l 'svc-0500-v*' --sort=-v:refname | head -1)
+    say "row 1: git-release says $ours; git's highest tag is $theirs"
+    if ! hf "$RESULTS/row1" --shell=bash -- \
+        "git-release next" "'$BIN' next -C '$repo' svc-0500 --bump patch --offline" \
+        "git release next" "git -C '$repo' release next svc-0500 --bump patch --offline" \
+        "git tag -l | head -1" "git -C '$repo' tag -l 'svc-0500-v*' --sort=-v:refname | head -1"; then
+        broken "$id" "$title" "$target" "hyperfine failed (see above)"
+        return
+    fi
+    pair 1 "$title (binary run directly)" "$target" "$RESULTS/row1" "git-release next" "git tag -l | head -1" \
+        "all three commands through bash (hyperfine subtracts the shell's start-up); answer $ours vs git's $theirs"
+    pair 1b "same, as \`git release next\` (adds git's subcommand dispatch)" "$target" "$RESULTS/row1" \
+        "git release next" "git tag -l | head -1" ""
+}
+
+# --- row 2: the suggestion's commit scan over 5,000 commits (issue 2) ------------------------
+row2() {
+    local id=2 title="next svc-0001 --offline (suggestion: scans 5,000 commits, 1,667 touch the service)" target=1.2
+    history_repo
+    local repo=$WORK/history-5k ours
+    ours=$("$BIN" next -C "$repo" svc-0001 --offline --json | tr -d '\n ')
+    say "row 2: git-release says $ours"
+    if ! hf "$RESULTS/row2" -N -- \
+        "git-release next (scan)" "'$BIN' next -C '$repo' svc-0001 --offline" \
+        "git log --format=%s" "git -C '$repo' log --format=%s svc-0001-v1.4.2..HEAD -- services/svc-0001"; then
+        broken "$id" "$title" "$target" "hyperfine failed (see above)"
+        return
+    fi
+    pair 2 "$title" "$target" "$RESULTS/row2" "git-release next (scan)" "git log --format=%s" \
+        "no shell (hyperfine -N); git-release's own scan is \`git log -z --format=%H%x00%B\` over the same range and path"
+}
+
+# --- row 3: a branch-only push through the hook (issue 3) ------------------------------------
+row3() {
+    local id=3 title="branch-only push over file:// with the pre-push hook vs --no-verify" target=1.10
+    history_repo
+    local dir=$WORK/push
+    if [ ! -d "$dir/clone" ]; then
+        rm -rf "$dir" && mkdir -p "$dir"
+        git clone -q --bare "$WORK/history-5k" "$dir/remote.git"
+        git clone -q "file://$dir/remote.git" "$dir/clone"
+        git_id "$dir/clone"
+        echo "bench push" >>"$dir/clone/services/svc-0003/src/file00.txt"
+        git -C "$dir/clone" commit -q -am "fix(pool): a change to push"
+    fi
+    local clone=$dir/clone remote=$dir/remote.git new base log=$RESULTS/row3.log
+    new=$(git -C "$clone" rev-parse HEAD)
+    base=$(git -C "$clone" rev-parse HEAD~1)
+    git -C "$remote" update-ref refs/heads/main "$base"
+    if ! (cd "$clone" && "$BIN" install) >"$log" 2>&1; then
+        na "$id" "$title" "$target" "\`git release install\` failed: $(first_line "$log")"
+        return
+    fi
+    if [ ! -x "$(git -C "$clone" rev-parse --path-format=absolute --git-path hooks/pre-push)" ] &&
+        [ -z "$(git -C "$clone" config core.hooksPath)" ]; then
+        na "$id" "$title" "$target" "\`git release install\` wrote no hooks/pre-push"
+        return
+    fi
+    if ! git -C "$clone" push -q origin "$new:refs/heads/main" >"$log" 2>&1; then
+        git -C "$remote" update-ref refs/heads/main "$base"
+        na "$id" "$title" "$target" "the push through the hook failed: $(grep -m1 -v '^$' "$log" | tr '\t' ' ')"
+        return
+    fi
+    git -C "$remote" update-ref refs/heads/main "$base"
+    if ! hf "$RESULTS/row3" -N --prepare "git -C '$remote' update-ref refs/heads/main $base" -- \
+        "git push (hook)" "git -C '$clone' push -q origin $new:refs/heads/main" \
+        "git push --no-verify" "git -C '$clone' push -q --no-verify origin $new:refs/heads/main"; then
+        broken "$id" "$title" "$target" "hyperfine failed (see above)"
+        return
+    fi
+    pair 3 "$title" "$target" "$RESULTS/row3" "git push (hook)" "git push --no-verify" \
+        "hook installed by \`git release install\`; one new commit pushed to main of a bare clone of the 5,000-commit repository, reset by --prepare before every run"
+}
+
+# --- row 4: the hook fed 100 tag lines (issue 3) ---------------------------------------------
+row4() {
+    local id=4 title="hook pre-push fed 100 new annotated tags (100,000-tag repository, kind = none)" target=2
+    tags_repo
+    local dir=$WORK/hook-tags remote=$WORK/hook-tags-remote.git
+    if [ ! -f "$WORK/hook-tags.ready" ]; then
+        say "copying tags-100k and adding 100 tags svc-0900…svc-0999 v99.0.0"
+        rm -rf "$dir" "$remote"
+        cp -a "$WORK/tags-100k" "$dir"
+        git init -q --bare "$remote"
+        git -C "$dir" remote add origin "file://$remote"
+        git_id "$dir"
+        local i
+        for ((i = 900; i < 1000; i++)); do
+            git -C "$dir" tag -a -m "svc-0$i version 99.0.0" "svc-0$i-v99.0.0"
+        done
+        git -C "$dir" pack-refs --all
+        touch "$WORK/hook-tags.ready"
+    fi
+    local lines=$RESULTS/row4.stdin ids=$RESULTS/row4.ids log=$RESULTS/row4.log rc=0 note
+    git -C "$dir" for-each-ref --format='%(refname) %(objectname) %(refname) '"$ZERO" 'refs/tags/svc-0*-v99.0.0' >"$lines"
+    git -C "$dir" for-each-ref --format='%(objectname)' 'refs/tags/svc-0*-v99.0.0' >"$ids"
+    (cd "$dir" && "$BIN" hook pre-push origin "file://$remote") <"$lines" >"$log" 2>&1 || rc=$?
+    case $rc in
+    0) note="verdict: all 100 tags accepted" ;;
+    1) note="verdict: refused (exit 1: $(grep -c '✗' "$log" || true) ✗ lines) — measured anyway" ;;
+    *)
+        na "$id" "$title" "$target" "\`git release hook pre-push\` exited $rc: $(first_line "$log")"
+        return
+        ;;
+    esac
+    if ! hf "$RESULTS/row4" --shell=bash -i -- \
+        "git-release hook pre-push" "cd '$dir' && '$BIN' hook pre-push origin 'file://$remote' < '$lines'" \
+        "git cat-file --batch-check" "git -C '$dir' cat-file --batch-check < '$ids'"; then
+        broken "$id" "$title" "$target" "hyperfine failed (see above)"
+        return
+    fi
+    pair 4 "$title" "$target" "$RESULTS/row4" "git-release hook pre-push" "git cat-file --batch-check" \
+        "$note; stdin = git's ref lines for 100 new tags (remote sha zero); cat-file reads the same 100 tag object ids; both through bash"
+}
+
+# --- row 5: registry rows (issue 4) --------------------------------------------------------------
+# Two small repositories, identical but for [registry] kind: 10 services × 5 releases.
+registry_repos() {
+    local kind dir i k
+    for kind in ecr none; do
+        dir=$WORK/registry/$kind
+        [ -d "$dir" ] && continue
+        mkdir -p "$dir"
+        git -C "$dir" init -q -b main
+        git_id "$dir"
+        {
+            printf '[registry]\nkind = "%s"\n' "$kind"
+            [ "$kind" = ecr ] && printf 'region = "us-east-1"\n'
+            printf '\n'
+            for ((i = 0; i < 10; i++)); do printf '[services.svc-%04d]\npath = "services/svc-%04d"\n\n' "$i" "$i"; done
+        } >"$dir/git-release.toml"
+        for ((k = 0; k < 5; k++)); do
+            for ((i = 0; i < 10; i++)); do
+                mkdir -p "$dir/services/svc-000$i" && echo "$k" >"$dir/services/svc-000$i/VERSION"
+            done
+            git -C "$dir" add -A && git -C "$dir" commit -q -m "feat: round $k"
+            for ((i = 0; i < 10; i++)); do
+                git -C "$dir" tag -a -m "svc-000$i version 1.0.$k" "svc-000$i-v1.0.$k"
+            done
+        done
+        git init -q --bare "$dir.remote.git"
+        git -C "$dir" remote add origin "file://$dir.remote.git"
+    done
+}
+
+moto_server_bin() {
+    if [ -n "${MOTO_SERVER:-}" ]; then echo "$MOTO_SERVER"
+    elif [ -x /work/main/.venv/bin/moto_server ]; then echo /work/main/.venv/bin/moto_server
+    elif [ -x "$ROOT/.venv/bin/moto_server" ]; then echo "$ROOT/.venv/bin/moto_server"
+    else command -v moto_server || true
+    fi
+}
+
+# A Python that has boto3 (moto's own interpreter has it).
+boto_python() {
+    local moto=$1 py
+    for py in "$(dirname "$moto")/python" python3; do
+        if "$py" -c 'import boto3' 2>/dev/null; then echo "$py"; return; fi
+    done
+}
+
+latency_proxy_template() {
+    if [ -n "${LATENCY_PROXY:-}" ]; then echo "$LATENCY_PROXY"; return; fi
+    [ -f "$ROOT/tests/examples/latency-proxy.rs" ] || return 0
+    cargo build -q --locked -p monorel-e2e --example latency-proxy >&2 || return 0
+    echo "$ROOT/target/debug/examples/latency-proxy --listen 127.0.0.1:{listen_port} --upstream 127.0.0.1:{upstream_port} --delay-ms {delay_ms}"
+}
+
+PIDS=()
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+row5() {
+    registry_repos
+    local ecr=$WORK/registry/ecr none=$WORK/registry/none log rc
+
+    # 5b first: it needs no registry. A branch-only push must not touch the AWS SDK: run
+    # with no AWS environment at all, where SDK start-up would probe instance metadata.
+    local id=5b title="hook pre-push, branch ref only: kind = ecr vs kind = none (no AWS env)" target=1.10
+    local line=$RESULTS/row5b.stdin
+    printf 'refs/heads/main %s refs/heads/main %s\n' "$(git -C "$ecr" rev-parse HEAD)" "$ZERO" >"$line"
+    log=$RESULTS/row5b.log
+    rc=0
+    (cd "$ecr" && "$BIN" hook pre-push origin "file://$ecr.remote.git") <"$line" >"$log" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        na "$id" "$title" "$target" "\`git release hook pre-push\` exited $rc: $(first_line "$log")"
+    elif ! hf "$RESULTS/row5b" --shell=bash -- \
+        "hook, kind = ecr" "cd '$ecr' && '$BIN' hook pre-push origin 'file://$ecr.remote.git' < '$line'" \
+        "hook, kind = none" "cd '$none' && '$BIN' hook pre-push origin 'file://$none.remote.git' < '$line'"; then
+        broken "$id" "$title" "$target" "hyperfine failed (see above)"
+    else
+        pair 5b "$title" "$target" "$RESULTS/row5b" "hook, kind = ecr" "hook, kind = none" \
+            "target is \"same cost\"; 1.10x is the noise allowance used here"
+    fi
+
+    id=5a
+    title="check 50 tags (10 repositories × 5) vs 1 tag, 100 ms latency in front of moto"
+    target=2
+    local moto py template
+    moto=$(moto_server_bin)
+    template=$(latency_proxy_template)
+    log=$RESULTS/row5a.log
+    rc=0
+    # Availability probe against an endpoint that refuses at once (nothing waits on the
+    # SDK's credential chain): an implemented `check` fails with "unavailable" (4).
+    AWS_ENDPOINT_URL=http://127.0.0.1:9 AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=bench \
+        AWS_SECRET_ACCESS_KEY=bench "$BIN" check -C "$ecr" svc-0000-v1.0.4 >"$log" 2>&1 || rc=$?
+    if [ "$rc" -eq 2 ] || grep -q 'not available in this build' "$log"; then
+        na "$id" "$title" "$target" "\`git release check\` exited $rc: $(first_line "$log")"
+        return
+    fi
+    if [ -z "$moto" ]; then
+        na "$id" "$title" "$target" "no moto_server (set MOTO_SERVER)"
+        return
+    fi
+    py=$(boto_python "$moto")
+    if [ -z "$py" ]; then
+        na "$id" "$title" "$target" "no Python with boto3 beside $moto"
+        return
+    fi
+    if [ -z "$template" ]; then
+        na "$id" "$title" "$target" "no latency proxy (set LATENCY_PROXY, or merge the monorel-e2e latency-proxy example)"
+        return
+    fi
+    local moto_port proxy_port cmd
+    moto_port=$(free_port)
+    "$moto" -H 127.0.0.1 -p "$moto_port" >"$RESULTS/moto.log" 2>&1 &
+    PIDS+=($!)
+    if ! wait_port "$moto_port"; then
+        broken "$id" "$title" "$target" "moto_server did not listen on $moto_port (see bench/work/results/moto.log)"
+        return
+    fi
+    local i k
+    for ((i = 0; i < 10; i++)); do
+        for ((k = 0; k < 5; k++)); do
+            echo "svc-000$i-image $(git -C "$ecr" rev-parse "svc-000$i-v1.0.$k^{commit}")"
+        done
+    done | "$py" bench/registry-setup.py "http://127.0.0.1:$moto_port"
+    proxy_port=$(free_port)
+    cmd=${template//\{listen_port\}/$proxy_port}
+    cmd=${cmd//\{upstream_port\}/$moto_port}
+    cmd=${cmd//\{delay_ms\}/100}
+    # The template is a command line: word splitting is intended.
+    # shellcheck disable=SC2086
+    $cmd >"$RESULTS/proxy.log" 2>&1 &
+    PIDS+=($!)
+    if ! wait_port "$proxy_port"; then
+        broken "$id" "$title" "$target" "the latency proxy did not listen on $proxy_port: $cmd (see bench/work/results/proxy.log)"
+        return
+    fi
+    local all
+    all=$(git -C "$ecr" tag -l 'svc-000*-v1.0.*' | tr '\n' ' ')
+    (
+        export AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port" AWS_ACCESS_KEY_ID=bench \
+            AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+        rc=0
+        # shellcheck disable=SC2086
+        "$BIN" check -C "$ecr" $all >"$log" 2>&1 || rc=$?
+        if [ "$rc" -ne 0 ]; then
+            na "$id" "$title" "$target" "\`git release check\` of 50 tags exited $rc: $(first_line "$log")"
+            exit 0
+        fi
+        if ! hf "$RESULTS/row5a" -N -- \
+            "check 50 tags" "'$BIN' check -C '$ecr' $all" \
+            "check 1 tag" "'$BIN' check -C '$ecr' svc-0000-v1.0.4"; then
+            broken "$id" "$title" "$target" "hyperfine failed (see above)"
+            exit 1
+        fi
+        pair 5a "$title" "$target" "$RESULTS/row5a" "check 50 tags" "check 1 tag" \
+            "moto_server behind the latency proxy (100 ms added per request); images exist for all 50 tags"
+    ) || FAILED=1
+}
+
+# --- run -------------------------------------------------------------------------------------
+meta() { printf '%s\t%s\n' "$1" "$2" >>"$RESULTS/meta.tsv"; }
+: >"$RESULTS/meta.tsv"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+meta nproc "$(nproc)"
+meta cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+meta kernel "$(uname -sr)"
+meta git "$(git --version)"
+meta hyperfine "$(hyperfine --version)"
+meta commit "$(git log -1 --format=%h -- crates Cargo.toml Cargo.lock)$(git diff --quiet HEAD -- crates Cargo.toml Cargo.lock || echo ' + uncommitted changes')"
+meta hyperfine_opts "--warmup $WARMUP --min-runs $MIN_RUNS, $PASSES passes per row with the command order reversed every other pass, runs pooled"
+meta load_before "$load_before"
+
+for row in "${ROWS[@]}"; do
+    case $row in
+    1) say "row 1"; row1 ;;
+    2) say "row 2"; row2 ;;
+    3) say "row 3"; row3 ;;
+    4) say "row 4"; row4 ;;
+    5) say "row 5"; row5 ;;
+    *) say "unknown row $row (rows: 1 2 3 4 5)"; exit 2 ;;
+    esac
+done
+
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+meta load_after "$load_after"
+# "Loaded" when the 1-minute load average, before or after, exceeds half the CPUs.
+if python3 -c 'import sys; n=float(sys.argv[3]); sys.exit(0 if max(float(sys.argv[1]), float(sys.argv[2])) > n / 2 else 1)' \
+    "${load_before%% *}" "${load_after%% *}" "$(nproc)"; then
+    meta loaded yes
+fi
+mkdir -p "$(dirname "$DOC")"
+python3 bench/report.py "$RESULTS" "$DOC"
+exit "$FAILED"
