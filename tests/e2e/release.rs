@@ -1200,7 +1200,6 @@ fn directory_option_runs_elsewhere() {
 }
 
 #[test]
-#[ignore = "bug in cli.rs: args_conflicts_with_subcommands makes a leading -C turn the subcommand into a service name"]
 fn directory_option_before_a_subcommand() {
     let env = TestEnv::new();
     let repo = two_services(&env);

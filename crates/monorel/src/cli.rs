@@ -74,7 +74,33 @@ pub struct CompletionsArgs {
 
 /// Parses the process's arguments.
 pub fn parse() -> Cli {
-    Cli::parse()
+    let (directory, args) = split_leading_directory(std::env::args_os().collect());
+    let mut cli = Cli::parse_from(args);
+    if cli.directory.is_none() {
+        cli.directory = directory;
+    }
+    cli
+}
+
+/// Takes a leading `-C <path>` (as in `git -C`) off the arguments.
+///
+/// clap treats a global option before a subcommand as one of the top-level release
+/// arguments, which `args_conflicts_with_subcommands` then refuses; so `-C` is read here
+/// when it comes first, and by clap when it comes after the subcommand.
+fn split_leading_directory(
+    mut args: Vec<std::ffi::OsString>,
+) -> (Option<PathBuf>, Vec<std::ffi::OsString>) {
+    let mut directory: Option<PathBuf> = None;
+    while args.len() > 2 && args[1] == "-C" {
+        let path = PathBuf::from(args.remove(2));
+        args.remove(1);
+        // Later `-C`s are relative to earlier ones, like git's.
+        directory = Some(match directory {
+            Some(base) => base.join(path),
+            None => path,
+        });
+    }
+    (directory, args)
 }
 
 #[cfg(test)]
@@ -82,6 +108,21 @@ mod tests {
     use clap::CommandFactory;
 
     use super::Cli;
+
+    #[test]
+    fn leading_directory_is_taken_off() {
+        let args = ["git-release", "-C", "a", "-C", "b", "list"]
+            .map(std::ffi::OsString::from)
+            .to_vec();
+        let (dir, rest) = super::split_leading_directory(args);
+        assert_eq!(dir, Some(std::path::PathBuf::from("a/b")));
+        assert_eq!(
+            rest,
+            ["git-release", "list"]
+                .map(std::ffi::OsString::from)
+                .to_vec()
+        );
+    }
 
     #[test]
     fn cli_is_well_formed() {

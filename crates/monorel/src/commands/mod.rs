@@ -97,11 +97,3 @@ impl Context {
         self.repo.root().to_path_buf()
     }
 }
-
-/// Error for subcommands that a later issue implements.
-pub fn not_yet(name: &str) -> CliResult {
-    Err(CliError::new(
-        Kind::Internal,
-        format!("`git release {name}` is not available in this build yet"),
-    ))
-}
