@@ -2,6 +2,9 @@
 //!
 //! This binary parses arguments, talks to people (prompts, colour, spinners) and prints;
 //! every decision lives in `monorel-core`.
+// The doc comments of the clap structs are the `--help` text, where `[default: …]` is
+// the convention; rustdoc would read those brackets as links.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 mod cli;
 mod commands;
