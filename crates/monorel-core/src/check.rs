@@ -335,12 +335,12 @@ pub fn check_tags(
 
         if let Some((service, version)) = &names.release {
             if !others.contains_key(service) {
-                let mut versions: Vec<Version> = repo
-                    .releases(&template, service)?
-                    .into_iter()
-                    .filter(|r| !pushed.contains(r.tag.as_str()))
-                    .map(|r| r.version)
-                    .collect();
+                let mut versions: Vec<Version> = Vec::new();
+                repo.scan_releases(&template, service, |tag, version| {
+                    if !pushed.contains(tag) {
+                        versions.push(version);
+                    }
+                })?;
                 versions.sort();
                 others.insert(service.clone(), versions);
             }

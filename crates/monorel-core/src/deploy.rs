@@ -206,26 +206,35 @@ pub struct Pin {
     pub digest: Option<String>,
 }
 
+impl PinTarget {
+    /// Returns the file's text, or `None` when it does not exist yet.
+    fn read(&self) -> Result<Option<String>, DeployError> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(DeployError::Io {
+                action: "read",
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+
+    fn malformed(&self, what: &'static str, message: String) -> DeployError {
+        DeployError::Malformed {
+            path: self.path.clone(),
+            what,
+            message,
+        }
+    }
+}
+
 /// Writes `pin` into the target's file, creating it (and its directory) if needed.
 ///
 /// Returns whether the file changed. Only that file is touched.
 pub fn write_pin(target: &PinTarget, pin: &Pin) -> Result<bool, DeployError> {
-    let old = match std::fs::read_to_string(&target.path) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(DeployError::Io {
-                action: "read",
-                path: target.path.clone(),
-                source,
-            })
-        }
-    };
-    let malformed = |what, message: String| DeployError::Malformed {
-        path: target.path.clone(),
-        what,
-        message,
-    };
+    let old = target.read()?;
+    let malformed = |what, message| target.malformed(what, message);
     let new = match target.format {
         PinFormat::Json => {
             update_json(old.as_deref(), target, pin).map_err(|m| malformed("JSON object", m))?
@@ -251,22 +260,10 @@ pub fn write_pin(target: &PinTarget, pin: &Pin) -> Result<bool, DeployError> {
 /// Returns the release tag pinned in the target's file, or `None` when there is no file
 /// or no such variable.
 pub fn read_pin(target: &PinTarget) -> Result<Option<String>, DeployError> {
-    let text = match std::fs::read_to_string(&target.path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(DeployError::Io {
-                action: "read",
-                path: target.path.clone(),
-                source,
-            })
-        }
+    let Some(text) = target.read()? else {
+        return Ok(None);
     };
-    let malformed = |what, message: String| DeployError::Malformed {
-        path: target.path.clone(),
-        what,
-        message,
-    };
+    let malformed = |what, message| target.malformed(what, message);
     match target.format {
         PinFormat::Json => {
             let value: serde_json::Value =

@@ -343,7 +343,7 @@ mod tests {
             install(dir.path(), true),
             Err(InstallError::ChainOccupied { .. })
         ));
-        let older = SHIM.replace("exec", "exec ");
+        let older = format!("{SHIM}# a line an older version had\n");
         std::fs::write(dir.path().join(HOOK_NAME), older).expect("write");
         assert!(matches!(
             install(dir.path(), false),

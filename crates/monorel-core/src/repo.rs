@@ -172,34 +172,83 @@ impl Repo {
         template: &TagTemplate,
         service: &str,
     ) -> Result<Vec<Release>, RepoError> {
-        let prefix = format!("refs/tags/{}", template.prefix(service));
-        let refs = self
-            .inner
-            .references()
-            .map_err(gix_err("cannot read references"))?;
-        let iter = refs
-            .prefixed(prefix.as_str())
-            .map_err(gix_err(format!("cannot list tags starting with {prefix}")))?;
         let mut releases = Vec::new();
-        for reference in iter {
-            let reference = reference.map_err(gix_err("cannot read a tag reference"))?;
-            let Ok(name) = reference.name().as_bstr().to_str() else {
-                continue;
-            };
-            let tag = &name["refs/tags/".len()..];
-            // The prefix scan also yields other services (`api-v2-v…` under `api-v`).
-            let Some(version) = template.version_part(service, tag) else {
-                continue;
-            };
-            if let Ok(version) = parse_release_version(version) {
-                releases.push(Release {
-                    tag: tag.to_string(),
-                    version,
-                });
-            }
-        }
+        self.scan_releases(template, service, |tag, version| {
+            releases.push(Release {
+                tag: tag.to_string(),
+                version,
+            });
+        })?;
         releases.sort_by(|a, b| a.version.cmp(&b.version));
         Ok(releases)
+    }
+
+    /// Calls `visit(tag, version)` for every release of `service`, in no particular order.
+    ///
+    /// Loose and packed refs are read separately: the packed side is a binary search in
+    /// packed-refs whose records are read in place, without converting each into an owned
+    /// reference. The hook runs this once per pushed service, over every release it has.
+    pub fn scan_releases(
+        &self,
+        template: &TagTemplate,
+        service: &str,
+        mut visit: impl FnMut(&str, Version),
+    ) -> Result<(), RepoError> {
+        let prefix = format!("refs/tags/{}", template.prefix(service));
+        let suffix = template.suffix();
+        let mut consider = |name: &str| {
+            // The prefix scan also yields other services (`api-v2-v…` under `api-v`).
+            let Some(version) = name
+                .strip_prefix(prefix.as_str())
+                .and_then(|v| v.strip_suffix(suffix))
+            else {
+                return;
+            };
+            if let Ok(version) = parse_release_version(version) {
+                visit(&name["refs/tags/".len()..], version);
+            }
+        };
+        let relative: &gix::path::RelativePath = prefix
+            .as_str()
+            .try_into()
+            .map_err(gix_err(format!("`{prefix}` is not a valid ref prefix")))?;
+        let loose = self
+            .inner
+            .refs
+            .loose_iter_prefixed(relative)
+            .map_err(|e| RepoError::Git {
+                what: format!("cannot list tags starting with {prefix}"),
+                source: gix::Error::from_error(e),
+            })?;
+        let mut loose_names = std::collections::BTreeSet::new();
+        for reference in loose {
+            let reference = reference.map_err(gix_err("cannot read a tag reference"))?;
+            if let Ok(name) = reference.name.as_bstr().to_str() {
+                consider(name);
+                loose_names.insert(name.to_string());
+            }
+        }
+        let packed = self
+            .inner
+            .refs
+            .cached_packed_buffer()
+            .map_err(gix_err("cannot read packed-refs"))?;
+        if let Some(packed) = packed {
+            let records = packed
+                .iter_prefixed(prefix.as_str().into())
+                .map_err(gix_err(format!("cannot list tags starting with {prefix}")))?;
+            for record in records {
+                let record = record.map_err(gix_err("cannot read packed-refs"))?;
+                let Ok(name) = record.name.as_bstr().to_str() else {
+                    continue;
+                };
+                // A loose ref shadows its packed twin.
+                if !loose_names.contains(name) {
+                    consider(name);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Returns the highest release of `service` by semver precedence.
