@@ -586,3 +586,83 @@ fn fault_wrong_credentials() {
     );
     assert!(w.local_tags().is_empty(), "a tag was created");
 }
+
+/// Runs `git push args…` in the world's work tree with the AWS endpoint at `endpoint`.
+fn push_via(w: &World, endpoint: &str, args: &[&str]) -> Run {
+    Run::from(
+        w.env
+            .command("git", &w.repo.work)
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .arg("push")
+            .args(args)
+            .output()
+            .expect("run git push"),
+    )
+}
+
+#[test]
+fn hook_checks_the_tags_of_several_services_in_one_push() {
+    let w = World::new(&["service-a", "service-b", "service-c"], "");
+    w.moto.create_repositories(
+        &["service-a-image", "service-b-image", "service-c-image"],
+        true,
+    );
+    w.run(&["install"]).ok();
+    let sha = w.env.commit_to(
+        &w.repo,
+        "service-a",
+        "app.txt",
+        "feat: one commit, three services",
+    );
+    let digest_a = w
+        .moto
+        .put_image("service-a-image", &sha, &docker_manifest("a"));
+    let digest_b = w.moto.put_image("service-b-image", &sha, &oci_index("b"));
+    let upstream = format!("127.0.0.1:{}", w.moto.port);
+    let proxy = Proxy::start("127.0.0.1:0", &upstream, Fault::None).expect("proxy");
+
+    // Two services with images, pushed together: both accepted, each with its digest,
+    // and the registry asked once per repository.
+    w.tag("service-a-v1.0.0");
+    w.tag("service-b-v1.0.0");
+    let run = push_via(&w, &proxy.endpoint, &["origin", "--tags"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("✓ service-a-v1.0.0"), "{}", run.stderr);
+    assert!(run.stderr.contains(&digest_a), "{}", run.stderr);
+    assert!(run.stderr.contains(&digest_b), "{}", run.stderr);
+    assert_eq!(proxy.operations(), ["BatchGetImage", "BatchGetImage"]);
+    let remote = monorel_e2e::remote_tags(&w.env, &w.repo.bare);
+    assert_eq!(remote.len(), 2, "{remote:?}");
+
+    // One push with a good tag and a tag whose commit has no image: the whole push is
+    // refused, the failure names the missing image, and neither tag reaches the remote.
+    proxy.clear_operations();
+    w.env
+        .commit_to(&w.repo, "service-a", "app.txt", "fix: a second commit");
+    let second = w.head();
+    w.moto
+        .put_image("service-a-image", &second, &docker_manifest("a2"));
+    w.tag("service-a-v1.0.1");
+    w.tag("service-c-v1.0.0");
+    let run = push_via(&w, &proxy.endpoint, &["origin", "--tags"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("✓ service-a-v1.0.1"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("✗ [image] `service-c-v1.0.0`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("service-c-image:{second}")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(proxy.operations(), ["BatchGetImage", "BatchGetImage"]);
+    let remote = monorel_e2e::remote_tags(&w.env, &w.repo.bare);
+    assert_eq!(
+        remote.len(),
+        2,
+        "nothing of the refused push arrived: {remote:?}"
+    );
+    assert!(w.moto.tags("service-c-image").is_empty());
+}
