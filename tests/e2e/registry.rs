@@ -464,6 +464,7 @@ fn full_flow_release_push_then_promote() {
     let w = World::new(&["service-a", "service-b"], "");
     w.moto
         .create_repositories(&["service-a-image", "service-b-image"], true);
+    w.run(&["install"]).ok();
     let sha = w
         .env
         .commit_to(&w.repo, "service-a", "app.txt", "feat: add an endpoint");
@@ -475,6 +476,12 @@ fn full_flow_release_push_then_promote() {
         .run(&["service-a", "--bump", "minor", "--push", "--json"])
         .ok();
     let tag = run.json()["tag"].as_str().expect("tag").to_string();
+    // The push went through the installed pre-push hook, which checked the image in moto.
+    assert!(
+        run.stderr.contains(&format!("✓ {tag} on ")) && run.stderr.contains(&digest),
+        "{}",
+        run.stderr
+    );
     let remote = monorel_e2e::remote_tags(&w.env, &w.repo.bare);
     assert_eq!(remote.len(), 1, "{remote:?}");
     assert!(remote[0].starts_with(&format!("{tag} ")), "{remote:?}");

@@ -61,7 +61,7 @@ pub fn run(dir: &Path, args: CheckArgs) -> CliResult {
             remote: None,
         });
     }
-    let registry = registry::open(&ctx.config);
+    let registry = open_registry(&ctx.config);
     let report = check::check_tags(&ctx.config, &ctx.repo, &updates, registry.as_ref())
         .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
     ctx.warn_if_unchecked();
@@ -148,4 +148,37 @@ fn ok_text(verdict: &Verdict, report: &Report, style: &Style) -> String {
         None => ", image not checked".to_string(),
     };
     format!("{tag}{commit}{image}")
+}
+
+/// Opens the configured registry for the hook and `check`, with a spinner around the
+/// image check when stderr is a terminal (the core library knows nothing of indicatif).
+pub fn open_registry(config: &monorel_core::Config) -> Box<dyn registry::Registry> {
+    Box::new(Spinning(registry::open(config)))
+}
+
+/// A registry whose image checks show a spinner while they wait.
+struct Spinning(Box<dyn registry::Registry>);
+
+impl registry::Registry for Spinning {
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+
+    fn check(&self, images: &[registry::ImageRef]) -> Vec<registry::ImageStatus> {
+        let message = format!(
+            "checking {} image(s) in {}",
+            images.len(),
+            self.0.describe()
+        );
+        ui::with_spinner(&message, || self.0.check(images))
+    }
+
+    fn promote(
+        &self,
+        source: &registry::ImageRef,
+        target_tag: &str,
+        force: bool,
+    ) -> Result<registry::Promotion, registry::RegistryFailure> {
+        self.0.promote(source, target_tag, force)
+    }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use monorel_core::{check, hook, registry};
+use monorel_core::{check, hook};
 
 use super::Context;
 use crate::error::{CliError, CliResult, Kind};
@@ -50,7 +50,7 @@ pub fn run(dir: &Path, args: HookArgs) -> CliResult {
     let remote = args.args.first().map_or("the remote", String::as_str);
 
     let ctx = Context::load(dir)?;
-    let registry = registry::open(&ctx.config);
+    let registry = super::check::open_registry(&ctx.config);
     let report = check::check_tags(&ctx.config, &ctx.repo, &updates, registry.as_ref())
         .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
     let style = Style::stderr();
