@@ -41,17 +41,7 @@ ZERO=0000000000000000000000000000000000000000
 say() { printf '==> %s\n' "$*" >&2; }
 
 # --- tools -------------------------------------------------------------------------------
-need=()
-command -v hyperfine >/dev/null 2>&1 || need+=(hyperfine)
-command -v git >/dev/null 2>&1 || need+=(git)
-command -v python3 >/dev/null 2>&1 || need+=(python3)
-if ((${#need[@]})); then
-    say "installing Debian packages: ${need[*]}"
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
+bash "$ROOT/scripts/ensure-debian-packages.sh" hyperfine git python3
 
 if [ -n "${BENCH_BIN:-}" ]; then
     BIN=$(cd "$(dirname "$BENCH_BIN")" && pwd)/$(basename "$BENCH_BIN")

@@ -9,16 +9,7 @@ say() { printf '==> %s\n' "$*" >&2; }
 
 # Debian packages the tests use: shellcheck (install.sh and the hook shim are linted),
 # tmux is not needed (the prompt tests use a pseudo-terminal from Rust).
-need=()
-command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
-command -v git >/dev/null 2>&1 || need+=(git)
-if ((${#need[@]})); then
-    say "installing Debian packages: ${need[*]}"
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
+bash scripts/ensure-debian-packages.sh shellcheck git
 
 # moto (the ECR API, for real, on loopback) and actionlint, in the project's own venv.
 if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/actionlint ]; then
