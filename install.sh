@@ -88,6 +88,16 @@ git_release="$bin/git-release"
 [ -x "$git_release" ] || die "cargo did not install $git_release"
 say "installed $("$git_release" --version)"
 
+# `git release --help` is `git help release`, which opens the man page git-release(1);
+# man finds it beside the bin directory on PATH (man-db derives MANPATH from PATH).
+man_dir="$prefix/share/man/man1"
+if mkdir -p "$man_dir" && "$git_release" man >"$man_dir/git-release.1.tmp"; then
+    mv "$man_dir/git-release.1.tmp" "$man_dir/git-release.1"
+else
+    rm -f "$man_dir/git-release.1.tmp"
+    warn "could not write the man page into $man_dir; \`git release -h\` still shows the help"
+fi
+
 case ":$PATH:" in
 *":$bin:"*) ;;
 *)

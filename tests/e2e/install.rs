@@ -79,6 +79,13 @@ fn install_sh_into_a_temp_prefix_installs_the_hook_and_runs_the_demo() {
     assert_eq!(run.code, 0, "install.sh failed:\n{}", run.stderr);
     let binary = prefix.join("bin/git-release");
     assert!(binary.is_file(), "{} was not installed", binary.display());
+    // `git release --help` opens git-release(1): the man page sits beside the binary.
+    let man = std::fs::read_to_string(prefix.join("share/man/man1/git-release.1"))
+        .expect("the man page was installed");
+    assert!(
+        man.starts_with(".ie \\n(.g .ds Aq") || man.contains(".TH git-release"),
+        "{man}"
+    );
     let version = env
         .command(&binary, env.path())
         .arg("--version")

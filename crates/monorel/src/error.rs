@@ -23,6 +23,8 @@ pub enum Kind {
     Internal = 5,
     /// 130: cancelled by the user.
     Cancelled = 130,
+    /// 0: stdout was closed by its reader (a broken pipe is not a failure).
+    ReaderClosed = 0,
 }
 
 /// An error on its way to the user.
@@ -108,6 +110,10 @@ impl From<monorel_core::config::UnknownService> for CliError {
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
+        // `git release man | head`: the reader has all it wanted; that is success.
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return CliError::silent(Kind::ReaderClosed);
+        }
         CliError::new(Kind::Internal, e.to_string())
     }
 }
