@@ -267,12 +267,40 @@ pub fn check_tags(
     updates: &[TagUpdate],
     registry: &dyn Registry,
 ) -> Result<Report, CheckError> {
+    let targets = read_targets(repo, updates);
+    check_tags_with(config, repo, updates, targets, registry)
+}
+
+/// What each update's local object is (`None` for deletions and missing tags), in order.
+pub type Targets = Vec<Option<Result<TagTarget, String>>>;
+
+/// Reads the objects the updates name. It needs no configuration, so the hook does it
+/// while another thread parses `git-release.toml` (both cost milliseconds in a large
+/// monorepo: docs/benchmarks.md).
+pub fn read_targets(repo: &Repo, updates: &[TagUpdate]) -> Targets {
+    updates
+        .iter()
+        .map(|update| match update.local {
+            Local::Object(id) => Some(repo.object_target(id).map_err(|e| e.to_string())),
+            Local::Missing | Local::Delete => None,
+        })
+        .collect()
+}
+
+/// Like [`check_tags`], with the targets already read by [`read_targets`].
+pub fn check_tags_with(
+    config: &Config,
+    repo: &Repo,
+    updates: &[TagUpdate],
+    targets: Targets,
+    registry: &dyn Registry,
+) -> Result<Report, CheckError> {
     let template = config.tag_template();
     let pushed: BTreeSet<&str> = updates.iter().map(|u| u.tag.as_str()).collect();
     // Releases of each service that are not part of this push, sorted by version.
     let mut others: BTreeMap<String, Vec<Version>> = BTreeMap::new();
     let mut verdicts = Vec::with_capacity(updates.len());
-    for update in updates {
+    for (update, target) in updates.iter().zip(targets) {
         let names = check_name(config, &update.tag);
         let mut verdict = Verdict {
             tag: update.tag.clone(),
@@ -300,10 +328,6 @@ pub fn check_tags(
         }
         verdict.failures = names.failures;
 
-        let target = match update.local {
-            Local::Object(id) => Some(repo.object_target(id).map_err(|e| e.to_string())),
-            Local::Missing | Local::Delete => None,
-        };
         match target {
             None => verdict.fail(
                 Rule::Commit,
@@ -335,9 +359,17 @@ pub fn check_tags(
 
         if let Some((service, version)) = &names.release {
             if !others.contains_key(service) {
+                // This service's tags in the push: usually one, so a list beats a lookup in
+                // `pushed` for each of the service's (possibly hundreds of) releases.
+                let prefix = template.prefix(service);
+                let pushed_here: Vec<&str> = pushed
+                    .iter()
+                    .copied()
+                    .filter(|tag| tag.starts_with(prefix.as_str()))
+                    .collect();
                 let mut versions: Vec<Version> = Vec::new();
                 repo.scan_releases(&template, service, |tag, version| {
-                    if !pushed.contains(tag) {
+                    if !pushed_here.contains(&tag) {
                         versions.push(version);
                     }
                 })?;

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
+use monorel_core::repo::Repo;
 use monorel_core::{check, hook};
 
 use super::Context;
@@ -49,10 +50,26 @@ pub fn run(dir: &Path, args: HookArgs) -> CliResult {
     }
     let remote = args.args.first().map_or("the remote", String::as_str);
 
-    let ctx = Context::load(dir)?;
+    // The tag objects need only the repository: read them while another thread parses
+    // git-release.toml (a 1,000-service file takes milliseconds).
+    let repo = Repo::discover(dir)?;
+    let root = repo.root().to_path_buf();
+    let (config, targets) = std::thread::scope(|scope| {
+        let config = scope.spawn(|| Context::load_config(&root));
+        let targets = check::read_targets(&repo, &updates);
+        (config.join(), targets)
+    });
+    let config = config.map_err(|_| {
+        CliError::new(
+            Kind::Internal,
+            "reading git-release.toml failed unexpectedly",
+        )
+    })??;
+    let ctx = Context { repo, config };
     let registry = super::check::open_registry(&ctx.config);
-    let report = check::check_tags(&ctx.config, &ctx.repo, &updates, registry.as_ref())
-        .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
+    let report =
+        check::check_tags_with(&ctx.config, &ctx.repo, &updates, targets, registry.as_ref())
+            .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
     let style = Style::stderr();
     for line in super::check::report_lines(&report, &style) {
         eprintln!("{line}");
