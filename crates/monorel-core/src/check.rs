@@ -299,6 +299,8 @@ pub fn check_tags_with(
     let pushed: BTreeSet<&str> = updates.iter().map(|u| u.tag.as_str()).collect();
     // Releases of each service that are not part of this push, sorted by version.
     let mut others: BTreeMap<String, Vec<Version>> = BTreeMap::new();
+    // The repository's tag names, read once for every service of the push.
+    let mut tag_names = None;
     let mut verdicts = Vec::with_capacity(updates.len());
     for (update, target) in updates.iter().zip(targets) {
         let names = check_name(config, &update.tag);
@@ -368,7 +370,11 @@ pub fn check_tags_with(
                     .filter(|tag| tag.starts_with(prefix.as_str()))
                     .collect();
                 let mut versions: Vec<Version> = Vec::new();
-                repo.scan_releases(&template, service, |tag, version| {
+                if tag_names.is_none() {
+                    tag_names = Some(repo.tag_names()?);
+                }
+                let names = tag_names.as_ref().expect("just read");
+                names.scan_releases(&template, service, |tag, version| {
                     if !pushed_here.contains(&tag) {
                         versions.push(version);
                     }

@@ -184,83 +184,50 @@ impl Repo {
     }
 
     /// Calls `visit(tag, version)` for every release of `service`, in no particular order.
-    ///
-    /// Loose and packed refs are read separately: the packed side is a binary search in
-    /// packed-refs whose records are read in place, without converting each into an owned
-    /// reference. The hook runs this once per pushed service, over every release it has.
     pub fn scan_releases(
         &self,
         template: &TagTemplate,
         service: &str,
-        mut visit: impl FnMut(&str, Version),
+        visit: impl FnMut(&str, Version),
     ) -> Result<(), RepoError> {
-        let prefix = format!("refs/tags/{}", template.prefix(service));
-        let suffix = template.suffix();
-        let mut consider = |name: &str| {
-            // The prefix scan also yields other services (`api-v2-v…` under `api-v`).
-            let Some(version) = name
-                .strip_prefix(prefix.as_str())
-                .and_then(|v| v.strip_suffix(suffix))
-            else {
-                return;
-            };
-            if let Ok(version) = parse_release_version(version) {
-                visit(&name["refs/tags/".len()..], version);
+        self.tag_names()?.scan_releases(template, service, visit)
+    }
+
+    /// Reads the names of the repository's tags once, for scanning many services.
+    ///
+    /// Loose tags are listed from `refs/tags` by name only (release tags never contain
+    /// `/`); packed tags stay in gix's packed-refs buffer and are found by binary search.
+    /// The hook checks up to hundreds of services per push, and listing the directory and
+    /// re-checking packed-refs for each of them cost more than the scan itself.
+    pub fn tag_names(&self) -> Result<TagNames, RepoError> {
+        let dir = self.inner.common_dir().join("refs/tags");
+        let mut loose: Vec<String> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|name| !name.ends_with(".lock"))
+                .map(|name| format!("refs/tags/{name}"))
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => {
+                return Err(RepoError::Git {
+                    what: format!("cannot list {}", dir.display()),
+                    source: gix::Error::from_error(e),
+                })
             }
         };
-        let relative: &gix::path::RelativePath = prefix
-            .as_str()
-            .try_into()
-            .map_err(gix_err(format!("`{prefix}` is not a valid ref prefix")))?;
-        let loose = self
-            .inner
-            .refs
-            .loose_iter_prefixed(relative)
-            .map_err(|e| RepoError::Git {
-                what: format!("cannot list tags starting with {prefix}"),
-                source: gix::Error::from_error(e),
-            })?;
-        let mut loose_names = std::collections::BTreeSet::new();
-        for reference in loose {
-            let reference = reference.map_err(gix_err("cannot read a tag reference"))?;
-            if let Ok(name) = reference.name.as_bstr().to_str() {
-                consider(name);
-                loose_names.insert(name.to_string());
-            }
-        }
+        loose.sort_unstable();
         let packed = self
             .inner
             .refs
             .cached_packed_buffer()
             .map_err(gix_err("cannot read packed-refs"))?;
-        if let Some(packed) = packed {
-            let buffer: &gix::refs::packed::Buffer = &packed;
-            // gix binary-searches packed-refs for the first record of the prefix; the
-            // records after it are read in place. Decoding each one through gix validates
-            // its name again, which was 30 % of the hook's work for a push of 100 tags
-            // (docs/benchmarks.md). Names that are not a strict release of this service
-            // are ignored by `consider`, so a malformed record cannot pass as a release.
-            let first = packed
-                .iter_prefixed(prefix.as_str().into())
-                .map_err(gix_err(format!("cannot list tags starting with {prefix}")))?
-                .next()
-                .transpose()
-                .map_err(gix_err("cannot read packed-refs"))?;
-            if let Some(first) = first {
-                let bytes: &[u8] = buffer.as_ref();
-                let name_at = first.name.as_bstr().as_ptr() as usize - bytes.as_ptr() as usize;
-                let hex_len = self.inner.object_hash().len_in_hex();
-                let line_start = name_at.saturating_sub(hex_len + 1);
-                for name in packed_names(&bytes[line_start..], hex_len, prefix.as_bytes()) {
-                    let Ok(name) = name.to_str() else { continue };
-                    // A loose ref shadows its packed twin.
-                    if !loose_names.contains(name) {
-                        consider(name);
-                    }
-                }
-            }
-        }
-        Ok(())
+        Ok(TagNames {
+            loose,
+            packed,
+            hex_len: self.inner.object_hash().len_in_hex(),
+        })
     }
 
     /// Returns the highest release of `service` by semver precedence.
@@ -534,6 +501,77 @@ impl Repo {
     /// Gives access to gix for the modules that need more.
     pub fn gix(&self) -> &gix::Repository {
         &self.inner
+    }
+}
+
+/// The names of a repository's tags, read once by [`Repo::tag_names`].
+pub struct TagNames {
+    /// Loose `refs/tags/*` names, sorted.
+    loose: Vec<String>,
+    /// packed-refs, when there is one.
+    packed: Option<gix::refs::file::packed::SharedBufferSnapshot>,
+    hex_len: usize,
+}
+
+impl TagNames {
+    /// Calls `visit(tag, version)` for every release of `service`, in no particular order.
+    pub fn scan_releases(
+        &self,
+        template: &TagTemplate,
+        service: &str,
+        mut visit: impl FnMut(&str, Version),
+    ) -> Result<(), RepoError> {
+        let prefix = format!("refs/tags/{}", template.prefix(service));
+        let suffix = template.suffix();
+        let mut consider = |name: &str| {
+            // The prefix also matches other services (`api-v2-v…` under `api-v`).
+            let Some(version) = name
+                .strip_prefix(prefix.as_str())
+                .and_then(|v| v.strip_suffix(suffix))
+            else {
+                return;
+            };
+            if let Ok(version) = parse_release_version(version) {
+                visit(&name["refs/tags/".len()..], version);
+            }
+        };
+        let first_loose = self
+            .loose
+            .partition_point(|name| name.as_str() < prefix.as_str());
+        let loose = &self.loose[first_loose..];
+        let loose = &loose[..loose.partition_point(|name| name.starts_with(prefix.as_str()))];
+        for name in loose {
+            consider(name);
+        }
+        let Some(packed) = &self.packed else {
+            return Ok(());
+        };
+        let buffer: &gix::refs::packed::Buffer = packed;
+        // gix binary-searches packed-refs for the first record of the prefix; the records
+        // after it are read in place. Decoding each one through gix validates its name
+        // again, which was 30 % of the hook's work for a push of 100 tags
+        // (docs/benchmarks.md). Names that are not a strict release of this service are
+        // ignored by `consider`, so a malformed record cannot pass as a release.
+        let first = buffer
+            .iter_prefixed(prefix.as_str().into())
+            .map_err(gix_err(format!("cannot list tags starting with {prefix}")))?
+            .next()
+            .transpose()
+            .map_err(gix_err("cannot read packed-refs"))?;
+        let Some(first) = first else {
+            return Ok(());
+        };
+        let bytes: &[u8] = buffer.as_ref();
+        let name_at = first.name.as_bstr().as_ptr() as usize - bytes.as_ptr() as usize;
+        let line_start = name_at.saturating_sub(self.hex_len + 1);
+        for name in packed_names(&bytes[line_start..], self.hex_len, prefix.as_bytes()) {
+            let Ok(name) = name.to_str() else { continue };
+            // A loose ref shadows its packed twin.
+            if loose.binary_search_by(|l| l.as_str().cmp(name)).is_err() {
+                consider(name);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use monorel_core::repo::Repo;
 use monorel_core::{check, hook};
 
 use super::Context;
@@ -50,30 +49,20 @@ pub fn run(dir: &Path, args: HookArgs) -> CliResult {
     }
     let remote = args.args.first().map_or("the remote", String::as_str);
 
-    // The tag objects need only the repository: read them while another thread parses
-    // git-release.toml (a 1,000-service file takes milliseconds).
-    let repo = Repo::discover(dir)?;
-    let root = repo.root().to_path_buf();
-    let (config, targets) = std::thread::scope(|scope| {
-        let config = scope.spawn(|| Context::load_config(&root));
-        let targets = check::read_targets(&repo, &updates);
-        (config.join(), targets)
-    });
-    let config = config.map_err(|_| {
-        CliError::new(
-            Kind::Internal,
-            "reading git-release.toml failed unexpectedly",
-        )
-    })??;
-    let ctx = Context { repo, config };
+    let ctx = Context::load(dir)?;
+    let targets = check::read_targets(&ctx.repo, &updates);
     let registry = super::check::open_registry(&ctx.config);
     let report =
         check::check_tags_with(&ctx.config, &ctx.repo, &updates, targets, registry.as_ref())
             .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
     let style = Style::stderr();
+    // One write for all lines: a push of 100 tags would otherwise make 100 syscalls.
+    let mut text = String::new();
     for line in super::check::report_lines(&report, &style) {
-        eprintln!("{line}");
+        text.push_str(&line);
+        text.push('\n');
     }
+    eprint!("{text}");
     ctx.warn_if_unchecked();
     for warning in &report.warnings {
         ui::warn(warning);
