@@ -53,9 +53,13 @@ fn install_sh(env: &TestEnv, cwd: &Path, args: &[&str]) -> Run {
     let rustup_home = std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{home}/.rustup"));
     let target = std::env::var("CARGO_TARGET_DIR")
         .unwrap_or_else(|_| root.join("target").display().to_string());
+    // cargo's own bin dir goes last: the hermetic PATH leaves it out when a git-release
+    // is installed there, and the binary under test must still come first.
+    let path = format!("{}:{cargo_home}/bin", env.path_var());
     cmd.env("CARGO_HOME", cargo_home)
         .env("RUSTUP_HOME", rustup_home)
-        .env("CARGO_TARGET_DIR", target);
+        .env("CARGO_TARGET_DIR", target)
+        .env("PATH", path);
     for var in ["RUSTUP_TOOLCHAIN", "CARGO_NET_OFFLINE"] {
         if let Ok(value) = std::env::var(var) {
             cmd.env(var, value);

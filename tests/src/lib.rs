@@ -83,10 +83,17 @@ impl TestEnv {
     }
 
     /// Returns the PATH commands see: our bin dir, then the system's git and sh.
+    ///
+    /// System directories holding another `git-release` (one installed by `install.sh`,
+    /// say) are left out: the binary under test must be the only one.
     pub fn path_var(&self) -> String {
         let system =
             std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
-        format!("{}:{system}", self.bin_dir.display())
+        let system: Vec<&str> = system
+            .split(':')
+            .filter(|dir| !dir.is_empty() && !Path::new(dir).join("git-release").exists())
+            .collect();
+        format!("{}:{}", self.bin_dir.display(), system.join(":"))
     }
 
     /// Returns a command with the hermetic environment applied.

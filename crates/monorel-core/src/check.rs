@@ -257,6 +257,17 @@ fn some_services(config: &Config) -> String {
     names.join(", ")
 }
 
+/// What each update's local object is (`None` for deletions and missing tags), in order.
+fn read_targets(repo: &Repo, updates: &[TagUpdate]) -> Vec<Option<Result<TagTarget, String>>> {
+    updates
+        .iter()
+        .map(|update| match update.local {
+            Local::Object(id) => Some(repo.object_target(id).map_err(|e| e.to_string())),
+            Local::Missing | Local::Delete => None,
+        })
+        .collect()
+}
+
 /// Judges every tag update against every rule; asks the registry once for all images.
 ///
 /// Rule 5 compares each version with the highest release of its service that is *not* one
@@ -268,33 +279,6 @@ pub fn check_tags(
     registry: &dyn Registry,
 ) -> Result<Report, CheckError> {
     let targets = read_targets(repo, updates);
-    check_tags_with(config, repo, updates, targets, registry)
-}
-
-/// What each update's local object is (`None` for deletions and missing tags), in order.
-pub type Targets = Vec<Option<Result<TagTarget, String>>>;
-
-/// Reads the objects the updates name. It needs no configuration, so the hook does it
-/// while another thread parses `git-release.toml` (both cost milliseconds in a large
-/// monorepo: docs/benchmarks.md).
-pub fn read_targets(repo: &Repo, updates: &[TagUpdate]) -> Targets {
-    updates
-        .iter()
-        .map(|update| match update.local {
-            Local::Object(id) => Some(repo.object_target(id).map_err(|e| e.to_string())),
-            Local::Missing | Local::Delete => None,
-        })
-        .collect()
-}
-
-/// Like [`check_tags`], with the targets already read by [`read_targets`].
-pub fn check_tags_with(
-    config: &Config,
-    repo: &Repo,
-    updates: &[TagUpdate],
-    targets: Targets,
-    registry: &dyn Registry,
-) -> Result<Report, CheckError> {
     let template = config.tag_template();
     let pushed: BTreeSet<&str> = updates.iter().map(|u| u.tag.as_str()).collect();
     // Releases of each service that are not part of this push, sorted by version.

@@ -50,11 +50,9 @@ pub fn run(dir: &Path, args: HookArgs) -> CliResult {
     let remote = args.args.first().map_or("the remote", String::as_str);
 
     let ctx = Context::load(dir)?;
-    let targets = check::read_targets(&ctx.repo, &updates);
     let registry = super::check::open_registry(&ctx.config);
-    let report =
-        check::check_tags_with(&ctx.config, &ctx.repo, &updates, targets, registry.as_ref())
-            .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
+    let report = check::check_tags(&ctx.config, &ctx.repo, &updates, registry.as_ref())
+        .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
     let style = Style::stderr();
     // One write for all lines: a push of 100 tags would otherwise make 100 syscalls.
     let mut text = String::new();

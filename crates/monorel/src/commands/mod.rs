@@ -78,15 +78,9 @@ impl Context {
     /// Opens the repository containing `dir` and loads its configuration.
     pub fn load(dir: &Path) -> Result<Context, CliError> {
         let repo = Repo::discover(dir)?;
-        let config = Context::load_config(repo.root())?;
-        Ok(Context { repo, config })
-    }
-
-    /// Loads `git-release.toml` in `root` and applies the `GIT_RELEASE_*` environment.
-    pub fn load_config(root: &Path) -> Result<Config, CliError> {
-        let mut config = Config::load(root)?;
+        let mut config = Config::load(repo.root())?;
         config.apply_env(|name| std::env::var(name).ok());
-        Ok(config)
+        Ok(Context { repo, config })
     }
 
     /// Says on stderr that images are not checked when the registry is `none`.
