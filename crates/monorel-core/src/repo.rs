@@ -297,11 +297,6 @@ impl Repo {
         })
     }
 
-    /// Whether an object exists locally.
-    pub fn has_object(&self, id: gix::ObjectId) -> bool {
-        self.inner.has_object(id)
-    }
-
     /// Creates annotated tag `name` on `commit`; refuses if the tag exists.
     pub fn create_annotated_tag(
         &self,
@@ -496,11 +491,6 @@ impl Repo {
             .into());
         }
         Ok(())
-    }
-
-    /// Gives access to gix for the modules that need more.
-    pub fn gix(&self) -> &gix::Repository {
-        &self.inner
     }
 }
 
