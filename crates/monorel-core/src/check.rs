@@ -278,16 +278,14 @@ pub fn check_tags(
     updates: &[TagUpdate],
     registry: &dyn Registry,
 ) -> Result<Report, CheckError> {
+    let names: Vec<NameCheck> = updates
+        .iter()
+        .map(|update| check_name(config, &update.tag))
+        .collect();
     let targets = read_targets(repo, updates);
-    let template = config.tag_template();
-    let pushed: BTreeSet<&str> = updates.iter().map(|u| u.tag.as_str()).collect();
-    // Releases of each service that are not part of this push, sorted by version.
-    let mut others: BTreeMap<String, Vec<Version>> = BTreeMap::new();
-    // The repository's tag names, read once for every service of the push.
-    let mut tag_names = None;
+    let others = existing_releases(config, repo, updates, &names)?;
     let mut verdicts = Vec::with_capacity(updates.len());
-    for (update, target) in updates.iter().zip(targets) {
-        let names = check_name(config, &update.tag);
+    for ((update, target), names) in updates.iter().zip(targets).zip(names) {
         let mut verdict = Verdict {
             tag: update.tag.clone(),
             service: names.release.as_ref().map(|(s, _)| s.clone()),
@@ -344,30 +342,8 @@ pub fn check_tags(
         }
 
         if let Some((service, version)) = &names.release {
-            if !others.contains_key(service) {
-                // This service's tags in the push: usually one, so a list beats a lookup in
-                // `pushed` for each of the service's (possibly hundreds of) releases.
-                let prefix = template.prefix(service);
-                let pushed_here: Vec<&str> = pushed
-                    .iter()
-                    .copied()
-                    .filter(|tag| tag.starts_with(prefix.as_str()))
-                    .collect();
-                let mut versions: Vec<Version> = Vec::new();
-                if tag_names.is_none() {
-                    tag_names = Some(repo.tag_names()?);
-                }
-                let names = tag_names.as_ref().expect("just read");
-                names.scan_releases(&template, service, |tag, version| {
-                    if !pushed_here.contains(&tag) {
-                        versions.push(version);
-                    }
-                })?;
-                versions.sort();
-                others.insert(service.clone(), versions);
-            }
-            let versions = &others[service];
-            if let Some(failure) = check_newer(config, &shown, service, version, versions) {
+            let releases = &others[service];
+            if let Some(failure) = check_newer(config, &shown, service, version, releases) {
                 verdict.failures.push(failure);
             }
         }
@@ -469,14 +445,89 @@ fn check_target(verdict: &mut Verdict, shown: &str, target: &TagTarget) {
 }
 
 /// Rule 5: above the highest other release, or a permitted maintenance release.
+/// What rule 5 needs about the releases of each service named by a pushed tag, leaving
+/// out the pushed tags themselves. Tag names are read once for all services.
+fn existing_releases(
+    config: &Config,
+    repo: &Repo,
+    updates: &[TagUpdate],
+    names: &[NameCheck],
+) -> Result<BTreeMap<String, Releases>, RepoError> {
+    let template = config.tag_template();
+    let pushed: BTreeSet<&str> = updates.iter().map(|u| u.tag.as_str()).collect();
+    let mut others: BTreeMap<String, Releases> = BTreeMap::new();
+    let mut tag_names = None;
+    for (update, names) in updates.iter().zip(names) {
+        let Some((service, _)) = &names.release else {
+            continue;
+        };
+        if update.local == Local::Delete || others.contains_key(service) {
+            continue;
+        }
+        // This service's tags in the push: usually one, so a list beats a lookup in
+        // `pushed` for each of the service's (possibly hundreds of) releases.
+        let prefix = template.prefix(service);
+        let pushed_here: Vec<&str> = pushed
+            .iter()
+            .copied()
+            .filter(|tag| tag.starts_with(prefix.as_str()))
+            .collect();
+        let tag_names = match &mut tag_names {
+            Some(tag_names) => tag_names,
+            None => tag_names.insert(repo.tag_names()?),
+        };
+        let mut releases = Releases::default();
+        tag_names.scan_releases(&template, service, |tag, version| {
+            if !pushed_here.contains(&tag) {
+                releases.add(version, config.hook.allow_maintenance);
+            }
+        })?;
+        others.insert(service.clone(), releases);
+    }
+    Ok(others)
+}
+
+/// What rule 5 needs to know about a service's existing releases.
+///
+/// A service can have hundreds of releases; only the highest (and, for maintenance
+/// releases, the highest of each `major.minor` line) decide, so the rest are not kept.
+#[derive(Debug, Default)]
+struct Releases {
+    highest: Option<Version>,
+    /// The highest release of each `major.minor` line; filled only when
+    /// `[hook] allow-maintenance` is set.
+    line_highest: BTreeMap<(u64, u64), Version>,
+}
+
+impl Releases {
+    fn add(&mut self, version: Version, per_line: bool) {
+        if per_line {
+            let line = self
+                .line_highest
+                .entry((version.major, version.minor))
+                .or_insert_with(|| version.clone());
+            if *line < version {
+                *line = version.clone();
+            }
+        }
+        if self
+            .highest
+            .as_ref()
+            .is_none_or(|highest| *highest < version)
+        {
+            self.highest = Some(version);
+        }
+    }
+}
+
 fn check_newer(
     config: &Config,
     shown: &str,
     service: &str,
     version: &Version,
-    others: &[Version],
+    others: &Releases,
 ) -> Option<Failure> {
-    let highest = others.last()?;
+    let highest = others.highest.as_ref()?;
     if version > highest {
         return None;
     }
@@ -499,11 +550,7 @@ fn check_newer(
             ),
         });
     }
-    let line_highest = others
-        .iter()
-        .filter(|v| v.major == version.major && v.minor == version.minor)
-        .max();
-    match line_highest {
+    match others.line_highest.get(&(version.major, version.minor)) {
         Some(line) if line >= version => Some(Failure {
             rule: Rule::Newer,
             message: format!(

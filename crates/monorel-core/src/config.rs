@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::tag::{TagTemplate, TemplateError};
 
+mod cache;
+
+pub use cache::ConfigCache;
+
 /// The configuration file's name, at the repository root.
 pub const FILE_NAME: &str = "git-release.toml";
 
@@ -267,6 +271,12 @@ pub enum ConfigError {
 impl Config {
     /// Reads and validates `git-release.toml` in `root`.
     pub fn load(root: &Path) -> Result<Config, ConfigError> {
+        Config::load_cached(root, None)
+    }
+
+    /// Like [`Config::load`], but answers from `cache` when it holds a copy of this very
+    /// text, and leaves one there after parsing.
+    pub fn load_cached(root: &Path, cache: Option<&ConfigCache>) -> Result<Config, ConfigError> {
         let path = root.join(FILE_NAME);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -275,7 +285,14 @@ impl Config {
             }
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
-        Config::parse(&text, FILE_NAME)
+        if let Some(config) = cache.and_then(|cache| cache.get(&text)) {
+            return Ok(config);
+        }
+        let config = Config::parse(&text, FILE_NAME)?;
+        if let Some(cache) = cache {
+            cache.put(&text, &config);
+        }
+        Ok(config)
     }
 
     /// Parses and validates configuration text; `file` names it in errors.

@@ -86,7 +86,8 @@ impl From<RepoError> for CliError {
             RepoError::UnknownRevision { .. }
             | RepoError::NotACommit { .. }
             | RepoError::TagExists(_)
-            | RepoError::NoIdentity => Kind::Refused,
+            | RepoError::NoIdentity
+            | RepoError::TagChainTooDeep { .. } => Kind::Refused,
             RepoError::Git { .. } | RepoError::Command(_) => Kind::Internal,
         };
         CliError::new(kind, e.to_string())

@@ -438,6 +438,43 @@ fn tags_on_trees_moves_and_deletions() {
     assert_eq!(report.verdicts[2].failures, vec![]);
 }
 
+#[test]
+fn tag_chains_peel_to_the_commit_and_lightweight_tags_are_not_annotated() {
+    let t = TestRepo::new();
+    let head = t.git(&["rev-parse", "HEAD"]);
+    t.tag("service-a-v1.0.0");
+    // A tag of a tag of the commit, as `git tag -a new old` makes.
+    t.git(&[
+        "tag",
+        "-a",
+        "-m",
+        "again",
+        "service-b-v1.0.0",
+        "service-a-v1.0.0",
+    ]);
+    t.git(&["tag", "api-v1.0.0"]);
+    let repo = t.open();
+
+    let chained = repo
+        .tag_target("service-b-v1.0.0")
+        .expect("read")
+        .expect("exists");
+    assert!(chained.annotated);
+    assert_eq!(chained.peeled.to_string(), head);
+    assert_eq!(chained.peeled_kind, gix::object::Kind::Commit);
+    let lightweight = repo
+        .tag_target("api-v1.0.0")
+        .expect("read")
+        .expect("exists");
+    assert!(!lightweight.annotated);
+    assert_eq!(lightweight.peeled.to_string(), head);
+
+    let updates = new_tags(&repo, &["service-b-v1.0.0"]);
+    let report = check_tags(&config(""), &repo, &updates, &NoRegistry).expect("check");
+    assert_eq!(rules(&report), vec![("service-b-v1.0.0".into(), vec![])]);
+    assert_eq!(report.verdicts[0].commit.as_deref(), Some(head.as_str()));
+}
+
 /// A registry that answers from a script and records each call: the rule's logic is under
 /// test here; the real backends have their own tests.
 struct Scripted {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use monorel_core::config::{Config, RegistryKind};
+use monorel_core::config::{Config, ConfigCache, RegistryKind};
 use monorel_core::repo::Repo;
 
 use crate::cli::{Cli, Command};
@@ -78,7 +78,8 @@ impl Context {
     /// Opens the repository containing `dir` and loads its configuration.
     pub fn load(dir: &Path) -> Result<Context, CliError> {
         let repo = Repo::discover(dir)?;
-        let mut config = Config::load(repo.root())?;
+        let cache = ConfigCache::for_running_binary(repo.git_dir());
+        let mut config = Config::load_cached(repo.root(), cache.as_ref())?;
         config.apply_env(|name| std::env::var(name).ok());
         Ok(Context { repo, config })
     }
