@@ -17,11 +17,12 @@ pub struct ConfigCache {
     build: String,
 }
 
-/// The file's layout: a line with the build, a line with the length of the TOML text,
-/// the text itself, then the parsed configuration in postcard's compact binary form. The text is kept whole and
-/// compared byte for byte: that costs less than hashing it, and an equal text cannot be
-/// a collision.
+/// The file's layout: a line with the build, a line with the length of the TOML text, the
+/// text itself, then the parsed configuration in postcard's compact binary form. The text
+/// is kept whole and compared byte for byte: that costs less than hashing it, and an equal
+/// text cannot be a collision.
 const HEADER_LINES: usize = 2;
+
 impl ConfigCache {
     /// The cache of the repository whose git directory is `git_dir`, for the running
     /// binary; `None` when the binary cannot be identified.
