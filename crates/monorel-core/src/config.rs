@@ -55,7 +55,7 @@ pub struct Config {
     #[serde(default)]
     pub hook: HookConfig,
     /// The services of the monorepo, by name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "services_in_bulk")]
     pub services: BTreeMap<String, ServiceConfig>,
     /// Deployment environments (stg, prod, …) pinned in Terraform.
     #[serde(default)]
@@ -89,6 +89,37 @@ impl Default for Defaults {
             remote_timeout_seconds: default_remote_timeout(),
         }
     }
+}
+
+/// Builds the services map in one go: `BTreeMap::from_iter` sorts and then fills whole
+/// nodes, where inserting one service at a time leaves nodes half full. For 1,000 services
+/// that is half the memory, which the pre-push hook pays for in page faults on every push.
+fn services_in_bulk<'de, D>(deserializer: D) -> Result<BTreeMap<String, ServiceConfig>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Entries;
+
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = Vec<(String, ServiceConfig)>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a table of services")
+        }
+
+        fn visit_map<A>(self, mut map: A) -> Result<Self::Value, A::Error>
+        where
+            A: serde::de::MapAccess<'de>,
+        {
+            let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+            while let Some(entry) = map.next_entry()? {
+                entries.push(entry);
+            }
+            Ok(entries)
+        }
+    }
+
+    Ok(deserializer.deserialize_map(Entries)?.into_iter().collect())
 }
 
 fn default_tag() -> String {

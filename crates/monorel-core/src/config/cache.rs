@@ -31,7 +31,13 @@ impl ConfigCache {
     /// rule), so the copy is keyed by the binary's size and modification time as well as
     /// its version.
     pub fn for_running_binary(git_dir: &Path) -> Option<ConfigCache> {
-        let exe = std::env::current_exe().ok()?;
+        // On Linux one stat of the /proc link does what current_exe's readlink and a stat
+        // of its answer do in two.
+        let exe = if cfg!(target_os = "linux") {
+            PathBuf::from("/proc/self/exe")
+        } else {
+            std::env::current_exe().ok()?
+        };
         let meta = std::fs::metadata(exe).ok()?;
         let modified = meta
             .modified()
