@@ -766,3 +766,46 @@ fn unreachable_registry_blocks_unless_configured_to_warn() {
     assert!(run.stderr.contains("on-registry-error"), "{}", run.stderr);
     assert_eq!(remote_names(&env, &repo), ["service-a-v1.0.0"]);
 }
+
+/// The hook keeps a parsed copy of the config; an edit to the file must still take effect
+/// on the very next push, and a broken edit must fail it rather than fall back to the copy.
+#[test]
+fn every_edit_of_the_config_reaches_the_next_push() {
+    let env = TestEnv::new();
+    let repo = setup(&env, "");
+    tag(&env, &repo.work, "service-c-v1.0.0");
+    refused(
+        &push(&env, &repo.work, &["origin", "service-c-v1.0.0"]),
+        "naming",
+    );
+    assert!(
+        repo.work.join(".git/git-release/config-cache").is_file(),
+        "the first push leaves a parsed copy"
+    );
+
+    let config = repo.work.join("git-release.toml");
+    let mut text = std::fs::read_to_string(&config).expect("read config");
+    text.push_str("\n[services.service-c]\npath = \"services/service-c\"\n");
+    std::fs::write(&config, &text).expect("write config");
+    accepted(&push(&env, &repo.work, &["origin", "service-c-v1.0.0"]));
+    assert_eq!(remote_names(&env, &repo), ["service-c-v1.0.0"]);
+
+    std::fs::write(
+        &config,
+        text.replace("path = \"services/service-a\"", "paht = \"x\""),
+    )
+    .expect("write config");
+    tag(&env, &repo.work, "service-b-v1.0.0");
+    let run = push(&env, &repo.work, &["origin", "service-b-v1.0.0"]);
+    assert_ne!(
+        run.code, 0,
+        "a broken config must stop the push:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("git-release.toml:") && run.stderr.contains("unknown field `paht`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(remote_names(&env, &repo), ["service-c-v1.0.0"]);
+}
