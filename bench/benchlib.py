@@ -1,7 +1,9 @@
 """What the benchmark generators share: service names, the config they declare, the
-git fast-import `data` command, and running git."""
+git fast-import `data` command and run, the scratch repository, and running git."""
 
+import os
 import subprocess
+import sys
 
 
 def service(i):
@@ -32,3 +34,29 @@ def data(out, payload):
 
 def git(cwd, *args):
     subprocess.run(["git", *args], cwd=cwd, check=True)
+
+
+def scratch_repo(target):
+    """Refuses an existing `target`; returns (absolute target, an empty repository beside it
+    to build in, renamed to the target by the generator once complete)."""
+    target = os.path.abspath(target)
+    if os.path.exists(target):
+        sys.exit(f"error: {target} exists; remove it to regenerate")
+    tmp = target + ".tmp"
+    subprocess.run(["rm", "-rf", tmp], check=True)
+    os.makedirs(tmp)
+    git(tmp, "init", "-q", "-b", "main")
+    git(tmp, "config", "user.name", "Bench Bot")
+    git(tmp, "config", "user.email", "bench@example.invalid")
+    return target, tmp
+
+
+def fast_import(repo, feed, *options):
+    """Runs `git fast-import --quiet --done *options` in `repo`; `feed(stdin)` writes the stream."""
+    fi = subprocess.Popen(
+        ["git", "fast-import", "--quiet", "--done", *options], cwd=repo, stdin=subprocess.PIPE
+    )
+    feed(fi.stdin)
+    fi.stdin.close()
+    if fi.wait() != 0:
+        sys.exit("error: git fast-import failed")

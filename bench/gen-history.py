@@ -16,10 +16,8 @@ Usage: gen-history.py DIR [--commits N]   (default 5001: the release commit + 5,
 
 import argparse
 import os
-import subprocess
-import sys
 
-from benchlib import config, data, git, service
+from benchlib import config, data, fast_import, git, scratch_repo, service
 
 EPOCH = 1_700_000_000
 AUTHOR = "Bench Bot <bench@example.invalid>"
@@ -92,20 +90,8 @@ def main():
     parser.add_argument("dir")
     parser.add_argument("--commits", type=int, default=5001)
     args = parser.parse_args()
-    args.dir = os.path.abspath(args.dir)
-    if os.path.exists(args.dir):
-        sys.exit(f"error: {args.dir} exists; remove it to regenerate")
-    tmp = args.dir + ".tmp"
-    subprocess.run(["rm", "-rf", tmp], check=True)
-    os.makedirs(tmp)
-    git(tmp, "init", "-q", "-b", "main")
-    git(tmp, "config", "user.name", "Bench Bot")
-    git(tmp, "config", "user.email", "bench@example.invalid")
-    fi = subprocess.Popen(["git", "fast-import", "--quiet", "--done"], cwd=tmp, stdin=subprocess.PIPE)
-    stream(fi.stdin, args.commits)
-    fi.stdin.close()
-    if fi.wait() != 0:
-        sys.exit("error: git fast-import failed")
+    args.dir, tmp = scratch_repo(args.dir)
+    fast_import(tmp, lambda stdin: stream(stdin, args.commits))
     git(tmp, "pack-refs", "--all")
     git(tmp, "reset", "-q", "--hard", "main")
     os.rename(tmp, args.dir)

@@ -25,7 +25,7 @@ import struct
 import subprocess
 import sys
 
-from benchlib import config, data, git, service
+from benchlib import config, data, fast_import, git, scratch_repo, service
 import zlib
 
 EPOCH = 1_700_000_000
@@ -120,25 +120,13 @@ def main():
     args = parser.parse_args()
     if args.releases > 100:
         sys.exit("error: --releases above 100 would repeat versions")
-    if os.path.exists(args.dir):
-        sys.exit(f"error: {args.dir} exists; remove it to regenerate")
-    args.dir = os.path.abspath(args.dir)
-    tmp = args.dir + ".tmp"
-    subprocess.run(["rm", "-rf", tmp], check=True)
-    os.makedirs(tmp)
-    git(tmp, "init", "-q", "-b", "main")
-    git(tmp, "config", "user.name", "Bench Bot")
-    git(tmp, "config", "user.email", "bench@example.invalid")
+    args.dir, tmp = scratch_repo(args.dir)
     marks = os.path.join(tmp, ".git", "bench-marks")
-    fi = subprocess.Popen(
-        ["git", "fast-import", "--quiet", "--done", f"--export-marks={marks}"],
-        cwd=tmp,
-        stdin=subprocess.PIPE,
+    fast_import(
+        tmp,
+        lambda stdin: commits_stream(stdin, args.services, args.releases),
+        f"--export-marks={marks}",
     )
-    commits_stream(fi.stdin, args.services, args.releases)
-    fi.stdin.close()
-    if fi.wait() != 0:
-        sys.exit("error: git fast-import failed")
     commits = {}
     with open(marks) as f:
         for line in f:
