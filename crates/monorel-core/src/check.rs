@@ -444,7 +444,6 @@ fn check_target(verdict: &mut Verdict, shown: &str, target: &TagTarget) {
     }
 }
 
-/// Rule 5: above the highest other release, or a permitted maintenance release.
 /// What rule 5 needs about the releases of each service named by a pushed tag, leaving
 /// out the pushed tags themselves. Tag names are read once for all services.
 fn existing_releases(
@@ -520,6 +519,7 @@ impl Releases {
     }
 }
 
+/// Rule 5: above the highest other release, or a permitted maintenance release.
 fn check_newer(
     config: &Config,
     shown: &str,
