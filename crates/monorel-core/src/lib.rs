@@ -33,6 +33,9 @@ pub mod sanitize;
 pub mod tag;
 pub mod version;
 
+#[cfg(test)]
+mod test_repo;
+
 pub use config::Config;
 pub use semver;
 pub use version::Bump;

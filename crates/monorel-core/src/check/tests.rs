@@ -2,11 +2,10 @@
 //! on real throwaway git repositories.
 
 use std::cell::RefCell;
-use std::path::Path;
-use std::process::Command;
 
 use super::*;
 use crate::registry::{FailureKind, ImageRef, NoRegistry, Promotion, RegistryFailure};
+use crate::test_repo::TestRepo;
 
 const CONFIG: &str = r#"
 [registry]
@@ -209,56 +208,6 @@ fn near_misses_suggest_the_closest_service() {
         check.failures[0].message.contains("service-a-v1.2.3")
             || check.failures[0].message.contains("<service>-v1.2.3")
     );
-}
-
-/// A throwaway repository driven by the git binary, with fixed identities.
-struct TestRepo {
-    dir: tempfile::TempDir,
-}
-
-impl TestRepo {
-    fn new() -> TestRepo {
-        let repo = TestRepo {
-            dir: tempfile::tempdir().expect("tempdir"),
-        };
-        repo.git(&["init", "-q", "-b", "main"]);
-        std::fs::write(repo.path().join("git-release.toml"), CONFIG).expect("config");
-        repo.git(&["add", "-A"]);
-        repo.git(&["commit", "-q", "-m", "init"]);
-        repo
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(self.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_AUTHOR_NAME", "A")
-            .env("GIT_AUTHOR_EMAIL", "a@example.com")
-            .env("GIT_COMMITTER_NAME", "C")
-            .env("GIT_COMMITTER_EMAIL", "c@example.com")
-            .output()
-            .expect("run git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn tag(&self, name: &str) {
-        self.git(&["tag", "-a", "-m", name, name]);
-    }
-
-    fn open(&self) -> Repo {
-        Repo::discover(self.path()).expect("open")
-    }
 }
 
 fn new_tags(repo: &Repo, names: &[&str]) -> Vec<TagUpdate> {
