@@ -463,21 +463,24 @@ fn existing_releases(
         if update.local == Local::Delete || others.contains_key(service) {
             continue;
         }
-        // This service's tags in the push: usually one, so a list beats a lookup in
-        // `pushed` for each of the service's (possibly hundreds of) releases.
+        // The versions of this service's tags in the push: usually one, so a list beats a
+        // lookup in `pushed` for each of the service's (possibly hundreds of) releases.
         let prefix = template.prefix(service);
-        let pushed_here: Vec<&str> = pushed
+        let pushed_here: Vec<&[u8]> = pushed
             .iter()
-            .copied()
-            .filter(|tag| tag.starts_with(prefix.as_str()))
+            .filter_map(|tag| {
+                tag.strip_prefix(prefix.as_str())?
+                    .strip_suffix(template.suffix())
+            })
+            .map(str::as_bytes)
             .collect();
         let tag_names = match &mut tag_names {
             Some(tag_names) => tag_names,
             None => tag_names.insert(repo.tag_names()?),
         };
         let mut releases = Releases::default();
-        tag_names.scan_releases(&template, service, |tag, version| {
-            if !pushed_here.contains(&tag) {
+        tag_names.scan_releases(&template, service, |text, version| {
+            if !pushed_here.contains(&text) {
                 releases.add(version, config.hook.allow_maintenance);
             }
         })?;
