@@ -20,7 +20,7 @@ use crate::version::release_version_of;
 mod loose;
 mod packed;
 
-use loose::{LooseObject, LooseReader};
+use loose::{LooseReader, ObjectHead};
 
 /// An opened repository with a work tree.
 pub struct Repo {
@@ -126,6 +126,12 @@ pub enum RepoError {
         id: gix::ObjectId,
         /// How deep a chain is followed.
         limit: usize,
+    },
+    /// A tag object that does not start with its `object` and `type` lines.
+    #[error("tag object {id} is damaged: it does not start with `object` and `type` lines; run `git fsck` and recreate the tag")]
+    BadTagObject {
+        /// The tag object.
+        id: gix::ObjectId,
     },
     /// Reading or writing through gix failed.
     #[error("{what}: {source}")]
@@ -327,10 +333,10 @@ impl Repo {
         const MAX_TAG_CHAIN: usize = 16;
         let mut next = id;
         for _ in 0..MAX_TAG_CHAIN {
-            let (target, kind) = match self.read_tag(next)? {
-                Ok(tag) => tag,
+            let (target, kind) = match self.read_head(next)? {
+                ObjectHead::Tag { target, kind } => (target, kind),
                 // `id` itself (a lightweight tag), or what a tag's `type` line called a tag.
-                Err(kind) => {
+                ObjectHead::Other(kind) => {
                     return Ok(TagTarget {
                         ref_target: id,
                         annotated: next != id,
@@ -363,48 +369,21 @@ impl Repo {
         })
     }
 
-    /// Reads object `id`: `Ok((target, kind its tag says))` for a tag object, `Err(kind)`
-    /// for any other object.
-    fn read_tag(
-        &self,
-        id: gix::ObjectId,
-    ) -> Result<Result<(gix::ObjectId, gix::object::Kind), gix::object::Kind>, RepoError> {
-        match self.loose.borrow_mut().read(&id) {
-            Some(LooseObject::Tag { target, kind }) => return Ok(Ok((target, kind))),
-            Some(LooseObject::Other(kind)) => return Ok(Err(kind)),
-            None => {}
+    /// Reads what object `id` is and, for a tag object, what it names.
+    fn read_head(&self, id: gix::ObjectId) -> Result<ObjectHead, RepoError> {
+        if let Some(head) = self.loose.borrow_mut().read(&id) {
+            return Ok(head);
         }
         let object = self
             .inner
             .find_object(id)
             .map_err(|source| missing_object(id, source))?;
         if object.kind != gix::object::Kind::Tag {
-            return Ok(Err(object.kind));
+            return Ok(ObjectHead::Other(object.kind));
         }
-        let mut tokens = object.to_tag_ref_iter();
-        let unreadable = |source| RepoError::Git {
-            what: format!("cannot read tag object {id}"),
-            source,
-        };
-        let target = match tokens.next() {
-            Some(Ok(gix::objs::tag::ref_iter::Token::Target { id })) => id,
-            Some(Err(e)) => return Err(unreadable(e)),
-            _ => {
-                return Err(unreadable(gix::Error::from_error(std::io::Error::other(
-                    "no object line",
-                ))))
-            }
-        };
-        let kind = match tokens.next() {
-            Some(Ok(gix::objs::tag::ref_iter::Token::TargetKind(kind))) => kind,
-            Some(Err(e)) => return Err(unreadable(e)),
-            _ => {
-                return Err(unreadable(gix::Error::from_error(std::io::Error::other(
-                    "no type line",
-                ))))
-            }
-        };
-        Ok(Ok((target, kind)))
+        let (target, kind) =
+            loose::tag_head(&object.data, id.kind()).ok_or(RepoError::BadTagObject { id })?;
+        Ok(ObjectHead::Tag { target, kind })
     }
 
     /// Creates annotated tag `name` on `commit`; refuses if the tag exists.
@@ -697,6 +676,30 @@ mod tests {
                 (false, Commit)
             ]
         );
+    }
+
+    #[test]
+    fn a_tag_object_without_its_object_line_is_reported_as_damaged() {
+        let t = TestRepo::new();
+        let path = t.path().join("body");
+        std::fs::write(&path, "type commit\ntag x\n\nno object line\n").expect("write");
+        let id = t.git(&[
+            "hash-object",
+            "-t",
+            "tag",
+            "--literally",
+            "-w",
+            path.to_str().expect("utf-8 path"),
+        ]);
+        // git refuses to point a ref at it, so the ref is written by hand.
+        std::fs::write(t.path().join(".git/refs/tags/x-v1.0.0"), format!("{id}\n"))
+            .expect("write ref");
+        let err = t.open().tag_target("x-v1.0.0").expect_err("damaged");
+        assert!(
+            matches!(err, super::RepoError::BadTagObject { .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(&id), "{err}");
     }
 
     #[test]

@@ -88,7 +88,9 @@ impl From<RepoError> for CliError {
             | RepoError::TagExists(_)
             | RepoError::NoIdentity
             | RepoError::TagChainTooDeep { .. } => Kind::Refused,
-            RepoError::Git { .. } | RepoError::Command(_) => Kind::Internal,
+            RepoError::Git { .. } | RepoError::BadTagObject { .. } | RepoError::Command(_) => {
+                Kind::Internal
+            }
         };
         CliError::new(kind, e.to_string())
     }

@@ -16,9 +16,9 @@ use gix::objs::tag::ref_iter::Token;
 use gix::objs::{Kind, TagRefIter};
 use gix::ObjectId;
 
-/// What the start of a loose object says.
+/// What the start of an object says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum LooseObject {
+pub(super) enum ObjectHead {
     /// A tag object, with the object it names and the kind its `type` line gives.
     Tag { target: ObjectId, kind: Kind },
     /// Any other kind of object.
@@ -47,7 +47,7 @@ impl LooseReader {
 
     /// Returns what the loose object `id` is, or `None` when it is not a loose object of
     /// this object directory or its start cannot be read as expected.
-    pub(super) fn read(&mut self, id: &gix::oid) -> Option<LooseObject> {
+    pub(super) fn read(&mut self, id: &gix::oid) -> Option<ObjectHead> {
         let hex = id.to_hex().to_string();
         let path = self.objects.join(&hex[..2]).join(&hex[2..]);
         let mut compressed = [0u8; READ];
@@ -59,17 +59,24 @@ impl LooseReader {
         let head = &head[..written];
         let (kind, _size, header_len) = gix::objs::decode::loose_header(head).ok()?;
         if kind != Kind::Tag {
-            return Some(LooseObject::Other(kind));
+            return Some(ObjectHead::Other(kind));
         }
-        let mut tokens = TagRefIter::from_bytes(&head[header_len..], id.kind());
-        let Some(Ok(Token::Target { id: target })) = tokens.next() else {
-            return None;
-        };
-        let Some(Ok(Token::TargetKind(kind))) = tokens.next() else {
-            return None;
-        };
-        Some(LooseObject::Tag { target, kind })
+        let (target, kind) = tag_head(&head[header_len..], id.kind())?;
+        Some(ObjectHead::Tag { target, kind })
     }
+}
+
+/// Returns the object a tag names and the kind its `type` line gives, from the first two
+/// lines of the tag's body (the rest of the body may be missing).
+pub(super) fn tag_head(body: &[u8], hash: gix::hash::Kind) -> Option<(ObjectId, Kind)> {
+    let mut tokens = TagRefIter::from_bytes(body, hash);
+    let Some(Ok(Token::Target { id: target })) = tokens.next() else {
+        return None;
+    };
+    let Some(Ok(Token::TargetKind(kind))) = tokens.next() else {
+        return None;
+    };
+    Some((target, kind))
 }
 
 /// Reads the start of `file` into `buf` with one read: a short read of a regular file is
@@ -85,7 +92,7 @@ fn read_once(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize>
 
 #[cfg(test)]
 mod tests {
-    use super::{LooseObject, LooseReader};
+    use super::{LooseReader, ObjectHead};
     use crate::test_repo::TestRepo;
     use gix::objs::Kind;
     use gix::ObjectId;
@@ -102,21 +109,21 @@ mod tests {
         let mut reader = LooseReader::new(t.path().join(".git/objects"));
         assert_eq!(
             reader.read(&id(&t, "service-a-v1.0.0")),
-            Some(LooseObject::Tag {
+            Some(ObjectHead::Tag {
                 target: id(&t, "HEAD"),
                 kind: Kind::Commit
             })
         );
         assert_eq!(
             reader.read(&id(&t, "tree-tag")),
-            Some(LooseObject::Tag {
+            Some(ObjectHead::Tag {
                 target: id(&t, "HEAD^{tree}"),
                 kind: Kind::Tree
             })
         );
         assert_eq!(
             reader.read(&id(&t, "HEAD")),
-            Some(LooseObject::Other(Kind::Commit))
+            Some(ObjectHead::Other(Kind::Commit))
         );
 
         t.git(&["repack", "-adq"]);
