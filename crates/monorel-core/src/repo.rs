@@ -633,7 +633,7 @@ impl TagNames {
         let start = packed::first_at_or_after(records, self.hex_len, prefix.as_bytes());
         for name in packed::names_with_prefix(&records[start..], self.hex_len, prefix.as_bytes()) {
             // A loose ref shadows its packed twin.
-            if loose.is_empty() || loose.binary_search_by(|l| l.as_bytes().cmp(name)).is_err() {
+            if loose.binary_search_by(|l| l.as_bytes().cmp(name)).is_err() {
                 consider(name);
             }
         }

@@ -108,9 +108,14 @@ pub enum VersionError {
 
 /// Parses a release version strictly: semver, no leading `v`, no build metadata.
 pub fn parse_release_version(input: &str) -> Result<Version, VersionError> {
-    if let Some(version) = plain_version(input.as_bytes()) {
-        return Ok(version);
+    match plain_version(input.as_bytes()) {
+        Some(version) => Ok(version),
+        None => parse_with_semver(input),
     }
+}
+
+/// [`parse_release_version`] for what is not a plain `MAJOR.MINOR.PATCH`.
+fn parse_with_semver(input: &str) -> Result<Version, VersionError> {
     let version = Version::parse(input).map_err(|e| VersionError::NotSemver {
         input: input.to_string(),
         reason: e.to_string(),
@@ -126,7 +131,7 @@ pub fn parse_release_version(input: &str) -> Result<Version, VersionError> {
 pub fn release_version_of(text: &[u8]) -> Option<Version> {
     match plain_version(text) {
         Some(version) => Some(version),
-        None => parse_release_version(std::str::from_utf8(text).ok()?).ok(),
+        None => parse_with_semver(std::str::from_utf8(text).ok()?).ok(),
     }
 }
 
