@@ -809,3 +809,108 @@ fn every_edit_of_the_config_reaches_the_next_push() {
     );
     assert_eq!(remote_names(&env, &repo), ["service-c-v1.0.0"]);
 }
+
+/// Runs the hook binary as git would, with `input` on stdin.
+fn hook_stdin(env: &TestEnv, repo: &Monorepo, input: &str) -> Run {
+    use std::io::Write;
+    let mut child = env
+        .command(monorel_e2e::binary(), &repo.work)
+        .args(["hook", "pre-push", "origin", &repo.url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the hook");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    Run::from(child.wait_with_output().expect("wait for the hook"))
+}
+
+/// git writes the local ref as the user typed it, spaces included
+/// (`<local ref> SP <local sha> SP <remote ref> SP <remote sha>`): the hook reads the last
+/// three fields from the right and judges the tag, instead of refusing the line.
+#[test]
+fn a_local_ref_with_spaces_is_parsed_per_the_protocol() {
+    let env = TestEnv::new();
+    let repo = setup(&env, "");
+    // Tag updates are logged, so `<tag>@{<date>}` (a ref expression with spaces) names
+    // the tag object.
+    env.git(&repo.work, &["config", "core.logAllRefUpdates", "always"]);
+    tag(&env, &repo.work, "service-a-v1.0.0");
+    let tag_object = env.git(&repo.work, &["rev-parse", "service-a-v1.0.0"]);
+    let zero = "0".repeat(40);
+
+    // Straight into the binary: a good tag passes, a bad one gets its verdict.
+    let line = format!("service-a-v1.0.0@{{1 second ago}} {tag_object} refs/tags/service-a-v1.0.0 {zero}\n");
+    let run = hook_stdin(&env, &repo, &line).ok();
+    assert!(run.stderr.contains("✓ service-a-v1.0.0"), "{}", run.stderr);
+    let commit = env.git(&repo.work, &["rev-parse", "HEAD"]);
+    let line = format!("HEAD^{{/initial import}} {commit} refs/tags/service-a-v2.0.0 {zero}\n");
+    let run = hook_stdin(&env, &repo, &line).expect_code(1);
+    assert!(run.stderr.contains("✗ [annotated]"), "{}", run.stderr);
+
+    // Through a real push, with a refspec whose source has spaces.
+    let spec = "service-a-v1.0.0@{1 second ago}:refs/tags/service-a-v1.0.0";
+    assert_eq!(
+        env.git(&repo.work, &["rev-parse", "service-a-v1.0.0@{1 second ago}"]),
+        tag_object
+    );
+    let run = push(&env, &repo.work, &["origin", spec]);
+    accepted(&run);
+    assert!(run.stderr.contains("✓ service-a-v1.0.0"), "{}", run.stderr);
+    assert_eq!(
+        remote_sha(&env, &repo, "service-a-v1.0.0").as_deref(),
+        Some(tag_object.as_str())
+    );
+    // And one the rules refuse: the verdict, not a protocol error.
+    let run = push(
+        &env,
+        &repo.work,
+        &["origin", "HEAD^{/initial import}:refs/tags/service-b-v1.0.0"],
+    );
+    refused(&run, "annotated");
+    assert!(!run.stderr.contains("pre-push input line"), "{}", run.stderr);
+}
+
+/// A name git cannot store gets its own verdict (rule naming, no useless "fetch it"), and
+/// the valid names beside it are still checked.
+#[test]
+fn check_gives_an_invalid_ref_name_its_own_verdict() {
+    let env = TestEnv::new();
+    let repo = setup(&env, "");
+    tag(&env, &repo.work, "service-a-v1.0.0");
+    tag(&env, &repo.work, "service-b-v1.0.0");
+    let names = [
+        "service-a-v1.0.0",
+        "service-a-v1..0",
+        "bad name",
+        "service-b-v1.0.0",
+    ];
+    let mut args = vec!["check", "--json"];
+    args.extend(names);
+    let run = env.run(&repo.work, &args).expect_code(1);
+    let json = run.json();
+    let tags = json["tags"].as_array().expect("tags");
+    assert_eq!(tags.len(), 4, "{json}");
+    assert_eq!(tags[0]["ok"], true, "{json}");
+    assert_eq!(tags[3]["ok"], true, "{json}");
+    for bad in &tags[1..3] {
+        assert_eq!(bad["ok"], false, "{json}");
+        let rules: Vec<&str> = bad["failures"]
+            .as_array()
+            .expect("failures")
+            .iter()
+            .filter_map(|f| f["rule"].as_str())
+            .collect();
+        assert!(rules.contains(&"naming"), "{json}");
+        assert!(!rules.contains(&"commit"), "{json}");
+    }
+    let run = env.run(&repo.work, &["check", "service-a-v1.0.0", "bad..name", "service-b-v1.0.0"]).expect_code(1);
+    assert!(run.stdout.contains("✓ service-a-v1.0.0"), "{}", run.stdout);
+    assert!(run.stdout.contains("✓ service-b-v1.0.0"), "{}", run.stdout);
+    assert!(run.stdout.contains("✗ [naming] `bad..name`"), "{}", run.stdout);
+}

@@ -673,3 +673,184 @@ fn hook_checks_the_tags_of_several_services_in_one_push() {
     );
     assert!(w.moto.tags("service-c-image").is_empty());
 }
+
+// ---- fail closed: the same answer gives the same verdict and exit code everywhere ----
+
+/// Runs the installed hook's binary as git would, with `lines` on stdin.
+fn hook_stdin(w: &World, lines: &str) -> Run {
+    use std::io::Write;
+    let mut child = w
+        .env
+        .command(monorel_e2e::binary(), &w.repo.work)
+        .args(["hook", "pre-push", "origin", &w.repo.url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the hook");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(lines.as_bytes())
+        .expect("write stdin");
+    Run::from(child.wait_with_output().expect("wait for the hook"))
+}
+
+/// The pre-push line for pushing local tag `tag` as a new tag.
+fn new_tag_line(w: &World, tag: &str) -> String {
+    let id = w.env.git(&w.repo.work, &["rev-parse", &format!("refs/tags/{tag}")]);
+    format!("refs/tags/{tag} {id} refs/tags/{tag} {}\n", "0".repeat(40))
+}
+
+const WARN: &str = "\n[hook]\non-registry-error = \"warn\"";
+
+/// An answer that means "there is no artifact" is a verdict, not an outage: with
+/// `on-registry-error = "warn"` a missing image or a missing repository still blocks the
+/// push, fails `check` and refuses the release, all with exit 1.
+#[test]
+fn a_missing_artifact_blocks_even_with_on_registry_error_warn() {
+    let w = World::new(&["service-a", "service-b"], WARN);
+    // service-a's repository exists without HEAD's image; service-b has no repository.
+    w.moto.create_repositories(&["service-a-image"], true);
+    w.moto
+        .put_image("service-a-image", &"0".repeat(40), &docker_manifest("old"));
+    w.run(&["install"]).ok();
+    w.tag("service-a-v1.0.0");
+    w.tag("service-b-v1.0.0");
+
+    for (tag, needle) in [
+        ("service-a-v1.0.0", "no image service-a-image:"),
+        ("service-b-v1.0.0", "repository service-b-image does not exist"),
+    ] {
+        // A real push through the installed hook: refused, nothing reaches the remote.
+        let run = push_via(&w, &w.moto.endpoint, &["origin", tag]);
+        assert_ne!(run.code, 0, "{tag}: the push must be refused:\n{}", run.stderr);
+        assert!(run.stderr.contains("✗ [image]"), "{tag}:\n{}", run.stderr);
+        assert!(run.stderr.contains(needle), "{tag}:\n{}", run.stderr);
+        assert!(!run.stderr.contains("let through"), "{tag}:\n{}", run.stderr);
+        assert!(monorel_e2e::remote_tags(&w.env, &w.repo.bare).is_empty());
+
+        // The hook binary itself, `check` and the release command: exit 1 each.
+        let run = hook_stdin(&w, &new_tag_line(&w, tag)).expect_code(1);
+        assert!(run.stderr.contains(needle), "{tag}:\n{}", run.stderr);
+        let run = w.run(&["check", tag]).expect_code(1);
+        assert!(run.stdout.contains(needle), "{tag}:\n{}", run.stdout);
+        let json = w.run(&["check", "--json", tag]).expect_code(1).json();
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["warnings"], serde_json::json!([]));
+        assert_eq!(json["tags"][0]["failures"][0]["rule"], "image");
+        assert_eq!(json["tags"][0]["registry_unavailable"], false);
+    }
+    w.env
+        .git(&w.repo.work, &["tag", "-d", "service-a-v1.0.0", "service-b-v1.0.0"]);
+    for (service, needle) in [
+        ("service-a", "no image service-a-image:"),
+        ("service-b", "repository service-b-image does not exist"),
+    ] {
+        let run = w.run(&[service, "--bump", "minor", "--offline"]).expect_code(1);
+        assert_one_error(&run, needle);
+        assert!(!run.stderr.contains("warning:"), "{}", run.stderr);
+    }
+    assert!(w.local_tags().is_empty(), "a tag was created");
+}
+
+/// A registry that cannot be asked (nothing listens): with the default `block`, the hook,
+/// `check` and the release all exit 4 (unavailable, not refused by a rule); with `warn`
+/// all three go on with a warning.
+#[test]
+fn an_unreachable_registry_exits_4_everywhere_unless_warn() {
+    for warn in [false, true] {
+        let extra = format!(
+            "timeout-seconds = 3\nconnect-timeout-seconds = 1{}",
+            if warn { WARN } else { "" }
+        );
+        let mut w = World::new(&["service-a"], &extra);
+        w.env.set_env("AWS_ENDPOINT_URL", &closed_endpoint());
+        w.tag("service-a-v1.0.0");
+        let line = new_tag_line(&w, "service-a-v1.0.0");
+        let hook = hook_stdin(&w, &line);
+        let check = w.run(&["check", "service-a-v1.0.0"]);
+        let json = w.run(&["check", "--json", "service-a-v1.0.0"]);
+        w.env.git(&w.repo.work, &["tag", "-d", "service-a-v1.0.0"]);
+        let release = w.run(&["service-a", "--bump", "minor", "--offline"]);
+        if warn {
+            for (what, run) in [("hook", &hook), ("check", &check), ("release", &release)] {
+                assert_eq!(run.code, 0, "{what} with warn:\n{}", run.stderr);
+                assert!(
+                    run.stderr.contains("warning:") && run.stderr.contains("connection refused"),
+                    "{what} with warn:\n{}",
+                    run.stderr
+                );
+            }
+            assert_eq!(json.code, 0, "{}", json.stderr);
+            assert_eq!(json.json()["warnings"].as_array().map(Vec::len), Some(1));
+            assert_eq!(w.local_tags(), ["service-a-v0.1.0"]);
+        } else {
+            for (what, run) in [("hook", &hook), ("check", &check), ("release", &release)] {
+                assert_eq!(run.code, 4, "{what} with block:\n{}\n{}", run.stdout, run.stderr);
+                assert!(
+                    format!("{}{}", run.stdout, run.stderr).contains("connection refused"),
+                    "{what}:\n{}",
+                    run.stderr
+                );
+            }
+            assert_eq!(json.code, 4, "{}", json.stderr);
+            let json = json.json();
+            assert_eq!(json["tags"][0]["registry_unavailable"], true);
+            assert_eq!(json["tags"][0]["failures"][0]["rule"], "image");
+            assert!(w.local_tags().is_empty(), "a tag was created");
+        }
+    }
+}
+
+/// A rule broken by one tag outranks a registry that cannot be asked about another: the
+/// exit code is 1, the tag's verdict says which is which.
+#[test]
+fn a_broken_rule_outranks_an_unreachable_registry() {
+    let mut w = World::new(&["service-a", "service-b"], "timeout-seconds = 3\nconnect-timeout-seconds = 1");
+    w.env.set_env("AWS_ENDPOINT_URL", &closed_endpoint());
+    w.tag("service-a-v1.0.0");
+    w.env.git(&w.repo.work, &["tag", "service-b-v1.0.0"]);
+    let json = w
+        .run(&["check", "--json", "service-a-v1.0.0", "service-b-v1.0.0"])
+        .expect_code(1)
+        .json();
+    assert_eq!(json["tags"][0]["registry_unavailable"], true);
+    assert_eq!(json["tags"][1]["failures"][0]["rule"], "annotated");
+    assert_eq!(json["tags"][1]["registry_unavailable"], false);
+}
+
+/// No region anywhere: the message says where to set it.
+#[test]
+fn a_missing_region_says_where_to_set_it() {
+    let moto = Moto::start();
+    let mut env = TestEnv::new();
+    for (k, v) in moto.env() {
+        if k != "AWS_REGION" {
+            env.set_env(k, &v);
+        }
+    }
+    let empty = env.path().join("empty-aws-file");
+    std::fs::write(&empty, "").expect("empty file");
+    env.set_env("AWS_CONFIG_FILE", empty.to_str().expect("utf-8"));
+    env.set_env("AWS_SHARED_CREDENTIALS_FILE", empty.to_str().expect("utf-8"));
+    let config = "[registry]\nkind = \"ecr\"\n\n[services.service-a]\npath = \"services/service-a\"\n";
+    let repo = env.monorepo("mono", config, &["service-a"]);
+    let run = env
+        .run(&repo.work, &["service-a", "--bump", "minor", "--offline"])
+        .expect_code(4);
+    assert_one_error(&run, "no AWS region");
+    assert!(
+        run.stderr.contains("hint: set `[registry] region` in git-release.toml"),
+        "{}",
+        run.stderr
+    );
+    env.git(&repo.work, &["tag", "-a", "-m", "r", "service-a-v1.0.0"]);
+    let run = env.run(&repo.work, &["check", "service-a-v1.0.0"]).expect_code(4);
+    assert!(
+        run.stdout.contains("set `[registry] region`"),
+        "{}",
+        run.stdout
+    );
+}

@@ -212,6 +212,7 @@ fn a_prerelease_initial_version_is_released_as_configured() {
     let repo = env.monorepo("mono", &config, &["service-a"]);
     let out = release(&env, &repo, &["service-a", "--bump", "minor"]);
     assert_eq!(out["version"], "1.0.0-alpha.1");
+    env.commit_to(&repo, "service-a", "app.txt", "fix: alpha feedback");
     let out = release(&env, &repo, &["service-a", "--bump", "prerelease"]);
     assert_eq!(out["version"], "1.0.0-alpha.2");
 }
@@ -246,6 +247,7 @@ fn semver_precedence_not_refname_order() {
         .json();
     assert_eq!(next["current"], "2.0.0");
     assert_eq!(next["next"], "2.0.1");
+    env.commit_to(&repo, "service-a", "app.txt", "fix: after 2.0.0");
     let out = release(&env, &repo, &["service-a", "--bump", "patch"]);
     assert_eq!(out["version"], "2.0.1");
 }
@@ -271,6 +273,7 @@ fn a_prerelease_on_top_is_the_current_version() {
     assert_eq!(next("prerelease")["next"], "2.0.0-rc.2");
     assert_eq!(next("minor")["next"], "2.0.0");
     // Without --bump the suggestion continues the pre-release.
+    env.commit_to(&repo, "service-a", "app.txt", "fix: rc feedback");
     let suggested = env
         .run(&repo.work, &["next", "service-a", "--json", "--offline"])
         .ok()
@@ -711,6 +714,8 @@ fn remote_ahead_is_refused_until_fetched() {
     one_error(next, 1, &["git fetch --tags origin"]);
 
     env.git(&repo.work, &["fetch", "-q", "--tags", "origin"]);
+    // HEAD is what the clone released: a release needs a change to release.
+    env.commit_to(&repo, "service-a", "app.txt", "fix: after the fetch");
     let out = env
         .run(&repo.work, &["service-a", "--bump", "patch", "--json"])
         .ok()
@@ -1291,4 +1296,229 @@ fn init_keeps_services_with_the_same_directory_name_apart() {
         "{}",
         run.stderr
     );
+}
+
+// ---- nothing to release -----------------------------------------------------------------
+
+/// A release of a commit that is released already, or of a service that no commit touched
+/// since its last release, is refused with the reason and writes nothing.
+#[test]
+fn a_release_with_nothing_to_release_is_refused() {
+    let env = TestEnv::new();
+    let repo = two_services(&env);
+    tag(&env, &repo, "service-a-v1.0.0");
+    let before = snapshot(&env, &repo);
+    // HEAD carries service-a-v1.0.0.
+    let run = env.run(&repo.work, &["service-a", "--bump", "patch", "--offline"]);
+    one_error(
+        run,
+        1,
+        &[
+            "nothing to release",
+            "no changes since service-a-v1.0.0",
+            "is already released as service-a-v1.0.0",
+            "--allow-empty",
+        ],
+    );
+    assert_eq!(snapshot(&env, &repo), before);
+
+    // A commit to another service moves HEAD, but nothing touched service-a.
+    env.commit_to(&repo, "service-b", "b.txt", "feat: only b");
+    let before = snapshot(&env, &repo);
+    for args in [
+        &["service-a", "--bump", "patch", "--offline"][..],
+        &["service-a", "--set-version", "2.0.0", "--offline", "--dry-run"][..],
+    ] {
+        let run = env.run(&repo.work, args);
+        one_error(
+            run,
+            1,
+            &[
+                "nothing to release",
+                "no changes since service-a-v1.0.0",
+                "no commit has touched `services/service-a`",
+            ],
+        );
+    }
+    assert_eq!(snapshot(&env, &repo), before);
+    // service-b has changes: it is not affected.
+    release(&env, &repo, &["service-b", "--bump", "patch"]);
+
+    // --allow-empty says it is meant.
+    let out = release(&env, &repo, &["service-a", "--bump", "patch", "--allow-empty"]);
+    assert_eq!(out["version"], "1.0.1");
+    assert!(tag_exists(&env, &repo, "service-a-v1.0.1"));
+}
+
+/// A commit that carries a release already is refused with that release's tag, even when
+/// it is not below the latest release (a maintenance release, released again).
+#[test]
+fn an_already_released_commit_is_refused_with_its_tag() {
+    let env = TestEnv::new();
+    let repo = two_services(&env);
+    tag(&env, &repo, "service-a-v1.0.0");
+    env.git(&repo.work, &["checkout", "-q", "-b", "line-1.0"]);
+    let fix = env.commit_to(&repo, "service-a", "a.txt", "fix: on the 1.0 line");
+    tag(&env, &repo, "service-a-v1.0.1");
+    env.git(&repo.work, &["checkout", "-q", "main"]);
+    env.commit_to(&repo, "service-a", "a.txt", "feat: more");
+    release(&env, &repo, &["service-a", "--bump", "major"]);
+    let run = env.run(
+        &repo.work,
+        &["service-a", "--set-version", "3.0.0", "--commit", &fix, "--offline"],
+    );
+    one_error(run, 1, &["already released as service-a-v1.0.1", "--allow-empty"]);
+    assert!(!tag_exists(&env, &repo, "service-a-v3.0.0"));
+}
+
+/// Finalising a pre-release ships exactly the code that was tested as the pre-release:
+/// allowed on the same commit; another pre-release of unchanged code is not.
+#[test]
+fn finalising_a_prerelease_on_the_same_commit_is_allowed() {
+    let env = TestEnv::new();
+    let repo = two_services(&env);
+    tag(&env, &repo, "service-a-v1.0.0-rc.2");
+    let run = env.run(
+        &repo.work,
+        &["service-a", "--bump", "prerelease", "--offline"],
+    );
+    one_error(run, 1, &["no changes since service-a-v1.0.0-rc.2"]);
+    let out = release(&env, &repo, &["service-a", "--bump", "release"]);
+    assert_eq!(out["version"], "1.0.0");
+    assert!(tag_exists(&env, &repo, "service-a-v1.0.0"));
+    // Once final, the same commit is released: a patch of it is refused.
+    let run = env.run(&repo.work, &["service-a", "--bump", "patch", "--offline"]);
+    one_error(run, 1, &["no changes since service-a-v1.0.0:"]);
+}
+
+/// Without --bump, `next` does not suggest a patch of unchanged code: it says why there is
+/// nothing to release; `next --json` reports how many commits it counted.
+#[test]
+fn next_says_no_changes_and_counts_commits() {
+    let env = TestEnv::new();
+    let repo = two_services(&env);
+    tag(&env, &repo, "service-a-v1.0.0");
+    env.commit_to(&repo, "service-b", "b.txt", "fix: only b");
+
+    let run = env
+        .run(&repo.work, &["next", "service-a", "--offline"])
+        .expect_code(1);
+    assert!(
+        run.stderr.contains("no changes since service-a-v1.0.0"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("1.0.1"), "{}", run.stdout);
+    let json = env
+        .run(&repo.work, &["next", "service-a", "--offline", "--json"])
+        .expect_code(1)
+        .json();
+    assert_eq!(json["commits"], 0);
+    assert_eq!(json["next"], serde_json::Value::Null);
+    assert_eq!(json["current"], "1.0.0");
+    assert!(
+        json["nothing_to_release"]
+            .as_str()
+            .is_some_and(|r| r.contains("no changes since service-a-v1.0.0")),
+        "{json}"
+    );
+    // An explicit bump still answers (what --allow-empty would release); it counts nothing.
+    let json = env
+        .run(
+            &repo.work,
+            &["next", "service-a", "--offline", "--json", "--bump", "patch"],
+        )
+        .ok()
+        .json();
+    assert_eq!(json["next"], "1.0.1");
+    assert_eq!(json["commits"], serde_json::Value::Null);
+
+    env.commit_to(&repo, "service-a", "a.txt", "fix: one");
+    env.commit_to(&repo, "service-b", "b.txt", "fix: not a");
+    env.commit_to(&repo, "service-a", "a.txt", "feat: two");
+    let json = env
+        .run(&repo.work, &["next", "service-a", "--offline", "--json"])
+        .ok()
+        .json();
+    assert_eq!(json["commits"], 2);
+    assert_eq!(json["next"], "1.1.0");
+    assert_eq!(json["nothing_to_release"], serde_json::Value::Null);
+}
+
+/// Without a terminal and without --bump, the error names the reason instead of a
+/// suggestion when there is nothing to release.
+#[test]
+fn no_bump_and_nothing_to_release_suggests_nothing() {
+    let env = TestEnv::new();
+    let repo = two_services(&env);
+    tag(&env, &repo, "service-a-v1.0.0");
+    let run = env.run(&repo.work, &["service-a", "--offline"]);
+    let line = one_error(run, 2, &["--bump", "no changes since service-a-v1.0.0"]);
+    assert!(!line.contains("suggest --bump patch"), "{line}");
+}
+
+// ---- a lost race ------------------------------------------------------------------------
+
+/// Two people release the same version at once: both pass the remote check (`--offline`
+/// stands for the moment between it and the push), the first push wins. The second is
+/// told exactly that, its local tag is removed, and the hint is one that works.
+#[test]
+fn the_loser_of_a_release_race_is_told_and_its_tag_removed() {
+    for hook in [false, true] {
+        let env = TestEnv::new();
+        let repo = two_services(&env);
+        let other = env.path().join("other");
+        env.git(
+            env.path(),
+            &["clone", "-q", &repo.url, other.to_str().expect("utf-8")],
+        );
+        if hook {
+            // The hook sees a tag that the remote has on another object: rule no-rewrite.
+            env.run(&other, &["install"]).ok();
+        }
+        env.commit_to(&repo, "service-a", "a.txt", "feat: mine");
+        env.run(&repo.work, &["service-a", "--bump", "minor", "--push"])
+            .ok();
+        let winner = remote_tags(&env, &repo.bare);
+        assert_eq!(winner.len(), 1, "{winner:?}");
+
+        std::fs::write(other.join("services/service-a/b.txt"), "theirs\n").expect("write");
+        env.git(&other, &["add", "-A"]);
+        env.git(&other, &["commit", "-q", "-m", "feat: theirs"]);
+        let run = env
+            .run(
+                &other,
+                &["service-a", "--bump", "minor", "--push", "--offline"],
+            )
+            .expect_code(1);
+        // git's own `error: failed to push` comes first; ours is the last error line.
+        let ours = run.error_lines().last().copied().unwrap_or_default();
+        for needle in [
+            "remote `origin` already has service-a-v0.1.0 on another object",
+            "someone else released this version first",
+            "your local tag service-a-v0.1.0 was removed",
+        ] {
+            assert!(ours.contains(needle), "hook {hook}: {needle:?}:\n{}", run.stderr);
+        }
+        assert!(
+            run.stderr.contains("hint: run `git fetch --tags origin`"),
+            "hook {hook}: {}",
+            run.stderr
+        );
+        for never in ["push it with", "allow-rewrite = true in git-release.toml"] {
+            assert!(
+                !run.stderr.contains(never),
+                "hook {hook}: a hint that cannot work ({never}):\n{}",
+                run.stderr
+            );
+        }
+        assert_eq!(env.git(&other, &["tag", "-l"]), "", "hook {hook}");
+        assert_eq!(remote_tags(&env, &repo.bare), winner, "hook {hook}");
+
+        // The hint works: fetch, release again, get the next version.
+        env.git(&other, &["fetch", "-q", "--tags", "origin"]);
+        env.run(&other, &["service-a", "--bump", "minor", "--push"])
+            .ok();
+        assert_eq!(remote_tags(&env, &repo.bare).len(), 2, "hook {hook}");
+    }
 }

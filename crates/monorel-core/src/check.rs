@@ -13,7 +13,7 @@ use semver::Version;
 use serde::Serialize;
 
 use crate::config::{closest_name, Config, OnRegistryError, RegistryKind};
-use crate::registry::{self, ImageStatus, Registry};
+use crate::registry::{self, FailureKind, ImageStatus, Registry};
 use crate::repo::{Repo, RepoError, TagTarget};
 use crate::tag::{check_image_tag, check_ref_format, ParsedTag, TagTemplate};
 use crate::version::VersionError;
@@ -108,6 +108,10 @@ pub struct Verdict {
     pub digest: Option<String>,
     /// Every broken rule; empty when the tag passes.
     pub failures: Vec<Failure>,
+    /// True when the only failure is that the registry could not be asked (rule 7 runs
+    /// only for tags that passed every other rule): nothing is known to be wrong with the
+    /// tag, so the exit code is 4 (unavailable), not 1 (refused).
+    pub registry_unavailable: bool,
 }
 
 impl Verdict {
@@ -136,6 +140,48 @@ impl Report {
     /// Whether every tag passes.
     pub fn ok(&self) -> bool {
         self.verdicts.iter().all(Verdict::ok)
+    }
+
+    /// Whether the report fails only because the registry could not be asked: no tag
+    /// breaks a rule, but some could not be checked. The hook, `check` and
+    /// `git release <service>` all exit 4 then, and 1 when any tag breaks a rule.
+    pub fn only_unavailable(&self) -> bool {
+        !self.ok()
+            && self
+                .verdicts
+                .iter()
+                .all(|v| v.ok() || v.registry_unavailable)
+    }
+}
+
+/// What the image rule makes of a registry failure, the same for the hook, `check` and
+/// `git release <service>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryVerdict {
+    /// The answer means there is no artifact (repository or image missing): refused by
+    /// the rule (exit 1), whatever `[hook] on-registry-error` says.
+    Absent,
+    /// The registry could not be asked and the failure is not let through: refused as
+    /// unavailable (exit 4).
+    Unavailable,
+    /// The registry could not be asked right now and `[hook] on-registry-error = "warn"`:
+    /// let through with a warning.
+    Warn,
+}
+
+/// Judges a registry failure by its kind and `[hook] on-registry-error`.
+///
+/// `warn` covers only "could not ask right now" ([`FailureKind::is_transient`]); an answer
+/// that means "there is no artifact" always refuses, and so does any failure that cannot
+/// be told apart from one (access denied, unclassified answers): a safety check that
+/// cannot tell must not say yes.
+pub fn judge_registry_failure(config: &Config, kind: FailureKind) -> RegistryVerdict {
+    if kind.means_absent() {
+        RegistryVerdict::Absent
+    } else if kind.is_transient() && config.hook.on_registry_error == OnRegistryError::Warn {
+        RegistryVerdict::Warn
+    } else {
+        RegistryVerdict::Unavailable
     }
 }
 
@@ -294,6 +340,7 @@ pub fn check_tags(
             delete: update.local == Local::Delete,
             digest: None,
             failures: Vec::new(),
+            registry_unavailable: false,
         };
         let shown = crate::sanitize::for_terminal(&update.tag).into_owned();
         if update.local == Local::Delete {
@@ -313,6 +360,9 @@ pub fn check_tags(
         verdict.failures = names.failures;
 
         match target {
+            // A name git cannot store was never looked up: its naming failure says it all,
+            // and "fetch it" would be a hint that can never work.
+            None if check_ref_format(&update.tag).is_err() => {}
             None => verdict.fail(
                 Rule::Commit,
                 format!(
@@ -334,7 +384,7 @@ pub fn check_tags(
                 verdict.fail(
                     Rule::NoRewrite,
                     format!(
-                        "`{shown}` already exists on the remote (at {}) and release tags are never moved; release a new version instead, or set [hook] allow-rewrite = true in git-release.toml",
+                        "`{shown}` already exists on the remote as another tag (object {}): someone released this version first, or the tag was recreated locally; release tags are never moved: delete yours with `git tag -d {shown}`, run `git fetch --tags`, then release the next version (to move it on purpose, set [hook] allow-rewrite = true and push with --force)",
                         &remote.to_hex_with_len(12)
                     ),
                 );
@@ -391,17 +441,37 @@ pub fn check_tags(
                     )
                 }
                 ImageStatus::Failed(failure) => {
+                    let judged = judge_registry_failure(config, failure.kind);
+                    let what = if judged == RegistryVerdict::Absent {
+                        "no image"
+                    } else {
+                        "cannot check image"
+                    };
                     let message = format!(
-                        "`{shown}`: cannot check image {image} in {}: {}; {}",
+                        "`{shown}`: {what} {image} in {}: {}; {}",
                         registry.describe(),
                         failure.message,
                         failure.hint
                     );
-                    match config.hook.on_registry_error {
-                        OnRegistryError::Warn => warnings.push(format!(
+                    let warn = config.hook.on_registry_error == OnRegistryError::Warn;
+                    match judged {
+                        RegistryVerdict::Warn => warnings.push(format!(
                             "{message} (let through: [hook] on-registry-error = \"warn\")"
                         )),
-                        OnRegistryError::Block => verdict.fail(Rule::Image, message),
+                        RegistryVerdict::Absent if warn => verdict.fail(
+                            Rule::Image,
+                            format!("{message} (refused although [hook] on-registry-error = \"warn\": the registry answered that there is no image)"),
+                        ),
+                        RegistryVerdict::Absent => verdict.fail(Rule::Image, message),
+                        RegistryVerdict::Unavailable => {
+                            let message = if warn {
+                                format!("{message} (refused although [hook] on-registry-error = \"warn\": that covers only an unreachable, slow or throttling registry and missing credentials, not this)")
+                            } else {
+                                message
+                            };
+                            verdict.fail(Rule::Image, message);
+                            verdict.registry_unavailable = true;
+                        }
                     }
                 }
             }

@@ -49,6 +49,13 @@ fn parse_id(text: &str) -> Option<Option<gix::ObjectId>> {
 }
 
 /// Parses git's pre-push input and returns the tag updates; other refs are dropped.
+///
+/// Each line is `<local ref> SP <local sha> SP <remote ref> SP <remote sha>`. The local
+/// ref is what the user typed on the left of the refspec and may contain spaces
+/// (`git push origin 'HEAD^{/fix the bug}:refs/tags/x'`); the last three fields cannot
+/// (object ids, and a full ref name, which git forbids spaces in). So a line is split
+/// from the right, at its last three spaces, and the local ref, which nothing here
+/// needs, is whatever comes before.
 pub fn parse_pre_push(input: &str) -> Result<Vec<TagUpdate>, ProtocolError> {
     let mut updates = Vec::new();
     for (index, line) in input.lines().enumerate() {
@@ -59,10 +66,15 @@ pub fn parse_pre_push(input: &str) -> Result<Vec<TagUpdate>, ProtocolError> {
             line: index + 1,
             text: crate::sanitize::for_terminal(line).into_owned(),
         };
-        let fields: Vec<&str> = line.split(' ').collect();
-        let [_local_ref, local_sha, remote_ref, remote_sha] = fields[..] else {
+        let mut fields = line.rsplitn(4, ' ');
+        let (Some(remote_sha), Some(remote_ref), Some(local_sha), Some(local_ref)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
             return Err(malformed());
         };
+        if local_ref.is_empty() || remote_ref.is_empty() {
+            return Err(malformed());
+        }
         let Some(tag) = remote_ref.strip_prefix("refs/tags/") else {
             continue;
         };
@@ -283,6 +295,33 @@ mod tests {
         assert!(!mentions_tags(&branches));
         assert_eq!(parse_pre_push(&branches), Ok(vec![]));
         assert_eq!(parse_pre_push(""), Ok(vec![]));
+    }
+
+    #[test]
+    fn a_local_ref_with_spaces_is_parsed_from_the_right() {
+        let input = format!(
+            "HEAD^{{/fix the bug}} {A} refs/tags/a-v1.0.0 {Z}\n\
+             refs/heads/my branch {A} refs/heads/main {B}\n\
+             a  b   c {A} refs/tags/a-v1.1.0 {B}\n"
+        );
+        assert_eq!(
+            parse_pre_push(&input),
+            Ok(vec![
+                TagUpdate {
+                    tag: "a-v1.0.0".into(),
+                    local: Local::Object(id(A)),
+                    remote: None
+                },
+                TagUpdate {
+                    tag: "a-v1.1.0".into(),
+                    local: Local::Object(id(A)),
+                    remote: Some(id(B))
+                },
+            ])
+        );
+        // Three fields, or a fourth that is empty, are still not the protocol.
+        assert!(parse_pre_push(&format!(" {A} refs/tags/x {Z}")).is_err());
+        assert!(parse_pre_push(&format!("{A} refs/tags/x {Z}")).is_err());
     }
 
     #[test]

@@ -34,6 +34,71 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// Returns why releasing the analysed commit would release nothing new, or `None`.
+    ///
+    /// Two cases count: the commit carries a release of the service already, or no
+    /// commit has touched the service since its last release (the commit list must have
+    /// been scanned: [`analyze`], not `analyze_with(…, false)`). A first release always
+    /// has something to release. `version`, when known, allows the one exception:
+    /// finalising a pre-release (`1.0.0-rc.2` → `1.0.0`) ships exactly the code that
+    /// was tested as the pre-release, so it is no empty release.
+    pub fn nothing_to_release(
+        &self,
+        repo: &Repo,
+        config: &Config,
+        version: Option<&Version>,
+    ) -> Result<Option<NothingToRelease>, PlanError> {
+        let Some(current) = &self.current else {
+            return Ok(None);
+        };
+        let finalises = |pre: &Version| {
+            version.is_some_and(|v| {
+                v.pre.is_empty()
+                    && !pre.pre.is_empty()
+                    && (v.major, v.minor, v.patch) == (pre.major, pre.minor, pre.patch)
+            })
+        };
+        let on_commit = self.releases_on_commit(repo, config)?;
+        if self.commits.is_empty() && !finalises(&current.version) {
+            let released_here = on_commit
+                .iter()
+                .any(|r| r.tag == current.tag)
+                .then(|| self.commit.clone());
+            return Ok(Some(NothingToRelease::NoChanges {
+                since: current.tag.clone(),
+                path: config.service(&self.service)?.path.clone(),
+                released_here,
+            }));
+        }
+        // Commits since the last release, yet the commit carries a release: an older line
+        // (a maintenance release) being released again.
+        if let Some(release) = on_commit.iter().rev().find(|r| !finalises(&r.version)) {
+            return Ok(Some(NothingToRelease::AlreadyReleased {
+                tag: release.tag.clone(),
+                commit: self.commit.clone(),
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Returns the service's releases whose annotated tag points at the analysed commit.
+    fn releases_on_commit(&self, repo: &Repo, config: &Config) -> Result<Vec<Release>, PlanError> {
+        let mut found = Vec::new();
+        for release in repo.releases(&config.tag_template(), &self.service)? {
+            let Some(target) = repo.tag_target(&release.tag)? else {
+                continue;
+            };
+            // Only what the hook would accept counts as a release (annotated, on a commit).
+            if target.annotated
+                && target.peeled_kind == gix::object::Kind::Commit
+                && target.peeled.to_string() == self.commit
+            {
+                found.push(release);
+            }
+        }
+        Ok(found)
+    }
+
     /// Returns the version `bump` would produce (or why it cannot).
     pub fn next_for(
         &self,
@@ -119,6 +184,92 @@ pub enum PlanError {
         /// The remote.
         remote: String,
     },
+    /// The release would release nothing new.
+    #[error("nothing to release for {service}: {reason}; {}", reason.fix())]
+    NothingToRelease {
+        /// The service.
+        service: String,
+        /// Why.
+        reason: NothingToRelease,
+    },
+}
+
+/// The error returned by [`ReleasePlan::push_created`].
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The remote got a tag of the same name, on another object, first.
+    #[error("the push was refused: remote `{}` already has {tag} on another object ({}): someone else released this version first; {}", for_terminal(remote), &theirs[..theirs.len().min(12)], if *removed { format!("your local tag {tag} was removed, nothing else was written") } else { format!("remove your local tag with `git tag -d {tag}`") })]
+    LostRace {
+        /// The remote.
+        remote: String,
+        /// The tag.
+        tag: String,
+        /// The object the remote's tag names (hex).
+        theirs: String,
+        /// Whether the local tag was removed.
+        removed: bool,
+    },
+    /// The push failed for another reason; the local tag stays.
+    #[error(transparent)]
+    Failed(#[from] RepoError),
+}
+
+/// Why a release would release nothing new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+pub enum NothingToRelease {
+    /// No commit touched the service's path between its last release and the commit.
+    NoChanges {
+        /// The last release's tag.
+        since: String,
+        /// The service's path.
+        path: String,
+        /// The commit (full hex), when the last release is on this very commit.
+        released_here: Option<String>,
+    },
+    /// The commit already carries a release of the service.
+    AlreadyReleased {
+        /// That release's tag.
+        tag: String,
+        /// The commit (full hex).
+        commit: String,
+    },
+}
+
+impl NothingToRelease {
+    /// Returns what to do about it.
+    pub fn fix(&self) -> &'static str {
+        match self {
+            NothingToRelease::NoChanges { .. } => "commit a change to the service first, or pass --allow-empty to release the same code under a new version",
+            NothingToRelease::AlreadyReleased { .. } => "release a newer commit (--commit), or pass --allow-empty to give the same commit another version",
+        }
+    }
+}
+
+impl std::fmt::Display for NothingToRelease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NothingToRelease::NoChanges {
+                since,
+                released_here: Some(commit),
+                ..
+            } => write!(
+                f,
+                "no changes since {since}: commit {} is already released as {since}",
+                &commit[..commit.len().min(7)]
+            ),
+            NothingToRelease::NoChanges { since, path, .. } => write!(
+                f,
+                "no changes since {since}: no commit has touched `{}` since then",
+                for_terminal(path)
+            ),
+            NothingToRelease::AlreadyReleased { tag, commit } => write!(
+                f,
+                "commit {} is already released as {tag}",
+                &commit[..commit.len().min(7)]
+            ),
+        }
+    }
 }
 
 /// Reads the state of `service` for releasing `rev` (default `HEAD`).
@@ -309,6 +460,9 @@ pub struct ReleasePlan {
 
 impl ReleasePlan {
     /// Builds and checks the plan; writes nothing.
+    ///
+    /// A release with nothing to release ([`Analysis::nothing_to_release`]) is refused
+    /// unless `allow_empty`.
     pub fn new(
         repo: &Repo,
         config: &Config,
@@ -316,6 +470,7 @@ impl ReleasePlan {
         choice: &VersionChoice,
         custom_message: Option<&str>,
         push_to: Option<String>,
+        allow_empty: bool,
     ) -> Result<ReleasePlan, PlanError> {
         let current = analysis.current.as_ref().map(|r| &r.version);
         let version = match choice {
@@ -337,6 +492,14 @@ impl ReleasePlan {
         }
         if repo.tag_target(&tag)?.is_some() {
             return Err(RepoError::TagExists(tag).into());
+        }
+        if !allow_empty {
+            if let Some(reason) = analysis.nothing_to_release(repo, config, Some(&version))? {
+                return Err(PlanError::NothingToRelease {
+                    service: analysis.service.clone(),
+                    reason,
+                });
+            }
         }
         let image = registry::commit_image(config, &analysis.service, &analysis.commit);
         let message = tag_message(analysis, &version, custom_message);
@@ -368,16 +531,62 @@ impl ReleasePlan {
 
     /// Creates the annotated tag, then pushes it when the plan says so.
     pub fn execute(&self, repo: &Repo) -> Result<(), RepoError> {
+        self.create(repo)?;
+        self.push(repo)
+    }
+
+    /// Creates the annotated tag; returns the tag object's id.
+    pub fn create(&self, repo: &Repo) -> Result<gix::ObjectId, RepoError> {
         let commit = gix::ObjectId::from_hex(self.commit.as_bytes()).map_err(|_| {
             RepoError::UnknownRevision {
                 rev: self.commit.clone(),
             }
         })?;
-        repo.create_annotated_tag(&self.tag, commit, &self.message)?;
+        repo.create_annotated_tag(&self.tag, commit, &self.message)
+    }
+
+    /// Pushes the created tag when the plan says so (`--push`); does nothing otherwise.
+    pub fn push(&self, repo: &Repo) -> Result<(), RepoError> {
         if let Some(remote) = &self.push_to {
             repo.push_tag(remote, &self.tag)?;
         }
         Ok(())
+    }
+
+    /// Pushes the tag that [`ReleasePlan::create`] made (`created`), and cleans up after
+    /// a lost race.
+    ///
+    /// When two people release the same version at once, both pass the remote check and
+    /// the second push is refused (by git, or by the remote's copy of the hook rules).
+    /// The remote then has the tag on another object, so the local tag can never be
+    /// pushed: it is removed, only if it is still the one this run created, and the
+    /// error says what happened ([`PushError::LostRace`]).
+    pub fn push_created(
+        &self,
+        repo: &Repo,
+        config: &Config,
+        created: gix::ObjectId,
+    ) -> Result<(), PushError> {
+        let Err(error) = self.push(repo) else {
+            return Ok(());
+        };
+        let Some(remote) = &self.push_to else {
+            return Err(error.into());
+        };
+        let timeout = Duration::from_secs(config.defaults.remote_timeout_seconds.max(1));
+        let theirs = repo
+            .remote_tags(remote, &self.tag, timeout)
+            .ok()
+            .and_then(|tags| tags.into_iter().find(|(tag, _)| *tag == self.tag));
+        match theirs {
+            Some((_, theirs)) if theirs != created.to_string() => Err(PushError::LostRace {
+                remote: remote.clone(),
+                tag: self.tag.clone(),
+                removed: repo.delete_tag_if(&self.tag, created).is_ok(),
+                theirs,
+            }),
+            _ => Err(error.into()),
+        }
     }
 }
 

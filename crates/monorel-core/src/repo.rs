@@ -556,6 +556,18 @@ impl Repo {
             .collect())
     }
 
+    /// Deletes tag `name` only if it still names `expected` (`git update-ref -d` with
+    /// the old value, so a tag changed meanwhile is left alone).
+    pub fn delete_tag_if(&self, name: &str, expected: gix::ObjectId) -> Result<(), RepoError> {
+        let full = format!("refs/tags/{name}");
+        git(
+            &self.root,
+            &["update-ref", "-d", &full, &expected.to_string()],
+            None,
+        )?;
+        Ok(())
+    }
+
     /// Pushes exactly one tag: `git push <remote> refs/tags/<tag>`.
     ///
     /// git's own output (and the remote's hook output) goes to our stderr so that

@@ -522,3 +522,91 @@ fn images_of_every_passing_tag_are_checked_in_one_call() {
     assert_eq!(report.warnings.len(), 1);
     assert!(report.warnings[0].contains("timed out"));
 }
+
+/// Fail closed: only "could not ask right now" may be let through by `warn`; an answer
+/// that there is no artifact never is, and neither is one that cannot be told from it.
+#[test]
+fn registry_failures_are_judged_the_same_for_every_caller() {
+    use FailureKind::*;
+    let block = config("");
+    let warn = config("[hook]\non-registry-error = \"warn\"");
+    for (kind, with_block, with_warn) in [
+        (RepositoryNotFound, RegistryVerdict::Absent, RegistryVerdict::Absent),
+        (ImageNotFound, RegistryVerdict::Absent, RegistryVerdict::Absent),
+        (AccessDenied, RegistryVerdict::Unavailable, RegistryVerdict::Unavailable),
+        (Other, RegistryVerdict::Unavailable, RegistryVerdict::Unavailable),
+        (Conflict, RegistryVerdict::Unavailable, RegistryVerdict::Unavailable),
+        (NoCredentials, RegistryVerdict::Unavailable, RegistryVerdict::Warn),
+        (Throttled, RegistryVerdict::Unavailable, RegistryVerdict::Warn),
+        (Timeout, RegistryVerdict::Unavailable, RegistryVerdict::Warn),
+        (Unreachable, RegistryVerdict::Unavailable, RegistryVerdict::Warn),
+        (ServerError, RegistryVerdict::Unavailable, RegistryVerdict::Warn),
+    ] {
+        assert_eq!(judge_registry_failure(&block, kind), with_block, "{kind:?}");
+        assert_eq!(judge_registry_failure(&warn, kind), with_warn, "{kind:?}");
+    }
+}
+
+/// A missing repository refuses the tag even with `warn`; an unreachable registry with
+/// `block` marks the verdict as unavailable, and a broken rule elsewhere outranks it.
+#[test]
+fn missing_repositories_refuse_and_outages_are_marked_unavailable() {
+    let t = TestRepo::new();
+    t.tag("service-a-v1.0.0");
+    t.tag("service-b-v1.0.0");
+    t.git(&["tag", "api-v1.0.0"]);
+    let repo = t.open();
+    let ecr = CONFIG.replace("kind = \"none\"", "kind = \"ecr\"");
+    fn no_repository(_: &ImageRef) -> ImageStatus {
+        ImageStatus::Failed(RegistryFailure {
+            kind: FailureKind::RepositoryNotFound,
+            message: "repository does not exist".into(),
+            hint: "create it".into(),
+        })
+    }
+    fn unreachable(_: &ImageRef) -> ImageStatus {
+        ImageStatus::Failed(RegistryFailure {
+            kind: FailureKind::Unreachable,
+            message: "connection refused".into(),
+            hint: "retry".into(),
+        })
+    }
+    let failing = |kind: FailureKind| Scripted {
+        calls: RefCell::new(Vec::new()),
+        answer: if kind == FailureKind::RepositoryNotFound {
+            no_repository
+        } else {
+            unreachable
+        },
+    };
+    let warn = Config::parse(&format!("[hook]\non-registry-error = \"warn\"\n{ecr}"), "x")
+        .expect("config");
+    let block = Config::parse(&ecr, "x").expect("config");
+    let one = new_tags(&repo, &["service-a-v1.0.0"]);
+
+    let report = check_tags(
+        &warn,
+        &repo,
+        &one,
+        &failing(FailureKind::RepositoryNotFound),
+    )
+    .expect("check");
+    assert!(!report.ok() && !report.only_unavailable());
+    assert!(report.warnings.is_empty());
+    assert!(report.verdicts[0].failures[0].message.contains("no image"));
+
+    let report = check_tags(&warn, &repo, &one, &failing(FailureKind::Unreachable)).expect("check");
+    assert!(report.ok());
+    assert_eq!(report.warnings.len(), 1);
+
+    let report =
+        check_tags(&block, &repo, &one, &failing(FailureKind::Unreachable)).expect("check");
+    assert!(report.only_unavailable());
+    assert!(report.verdicts[0].registry_unavailable);
+
+    let two = new_tags(&repo, &["service-a-v1.0.0", "api-v1.0.0"]);
+    let report =
+        check_tags(&block, &repo, &two, &failing(FailureKind::Unreachable)).expect("check");
+    assert!(!report.only_unavailable(), "the lightweight tag breaks a rule");
+    assert!(!report.verdicts[1].registry_unavailable);
+}

@@ -64,8 +64,42 @@ pub enum FailureKind {
     Unreachable,
     /// A release tag already names another image.
     Conflict,
+    /// The registry answered with a server error (HTTP 5xx) after its retries.
+    ServerError,
     /// Anything else the registry said.
     Other,
+}
+
+impl FailureKind {
+    /// Whether the answer means that the artifact does not exist.
+    ///
+    /// Such an answer is a verdict, not an outage: the hook and `check` refuse the tag
+    /// whatever `[hook] on-registry-error` says, and the exit code is 1 (refused by a rule).
+    pub fn means_absent(self) -> bool {
+        matches!(
+            self,
+            FailureKind::RepositoryNotFound | FailureKind::ImageNotFound
+        )
+    }
+
+    /// Whether the failure only means "could not ask right now", the one case that
+    /// `[hook] on-registry-error = "warn"` may let through.
+    ///
+    /// Access denied is not among them, on purpose: it does not go away by retrying, so
+    /// letting it through would switch the image rule off for good without anyone
+    /// noticing; and ECR answers `AccessDenied` for a repository outside the policy's
+    /// resources whether or not it exists, so it may well hide a missing artifact.
+    /// Unclassified answers ([`FailureKind::Other`]) are not known to be transient either.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            FailureKind::NoCredentials
+                | FailureKind::Throttled
+                | FailureKind::Timeout
+                | FailureKind::Unreachable
+                | FailureKind::ServerError
+        )
+    }
 }
 
 /// A registry failure with the fix, as shown to people.

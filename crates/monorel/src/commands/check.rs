@@ -43,6 +43,8 @@ struct JsonTag<'a> {
     ok: bool,
     digest: Option<&'a str>,
     failures: &'a [check::Failure],
+    /// True when the tag breaks no rule but the registry could not be asked about it.
+    registry_unavailable: bool,
 }
 
 /// Runs `check`.
@@ -51,9 +53,15 @@ pub fn run(dir: &Path, args: CheckArgs) -> CliResult {
     let mut updates = Vec::with_capacity(args.tags.len());
     for name in &args.tags {
         let tag = name.strip_prefix("refs/tags/").unwrap_or(name);
-        let local = match ctx.repo.tag_target(tag)? {
-            Some(target) => Local::Object(target.ref_target),
-            None => Local::Missing,
+        // A name git cannot store names no tag: it is judged by its name alone (rule 1
+        // says what is wrong), and the other tags are still checked.
+        let local = if monorel_core::tag::check_ref_format(tag).is_err() {
+            Local::Missing
+        } else {
+            match ctx.repo.tag_target(tag)? {
+                Some(target) => Local::Object(target.ref_target),
+                None => Local::Missing,
+            }
         };
         updates.push(TagUpdate {
             tag: tag.to_string(),
@@ -84,6 +92,7 @@ pub fn run(dir: &Path, args: CheckArgs) -> CliResult {
                     ok: v.ok(),
                     digest: v.digest.as_deref(),
                     failures: &v.failures,
+                    registry_unavailable: v.registry_unavailable,
                 })
                 .collect(),
         })?;
@@ -97,17 +106,32 @@ pub fn run(dir: &Path, args: CheckArgs) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
     Err(CliError::new(
-        Kind::Refused,
+        refusal_kind(&report),
         refusal("the check failed", &report),
     ))
+}
+
+/// Returns the exit code of a refused report: 4 when the only failures are that the
+/// registry could not be asked, 1 when any tag breaks a rule (the same in the hook, `check`
+/// and `git release <service>`).
+pub fn refusal_kind(report: &Report) -> Kind {
+    if report.only_unavailable() {
+        Kind::Unavailable
+    } else {
+        Kind::Refused
+    }
 }
 
 /// Returns the summary of a refused report: `<what>: N of M tags break the release rules`.
 pub fn refusal(what: &str, report: &Report) -> String {
     let bad = report.verdicts.iter().filter(|v| !v.ok()).count();
     let total = report.verdicts.len();
-    let verb = if bad == 1 { "breaks" } else { "break" };
     let tags = if total == 1 { "tag" } else { "tags" };
+    if report.only_unavailable() {
+        let verb = if bad == 1 { "was" } else { "were" };
+        return format!("{what}: {bad} of {total} {tags} {verb} not checked because the registry could not be asked; fix the cause in each ✗ above and retry (docs/hook.md says which failures `[hook] on-registry-error = \"warn\"` lets through)");
+    }
+    let verb = if bad == 1 { "breaks" } else { "break" };
     format!("{what}: {bad} of {total} {tags} {verb} the release rules; fix each ✗ above (the rules: docs/hook.md)")
 }
 

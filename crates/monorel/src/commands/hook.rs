@@ -69,7 +69,7 @@ pub fn run(dir: &Path, args: HookArgs) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
     Err(CliError::new(
-        Kind::Refused,
+        super::check::refusal_kind(&report),
         super::check::refusal(
             &format!(
                 "the push to {} was refused",

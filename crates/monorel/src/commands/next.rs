@@ -9,7 +9,7 @@ use monorel_core::Bump;
 use serde::Serialize;
 
 use super::Context;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::ui;
 
 /// Arguments of `next`.
@@ -32,20 +32,27 @@ pub struct NextArgs {
     /// Do not ask the remote for its tags
     #[arg(long)]
     pub offline: bool,
-    /// Print `{service, current, next, tag, commit}` as JSON
+    /// Print `{service, current, next, tag, commit, bump, suggested, commits}` as JSON
     #[arg(long)]
     pub json: bool,
 }
 
+/// The `--json` document; its field names are a stable contract for scripts.
 #[derive(Serialize)]
 struct Next {
     service: String,
     current: Option<String>,
-    next: String,
-    tag: String,
+    /// `null` only when, without `--bump`, there is nothing to release.
+    next: Option<String>,
+    tag: Option<String>,
     commit: String,
-    bump: Bump,
+    bump: Option<Bump>,
     suggested: bool,
+    /// The commits since the current release that touched the service, as counted for
+    /// the suggestion; `null` with `--bump`, which skips the count.
+    commits: Option<usize>,
+    /// Why there is nothing to release (`null` when there is something).
+    nothing_to_release: Option<String>,
 }
 
 /// Runs `next`.
@@ -89,6 +96,31 @@ pub fn run(dir: &Path, args: NextArgs) -> CliResult {
             _ => {}
         }
     }
+    let commits = args.bump.is_none().then_some(analysis.commits.len());
+    // Without a bump the answer is the commits' suggestion; with nothing to release
+    // there is none, and a patch would be a release of unchanged code.
+    if args.bump.is_none() {
+        if let Some(reason) = analysis.nothing_to_release(&ctx.repo, &ctx.config, None)? {
+            if args.json {
+                ui::print_json(&Next {
+                    service: service.clone(),
+                    current: analysis.current.as_ref().map(|c| c.version.to_string()),
+                    next: None,
+                    tag: None,
+                    commit: analysis.commit.clone(),
+                    bump: None,
+                    suggested: true,
+                    commits,
+                    nothing_to_release: Some(reason.to_string()),
+                })?;
+            }
+            return Err(CliError::from(PlanError::NothingToRelease {
+                service: service.clone(),
+                reason,
+            })
+            .hint("pass --bump to see the version that a release with --allow-empty would get"));
+        }
+    }
     let bump = args.bump.unwrap_or(analysis.suggestion);
     let version = analysis
         .next_for(&ctx.config, bump, args.pre.as_deref())
@@ -98,11 +130,13 @@ pub fn run(dir: &Path, args: NextArgs) -> CliResult {
         ui::print_json(&Next {
             service: service.clone(),
             current: analysis.current.as_ref().map(|c| c.version.to_string()),
-            next: version.to_string(),
-            tag,
+            next: Some(version.to_string()),
+            tag: Some(tag),
             commit: analysis.commit.clone(),
-            bump,
+            bump: Some(bump),
             suggested: args.bump.is_none(),
+            commits,
+            nothing_to_release: None,
         })?;
     } else {
         println!("{version}");

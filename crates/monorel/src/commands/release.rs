@@ -7,9 +7,13 @@ use std::sync::Once;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
+use monorel_core::check::{judge_registry_failure, RegistryVerdict};
 use monorel_core::config::RegistryKind;
-use monorel_core::plan::{self, Analysis, PlanError, ReleasePlan, RemoteState, VersionChoice};
-use monorel_core::registry::{self, FailureKind, ImageStatus};
+use monorel_core::plan::{
+    self, Analysis, NothingToRelease, PlanError, PushError, ReleasePlan, RemoteState,
+    VersionChoice,
+};
+use monorel_core::registry::{self, ImageStatus};
 use monorel_core::sanitize::for_terminal;
 use monorel_core::Bump;
 use serde::Serialize;
@@ -59,6 +63,10 @@ pub struct ReleaseArgs {
     /// Release even if the service's directory has uncommitted changes
     #[arg(long)]
     pub allow_dirty: bool,
+    /// Release even if nothing changed: no commit touched the service since its last
+    /// release, or the commit is released already
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// The `--bump` parser, shared with `next`.
@@ -158,18 +166,21 @@ pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
             bump,
             pre: args.pre.clone(),
         },
-        (None, None) if interactive => prompt_for_version(&ctx, &analysis, args.pre.as_deref())?,
+        (None, None) if interactive => prompt_for_version(&ctx, &analysis, &args)?,
         (None, None) => {
             let why = if args.json {
                 "--json does not prompt"
             } else {
                 "no terminal to ask on"
             };
+            let suggestion = match analysis.nothing_to_release(&ctx.repo, &ctx.config, None)? {
+                Some(reason) => format!("{reason}, so there is no suggestion"),
+                None => format!("the commits suggest --bump {}", analysis.suggestion),
+            };
             return Err(CliError::new(
                 Kind::Usage,
                 format!(
-                    "no --bump given and {why}; pass --bump major|minor|patch|prerelease|release (the commits suggest --bump {})",
-                    analysis.suggestion
+                    "no --bump given and {why}; pass --bump major|minor|patch|prerelease|release ({suggestion})"
                 ),
             ));
         }
@@ -183,6 +194,7 @@ pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
         &choice,
         args.message.as_deref(),
         push_to,
+        args.allow_empty,
     )?;
     if remote_tags.contains(&plan.tag) {
         return Err(PlanError::TagOnRemote {
@@ -202,19 +214,29 @@ pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
             "cancelled; nothing was created",
         ));
     }
-    plan.execute(&ctx.repo).map_err(|e| {
-        let created = ctx.repo.tag_target(&plan.tag).ok().flatten().is_some();
-        let err: CliError = e.into();
-        if created {
-            err.hint(format!(
-                "the tag {} was created locally; push it with `git push {remote} refs/tags/{}`",
-                plan.tag, plan.tag
-            ))
-        } else {
-            err
-        }
-    })?;
+    let created = plan.create(&ctx.repo)?;
+    plan.push_created(&ctx.repo, &ctx.config, created)
+        .map_err(|e| push_failed(&remote, &plan, e))?;
     finish(&args, &plan, &remote, true, plan.push_to.is_some())
+}
+
+/// Explains a failed push of the tag this run created.
+fn push_failed(remote: &str, plan: &ReleasePlan, error: PushError) -> CliError {
+    match error {
+        PushError::LostRace { ref remote, .. } => {
+            let hint = format!(
+                "run `git fetch --tags {}`, then release again: the next version will be above theirs",
+                for_terminal(remote)
+            );
+            CliError::new(Kind::Refused, error.to_string()).hint(hint)
+        }
+        PushError::Failed(e) => CliError::from(e).hint(format!(
+            "the tag {} was created locally; once the cause above is fixed, push it with `git push {} refs/tags/{}`",
+            plan.tag,
+            for_terminal(remote),
+            plan.tag
+        )),
+    }
 }
 
 /// Asks the registry whether the commit's image exists; records its digest.
@@ -241,33 +263,63 @@ fn verify_image(ctx: &Context, plan: &mut ReleasePlan) -> Result<(), CliError> {
             format!("no image {} in {}: CI has not built commit {} of {}", plan.image, registry.describe(), &plan.commit[..7], plan.service),
         )
         .hint("CI builds and pushes the image on every push to main; wait for that workflow to finish, or release a commit that has an image with --commit")),
-        ImageStatus::Failed(failure) => {
-            let kind = match failure.kind {
-                FailureKind::RepositoryNotFound => Kind::Refused,
-                _ => Kind::Unavailable,
-            };
-            Err(CliError::new(kind, format!("cannot check image {}: {}", plan.image, failure.message)).hint(failure.hint))
-        }
+        // The same judgement as the hook's and `check`'s: a missing repository refuses
+        // (exit 1), "could not ask" refuses as unavailable (exit 4) unless
+        // `[hook] on-registry-error = "warn"` lets it through.
+        ImageStatus::Failed(failure) => match judge_registry_failure(&ctx.config, failure.kind) {
+            RegistryVerdict::Warn => {
+                ui::warn(&format!(
+                    "cannot check image {}: {}; {} (going on: [hook] on-registry-error = \"warn\"; the tag message records no digest)",
+                    plan.image, failure.message, failure.hint
+                ));
+                Ok(())
+            }
+            RegistryVerdict::Absent => Err(CliError::new(
+                Kind::Refused,
+                format!("no image {} in {}: {}", plan.image, registry.describe(), failure.message),
+            )
+            .hint(failure.hint)),
+            RegistryVerdict::Unavailable => Err(CliError::new(
+                Kind::Unavailable,
+                format!("cannot check image {}: {}", plan.image, failure.message),
+            )
+            .hint(failure.hint)),
+        },
     }
 }
 
 fn prompt_for_version(
     ctx: &Context,
     analysis: &Analysis,
-    pre: Option<&str>,
+    args: &ReleaseArgs,
 ) -> Result<VersionChoice, CliError> {
+    let pre = args.pre.as_deref();
     let style = Style::stderr();
     let current = analysis.current.as_ref();
     let service_path = &ctx.config.service(&analysis.service)?.path;
-    match current {
-        Some(c) => eprintln!(
+    // With nothing to release there is no suggestion: the commits call for nothing.
+    let empty = analysis.nothing_to_release(&ctx.repo, &ctx.config, None)?;
+    match (current, &empty) {
+        (Some(c), Some(NothingToRelease::NoChanges { .. })) => eprintln!(
+            "{} is at {}; no changes since {}: no commit touched {} since",
+            analysis.service,
+            style.strong(&c.tag),
+            c.tag,
+            for_terminal(service_path)
+        ),
+        (Some(c), Some(reason)) => eprintln!(
+            "{} is at {}; {reason}",
+            analysis.service,
+            style.strong(&c.tag)
+        ),
+        (Some(c), None) => eprintln!(
             "{} is at {}; {} commit(s) touched {} since:",
             analysis.service,
             style.strong(&c.tag),
             analysis.commits.len(),
             for_terminal(service_path)
         ),
-        None => eprintln!(
+        (None, _) => eprintln!(
             "{} has no release yet; {} commit(s) touched {}:",
             analysis.service,
             analysis.commits.len(),
@@ -293,11 +345,28 @@ fn prompt_for_version(
         let Ok(version) = analysis.next_for(&ctx.config, bump, pre) else {
             continue;
         };
+        // Only what the empty-release rule allows (finalising a pre-release), unless
+        // --allow-empty.
+        if empty.is_some()
+            && !args.allow_empty
+            && analysis
+                .nothing_to_release(&ctx.repo, &ctx.config, Some(&version))?
+                .is_some()
+        {
+            continue;
+        }
         match options.iter_mut().find(|(_, v)| *v == version) {
             Some(slot) if slot.0 != analysis.suggestion => slot.0 = bump,
             Some(_) => {}
             None => options.push((bump, version)),
         }
+    }
+    if let (Some(reason), true) = (&empty, options.is_empty()) {
+        return Err(PlanError::NothingToRelease {
+            service: analysis.service.clone(),
+            reason: reason.clone(),
+        }
+        .into());
     }
     if options.is_empty() {
         return Err(CliError::new(
@@ -305,10 +374,11 @@ fn prompt_for_version(
             "no bump produces a valid next version; pass --set-version",
         ));
     }
+    let suggested = empty.is_none().then_some(analysis.suggestion);
     let items: Vec<String> = options
         .iter()
         .map(|(bump, version)| {
-            let mark = if *bump == analysis.suggestion {
+            let mark = if Some(*bump) == suggested {
                 "  (suggested by the commits)"
             } else {
                 ""
@@ -318,7 +388,7 @@ fn prompt_for_version(
         .collect();
     let default = options
         .iter()
-        .position(|(b, _)| *b == analysis.suggestion)
+        .position(|(b, _)| Some(*b) == suggested)
         .unwrap_or(0);
     let picked = prompting(|| {
         dialoguer::Select::new()

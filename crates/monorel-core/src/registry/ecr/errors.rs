@@ -92,11 +92,7 @@ impl Ecr {
             return no_credentials(&context);
         }
         if context.contains("region") && region == "REGION" {
-            return RegistryFailure {
-                kind: FailureKind::Other,
-                message: format!("no AWS region for ECR: {context}"),
-                hint: "set [registry] region in git-release.toml (or AWS_REGION)".into(),
-            };
+            return no_region();
         }
         match code {
             "RepositoryNotFoundException" => RegistryFailure {
@@ -140,8 +136,14 @@ impl Ecr {
                     (None, "") => context.clone(),
                     (None, code) => code.to_string(),
                 };
+                // A 5xx after the SDK's retries is an outage ("could not ask"); any other
+                // unclassified answer is not known to be one.
+                let kind = match status {
+                    Some(500..=599) => FailureKind::ServerError,
+                    _ => FailureKind::Other,
+                };
                 RegistryFailure {
-                    kind: FailureKind::Other,
+                    kind,
                     message: format!(
                         "ECR at {endpoint} failed {action} on {repository} ({what}{})",
                         if aws_message.is_empty() { String::new() } else { format!(": {aws_message}") }
@@ -208,6 +210,16 @@ pub(super) fn no_credentials(context: &str) -> RegistryFailure {
         kind: FailureKind::NoCredentials,
         message,
         hint: login_hint(),
+    }
+}
+
+/// The failure for a missing AWS region: neither `git-release.toml` nor the AWS
+/// environment names one.
+pub(super) fn no_region() -> RegistryFailure {
+    RegistryFailure {
+        kind: FailureKind::Other,
+        message: "no AWS region for ECR: git-release.toml has no [registry] region and the AWS environment names none".into(),
+        hint: "set `[registry] region` in git-release.toml (like region = \"eu-west-1\"), or export AWS_REGION".into(),
     }
 }
 

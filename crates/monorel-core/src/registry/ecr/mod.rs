@@ -34,7 +34,7 @@ use crate::config::RegistryConfig;
 
 mod errors;
 
-use errors::{error_chain, no_credentials, one_line};
+use errors::{error_chain, no_credentials, no_region, one_line};
 
 /// Runs `future` on `runtime`, giving up at `deadline` (the timer needs the runtime's context).
 fn block_on_until<F: std::future::Future>(
@@ -130,6 +130,11 @@ impl Ecr {
         }
         let sdk = block_on_until(&runtime, deadline, loader.load())
             .map_err(|_| self.timed_out("loading the AWS configuration"))?;
+        // Without a region every call fails deep in the SDK with a message that does not
+        // say where to set it; say it here, before any call.
+        if sdk.region().is_none() {
+            return Err(no_region());
+        }
         let client = Client::new(&sdk);
         Ok(Backend {
             runtime,
