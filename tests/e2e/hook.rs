@@ -845,7 +845,9 @@ fn a_local_ref_with_spaces_is_parsed_per_the_protocol() {
     let zero = "0".repeat(40);
 
     // Straight into the binary: a good tag passes, a bad one gets its verdict.
-    let line = format!("service-a-v1.0.0@{{1 second ago}} {tag_object} refs/tags/service-a-v1.0.0 {zero}\n");
+    let line = format!(
+        "service-a-v1.0.0@{{1 second ago}} {tag_object} refs/tags/service-a-v1.0.0 {zero}\n"
+    );
     let run = hook_stdin(&env, &repo, &line).ok();
     assert!(run.stderr.contains("✓ service-a-v1.0.0"), "{}", run.stderr);
     let commit = env.git(&repo.work, &["rev-parse", "HEAD"]);
@@ -856,7 +858,10 @@ fn a_local_ref_with_spaces_is_parsed_per_the_protocol() {
     // Through a real push, with a refspec whose source has spaces.
     let spec = "service-a-v1.0.0@{1 second ago}:refs/tags/service-a-v1.0.0";
     assert_eq!(
-        env.git(&repo.work, &["rev-parse", "service-a-v1.0.0@{1 second ago}"]),
+        env.git(
+            &repo.work,
+            &["rev-parse", "service-a-v1.0.0@{1 second ago}"]
+        ),
         tag_object
     );
     let run = push(&env, &repo.work, &["origin", spec]);
@@ -870,10 +875,17 @@ fn a_local_ref_with_spaces_is_parsed_per_the_protocol() {
     let run = push(
         &env,
         &repo.work,
-        &["origin", "HEAD^{/initial import}:refs/tags/service-b-v1.0.0"],
+        &[
+            "origin",
+            "HEAD^{/initial import}:refs/tags/service-b-v1.0.0",
+        ],
     );
     refused(&run, "annotated");
-    assert!(!run.stderr.contains("pre-push input line"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("pre-push input line"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// A name git cannot store gets its own verdict (rule naming, no useless "fetch it"), and
@@ -909,8 +921,17 @@ fn check_gives_an_invalid_ref_name_its_own_verdict() {
         assert!(rules.contains(&"naming"), "{json}");
         assert!(!rules.contains(&"commit"), "{json}");
     }
-    let run = env.run(&repo.work, &["check", "service-a-v1.0.0", "bad..name", "service-b-v1.0.0"]).expect_code(1);
+    let run = env
+        .run(
+            &repo.work,
+            &["check", "service-a-v1.0.0", "bad..name", "service-b-v1.0.0"],
+        )
+        .expect_code(1);
     assert!(run.stdout.contains("✓ service-a-v1.0.0"), "{}", run.stdout);
     assert!(run.stdout.contains("✓ service-b-v1.0.0"), "{}", run.stdout);
-    assert!(run.stdout.contains("✗ [naming] `bad..name`"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("✗ [naming] `bad..name`"),
+        "{}",
+        run.stdout
+    );
 }

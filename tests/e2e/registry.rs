@@ -459,6 +459,38 @@ fn fault_no_credentials_says_how_to_log_in() {
     assert!(tags.is_empty(), "a tag was created: {tags}");
 }
 
+/// An expired session says how to log in and keeps AWS's own reason, without the SDK's
+/// debug dump of the error (`Error { code: …, aws_request_id: … }`).
+#[test]
+fn fault_expired_credentials_say_how_to_log_in_without_a_debug_dump() {
+    let mut w = world_with_image("");
+    let proxy = Proxy::start(
+        "127.0.0.1:0",
+        &format!("127.0.0.1:{}", w.moto.port),
+        Fault::ExpiredToken,
+    )
+    .expect("proxy");
+    w.env.set_env("AWS_ENDPOINT_URL", &proxy.endpoint);
+    w.env.set_env("AWS_PROFILE", "dev");
+    w.env.set_env("AWS_CONFIG_FILE", "/dev/null");
+    let run = w.run(&["service-a", "--bump", "minor"]).expect_code(4);
+    assert_one_error(&run, "the AWS session has expired");
+    w.tag("service-a-v1.0.0");
+    let check = w.run(&["check", "service-a-v1.0.0"]).expect_code(4);
+    for text in [&run.stderr, &check.stdout] {
+        assert!(
+            text.contains(
+                "ExpiredTokenException: The security token included in the request is expired"
+            ),
+            "the cause is kept:\n{text}"
+        );
+        assert!(text.contains("aws sso login --profile dev"), "{text}");
+        for dump in ["Error {", "aws_request_id", "code: \"", "3f1c7c2e"] {
+            assert!(!text.contains(dump), "a debug dump ({dump}):\n{text}");
+        }
+    }
+}
+
 #[test]
 fn full_flow_release_push_then_promote() {
     let w = World::new(&["service-a", "service-b"], "");
@@ -699,7 +731,9 @@ fn hook_stdin(w: &World, lines: &str) -> Run {
 
 /// The pre-push line for pushing local tag `tag` as a new tag.
 fn new_tag_line(w: &World, tag: &str) -> String {
-    let id = w.env.git(&w.repo.work, &["rev-parse", &format!("refs/tags/{tag}")]);
+    let id = w
+        .env
+        .git(&w.repo.work, &["rev-parse", &format!("refs/tags/{tag}")]);
     format!("refs/tags/{tag} {id} refs/tags/{tag} {}\n", "0".repeat(40))
 }
 
@@ -721,14 +755,25 @@ fn a_missing_artifact_blocks_even_with_on_registry_error_warn() {
 
     for (tag, needle) in [
         ("service-a-v1.0.0", "no image service-a-image:"),
-        ("service-b-v1.0.0", "repository service-b-image does not exist"),
+        (
+            "service-b-v1.0.0",
+            "repository service-b-image does not exist",
+        ),
     ] {
         // A real push through the installed hook: refused, nothing reaches the remote.
         let run = push_via(&w, &w.moto.endpoint, &["origin", tag]);
-        assert_ne!(run.code, 0, "{tag}: the push must be refused:\n{}", run.stderr);
+        assert_ne!(
+            run.code, 0,
+            "{tag}: the push must be refused:\n{}",
+            run.stderr
+        );
         assert!(run.stderr.contains("✗ [image]"), "{tag}:\n{}", run.stderr);
         assert!(run.stderr.contains(needle), "{tag}:\n{}", run.stderr);
-        assert!(!run.stderr.contains("let through"), "{tag}:\n{}", run.stderr);
+        assert!(
+            !run.stderr.contains("let through"),
+            "{tag}:\n{}",
+            run.stderr
+        );
         assert!(monorel_e2e::remote_tags(&w.env, &w.repo.bare).is_empty());
 
         // The hook binary itself, `check` and the release command: exit 1 each.
@@ -742,13 +787,17 @@ fn a_missing_artifact_blocks_even_with_on_registry_error_warn() {
         assert_eq!(json["tags"][0]["failures"][0]["rule"], "image");
         assert_eq!(json["tags"][0]["registry_unavailable"], false);
     }
-    w.env
-        .git(&w.repo.work, &["tag", "-d", "service-a-v1.0.0", "service-b-v1.0.0"]);
+    w.env.git(
+        &w.repo.work,
+        &["tag", "-d", "service-a-v1.0.0", "service-b-v1.0.0"],
+    );
     for (service, needle) in [
         ("service-a", "no image service-a-image:"),
         ("service-b", "repository service-b-image does not exist"),
     ] {
-        let run = w.run(&[service, "--bump", "minor", "--offline"]).expect_code(1);
+        let run = w
+            .run(&[service, "--bump", "minor", "--offline"])
+            .expect_code(1);
         assert_one_error(&run, needle);
         assert!(!run.stderr.contains("warning:"), "{}", run.stderr);
     }
@@ -788,7 +837,11 @@ fn an_unreachable_registry_exits_4_everywhere_unless_warn() {
             assert_eq!(w.local_tags(), ["service-a-v0.1.0"]);
         } else {
             for (what, run) in [("hook", &hook), ("check", &check), ("release", &release)] {
-                assert_eq!(run.code, 4, "{what} with block:\n{}\n{}", run.stdout, run.stderr);
+                assert_eq!(
+                    run.code, 4,
+                    "{what} with block:\n{}\n{}",
+                    run.stdout, run.stderr
+                );
                 assert!(
                     format!("{}{}", run.stdout, run.stderr).contains("connection refused"),
                     "{what}:\n{}",
@@ -808,7 +861,10 @@ fn an_unreachable_registry_exits_4_everywhere_unless_warn() {
 /// exit code is 1, the tag's verdict says which is which.
 #[test]
 fn a_broken_rule_outranks_an_unreachable_registry() {
-    let mut w = World::new(&["service-a", "service-b"], "timeout-seconds = 3\nconnect-timeout-seconds = 1");
+    let mut w = World::new(
+        &["service-a", "service-b"],
+        "timeout-seconds = 3\nconnect-timeout-seconds = 1",
+    );
     w.env.set_env("AWS_ENDPOINT_URL", &closed_endpoint());
     w.tag("service-a-v1.0.0");
     w.env.git(&w.repo.work, &["tag", "service-b-v1.0.0"]);
@@ -834,20 +890,27 @@ fn a_missing_region_says_where_to_set_it() {
     let empty = env.path().join("empty-aws-file");
     std::fs::write(&empty, "").expect("empty file");
     env.set_env("AWS_CONFIG_FILE", empty.to_str().expect("utf-8"));
-    env.set_env("AWS_SHARED_CREDENTIALS_FILE", empty.to_str().expect("utf-8"));
-    let config = "[registry]\nkind = \"ecr\"\n\n[services.service-a]\npath = \"services/service-a\"\n";
+    env.set_env(
+        "AWS_SHARED_CREDENTIALS_FILE",
+        empty.to_str().expect("utf-8"),
+    );
+    let config =
+        "[registry]\nkind = \"ecr\"\n\n[services.service-a]\npath = \"services/service-a\"\n";
     let repo = env.monorepo("mono", config, &["service-a"]);
     let run = env
         .run(&repo.work, &["service-a", "--bump", "minor", "--offline"])
         .expect_code(4);
     assert_one_error(&run, "no AWS region");
     assert!(
-        run.stderr.contains("hint: set `[registry] region` in git-release.toml"),
+        run.stderr
+            .contains("hint: set `[registry] region` in git-release.toml"),
         "{}",
         run.stderr
     );
     env.git(&repo.work, &["tag", "-a", "-m", "r", "service-a-v1.0.0"]);
-    let run = env.run(&repo.work, &["check", "service-a-v1.0.0"]).expect_code(4);
+    let run = env
+        .run(&repo.work, &["check", "service-a-v1.0.0"])
+        .expect_code(4);
     assert!(
         run.stdout.contains("set `[registry] region`"),
         "{}",

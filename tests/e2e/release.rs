@@ -1327,7 +1327,13 @@ fn a_release_with_nothing_to_release_is_refused() {
     let before = snapshot(&env, &repo);
     for args in [
         &["service-a", "--bump", "patch", "--offline"][..],
-        &["service-a", "--set-version", "2.0.0", "--offline", "--dry-run"][..],
+        &[
+            "service-a",
+            "--set-version",
+            "2.0.0",
+            "--offline",
+            "--dry-run",
+        ][..],
     ] {
         let run = env.run(&repo.work, args);
         one_error(
@@ -1345,7 +1351,11 @@ fn a_release_with_nothing_to_release_is_refused() {
     release(&env, &repo, &["service-b", "--bump", "patch"]);
 
     // --allow-empty says it is meant.
-    let out = release(&env, &repo, &["service-a", "--bump", "patch", "--allow-empty"]);
+    let out = release(
+        &env,
+        &repo,
+        &["service-a", "--bump", "patch", "--allow-empty"],
+    );
     assert_eq!(out["version"], "1.0.1");
     assert!(tag_exists(&env, &repo, "service-a-v1.0.1"));
 }
@@ -1365,9 +1375,20 @@ fn an_already_released_commit_is_refused_with_its_tag() {
     release(&env, &repo, &["service-a", "--bump", "major"]);
     let run = env.run(
         &repo.work,
-        &["service-a", "--set-version", "3.0.0", "--commit", &fix, "--offline"],
+        &[
+            "service-a",
+            "--set-version",
+            "3.0.0",
+            "--commit",
+            &fix,
+            "--offline",
+        ],
     );
-    one_error(run, 1, &["already released as service-a-v1.0.1", "--allow-empty"]);
+    one_error(
+        run,
+        1,
+        &["already released as service-a-v1.0.1", "--allow-empty"],
+    );
     assert!(!tag_exists(&env, &repo, "service-a-v3.0.0"));
 }
 
@@ -1426,7 +1447,14 @@ fn next_says_no_changes_and_counts_commits() {
     let json = env
         .run(
             &repo.work,
-            &["next", "service-a", "--offline", "--json", "--bump", "patch"],
+            &[
+                "next",
+                "service-a",
+                "--offline",
+                "--json",
+                "--bump",
+                "patch",
+            ],
         )
         .ok()
         .json();
@@ -1498,7 +1526,11 @@ fn the_loser_of_a_release_race_is_told_and_its_tag_removed() {
             "someone else released this version first",
             "your local tag service-a-v0.1.0 was removed",
         ] {
-            assert!(ours.contains(needle), "hook {hook}: {needle:?}:\n{}", run.stderr);
+            assert!(
+                ours.contains(needle),
+                "hook {hook}: {needle:?}:\n{}",
+                run.stderr
+            );
         }
         assert!(
             run.stderr.contains("hint: run `git fetch --tags origin`"),

@@ -24,6 +24,9 @@ pub enum Fault {
     Http500,
     /// Answer HTTP 400 `ThrottlingException`, as ECR does when over its quota.
     Throttle,
+    /// Answer HTTP 400 `ExpiredTokenException`, as AWS does for expired session
+    /// credentials (an SSO or assumed-role session that ran out).
+    ExpiredToken,
     /// Wait this many milliseconds, then forward.
     DelayMs(u64),
 }
@@ -188,6 +191,15 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
             write!(
                 client,
                 "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-errortype: ThrottlingException\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            client.write_all(body)?;
+        }
+        Fault::ExpiredToken => {
+            let body = br#"{"__type":"ExpiredTokenException","message":"The security token included in the request is expired"}"#;
+            write!(
+                client,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-errortype: ExpiredTokenException\r\nx-amzn-requestid: 3f1c7c2e-0000-4000-8000-000000000000\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             )?;
             client.write_all(body)?;

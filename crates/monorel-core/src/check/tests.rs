@@ -531,16 +531,52 @@ fn registry_failures_are_judged_the_same_for_every_caller() {
     let block = config("");
     let warn = config("[hook]\non-registry-error = \"warn\"");
     for (kind, with_block, with_warn) in [
-        (RepositoryNotFound, RegistryVerdict::Absent, RegistryVerdict::Absent),
-        (ImageNotFound, RegistryVerdict::Absent, RegistryVerdict::Absent),
-        (AccessDenied, RegistryVerdict::Unavailable, RegistryVerdict::Unavailable),
-        (Other, RegistryVerdict::Unavailable, RegistryVerdict::Unavailable),
-        (Conflict, RegistryVerdict::Unavailable, RegistryVerdict::Unavailable),
-        (NoCredentials, RegistryVerdict::Unavailable, RegistryVerdict::Warn),
-        (Throttled, RegistryVerdict::Unavailable, RegistryVerdict::Warn),
+        (
+            RepositoryNotFound,
+            RegistryVerdict::Absent,
+            RegistryVerdict::Absent,
+        ),
+        (
+            ImageNotFound,
+            RegistryVerdict::Absent,
+            RegistryVerdict::Absent,
+        ),
+        (
+            AccessDenied,
+            RegistryVerdict::Unavailable,
+            RegistryVerdict::Unavailable,
+        ),
+        (
+            Other,
+            RegistryVerdict::Unavailable,
+            RegistryVerdict::Unavailable,
+        ),
+        (
+            Conflict,
+            RegistryVerdict::Unavailable,
+            RegistryVerdict::Unavailable,
+        ),
+        (
+            NoCredentials,
+            RegistryVerdict::Unavailable,
+            RegistryVerdict::Warn,
+        ),
+        (
+            Throttled,
+            RegistryVerdict::Unavailable,
+            RegistryVerdict::Warn,
+        ),
         (Timeout, RegistryVerdict::Unavailable, RegistryVerdict::Warn),
-        (Unreachable, RegistryVerdict::Unavailable, RegistryVerdict::Warn),
-        (ServerError, RegistryVerdict::Unavailable, RegistryVerdict::Warn),
+        (
+            Unreachable,
+            RegistryVerdict::Unavailable,
+            RegistryVerdict::Warn,
+        ),
+        (
+            ServerError,
+            RegistryVerdict::Unavailable,
+            RegistryVerdict::Warn,
+        ),
     ] {
         assert_eq!(judge_registry_failure(&block, kind), with_block, "{kind:?}");
         assert_eq!(judge_registry_failure(&warn, kind), with_warn, "{kind:?}");
@@ -607,6 +643,9 @@ fn missing_repositories_refuse_and_outages_are_marked_unavailable() {
     let two = new_tags(&repo, &["service-a-v1.0.0", "api-v1.0.0"]);
     let report =
         check_tags(&block, &repo, &two, &failing(FailureKind::Unreachable)).expect("check");
-    assert!(!report.only_unavailable(), "the lightweight tag breaks a rule");
+    assert!(
+        !report.only_unavailable(),
+        "the lightweight tag breaks a rule"
+    );
     assert!(!report.verdicts[1].registry_unavailable);
 }

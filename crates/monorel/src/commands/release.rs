@@ -10,8 +10,7 @@ use clap::Args;
 use monorel_core::check::{judge_registry_failure, RegistryVerdict};
 use monorel_core::config::RegistryKind;
 use monorel_core::plan::{
-    self, Analysis, NothingToRelease, PlanError, PushError, ReleasePlan, RemoteState,
-    VersionChoice,
+    self, Analysis, NothingToRelease, PlanError, PushError, ReleasePlan, RemoteState, VersionChoice,
 };
 use monorel_core::registry::{self, ImageStatus};
 use monorel_core::sanitize::for_terminal;

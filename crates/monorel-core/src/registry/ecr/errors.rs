@@ -89,7 +89,14 @@ impl Ecr {
             }
         }
         if credentials_problem(&context) || matches!(code, "ExpiredTokenException") {
-            return no_credentials(&context);
+            // A service's answer is told by its code and message; the chain of a service
+            // error only wraps those in "service error: unhandled error (…)".
+            let cause = match (code, aws_message.as_str()) {
+                ("", _) => context,
+                (code, "") => format!("ECR answered {code}"),
+                (code, message) => format!("ECR answered {code}: {message}"),
+            };
+            return no_credentials(&cause);
         }
         if context.contains("region") && region == "REGION" {
             return no_region();
@@ -174,12 +181,16 @@ fn credentials_problem(context: &str) -> bool {
 /// Renders an error and its causes on one line, like the SDK's `DisplayErrorContext` but
 /// without its `Debug` dump; repeated causes are dropped. Credentials never appear in SDK
 /// error texts, only provider names and profile names.
+///
+/// Some SDK types display as a debug dump (`ErrorMetadata` shows
+/// `Error { code: "…", message: "…", aws_request_id: "…" }`): such causes are dropped too,
+/// their code and message are read through [`ProvideErrorMetadata`] instead.
 pub(super) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(err);
     while let Some(e) = next {
         let text = one_line(&e.to_string());
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+        if !text.is_empty() && !is_debug_dump(&text) && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
         next = e.source();
@@ -194,6 +205,16 @@ pub(super) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         text.push('…');
     }
     text
+}
+
+/// Whether `text` is a `Debug`-style struct dump (`Name { field: … }`), not a sentence.
+fn is_debug_dump(text: &str) -> bool {
+    let Some((name, rest)) = text.split_once(" {") else {
+        return false;
+    };
+    !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && rest.trim_end().ends_with('}')
 }
 
 /// The failure for missing or expired credentials, with how to log in.
@@ -268,6 +289,17 @@ mod tests {
             "The SSO session associated with this profile has expired"
         ));
         assert!(!credentials_problem("Connection refused (os error 111)"));
+    }
+
+    #[test]
+    fn debug_dumps_are_not_part_of_a_message() {
+        assert!(is_debug_dump(
+            r#"Error { code: "ExpiredTokenException", message: "expired", aws_request_id: "x" }"#
+        ));
+        assert!(!is_debug_dump(
+            "dispatch failure: other: connection refused"
+        ));
+        assert!(!is_debug_dump("the {service} template"));
     }
 
     #[test]
