@@ -91,7 +91,7 @@ impl Analysis {
             // Only what the hook would accept counts as a release (annotated, on a commit).
             if target.annotated
                 && target.peeled_kind == gix::object::Kind::Commit
-                && target.peeled.to_string() == self.commit
+                && gix::ObjectId::from_hex(self.commit.as_bytes()).ok() == Some(target.peeled)
             {
                 found.push(release);
             }
@@ -579,12 +579,16 @@ impl ReleasePlan {
             .ok()
             .and_then(|tags| tags.into_iter().find(|(tag, _)| *tag == self.tag));
         match theirs {
-            Some((_, theirs)) if theirs != created.to_string() => Err(PushError::LostRace {
-                remote: remote.clone(),
-                tag: self.tag.clone(),
-                removed: repo.delete_tag_if(&self.tag, created).is_ok(),
-                theirs,
-            }),
+            Some((_, theirs))
+                if gix::ObjectId::from_hex(theirs.as_bytes()).ok() != Some(created) =>
+            {
+                Err(PushError::LostRace {
+                    remote: remote.clone(),
+                    tag: self.tag.clone(),
+                    removed: repo.delete_tag_if(&self.tag, created).is_ok(),
+                    theirs,
+                })
+            }
             _ => Err(error.into()),
         }
     }
