@@ -305,3 +305,53 @@ fn json_on_a_terminal_does_not_prompt() {
     assert!(rest.contains("--bump minor"), "{rest}");
     assert_eq!(tags(&env, &repo), "service-a-v1.2.3");
 }
+
+/// With nothing to release the prompt suggests nothing: it says "no changes since <tag>"
+/// and refuses before the menu (no bump would be allowed).
+#[test]
+fn no_changes_since_the_release_is_said_instead_of_a_suggestion() {
+    let env = TestEnv::new();
+    let repo = repo_with_a_feature(&env);
+    env.git(
+        &repo.work,
+        &["tag", "-a", "-m", "1.3.0", "service-a-v1.3.0"],
+    );
+    env.commit_to(&repo, "service-b", "b.txt", "fix: only b");
+    let mut s = spawn(&env, &repo, &["service-a", "--offline"]);
+    s.exp_string("service-a is at service-a-v1.3.0; no changes since service-a-v1.3.0")
+        .expect("no changes");
+    let (rest, status) = finish(&mut s);
+    assert!(exited(status, 1), "{status:?}\n{rest}");
+    assert!(rest.contains("nothing to release"), "{rest}");
+    assert!(!rest.contains("suggested by the commits"), "{rest}");
+    assert!(!rest.contains("Next version"), "{rest}");
+    assert_eq!(tags(&env, &repo), "service-a-v1.2.3\nservice-a-v1.3.0");
+}
+
+/// A pre-release with no changes since can still be finalised: the menu offers only that,
+/// with no suggestion mark.
+#[test]
+fn an_unchanged_prerelease_offers_only_its_finalisation() {
+    let env = TestEnv::new();
+    let repo = repo_with_a_feature(&env);
+    env.git(
+        &repo.work,
+        &["tag", "-a", "-m", "rc", "service-a-v2.0.0-rc.1"],
+    );
+    let mut s = spawn(&env, &repo, &["service-a", "--offline", "--yes"]);
+    s.exp_string("no changes since service-a-v2.0.0-rc.1")
+        .expect("no changes");
+    let shown = s
+        .exp_string("> release     2.0.0")
+        .expect("only the release");
+    assert!(!shown.contains("prerelease"), "{shown}");
+    keys(&mut s, "\r");
+    let (rest, status) = finish(&mut s);
+    assert!(exited(status, 0), "{status:?}\n{rest}");
+    assert!(!rest.contains("suggested by the commits"), "{rest}");
+    assert!(!rest.contains("2.0.0-rc.2"), "{rest}");
+    assert!(
+        tags(&env, &repo).contains("service-a-v2.0.0\n")
+            || tags(&env, &repo).ends_with("service-a-v2.0.0")
+    );
+}
