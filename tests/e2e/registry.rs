@@ -917,3 +917,54 @@ fn a_missing_region_says_where_to_set_it() {
         run.stdout
     );
 }
+
+/// Access denied is not "could not ask right now": it stays until a policy changes, and
+/// ECR answers it for repositories outside the policy whether or not they exist. So even
+/// `on-registry-error = "warn"` refuses it (exit 4) in check, the hook and the release.
+#[test]
+fn access_denied_blocks_even_with_on_registry_error_warn() {
+    // Seeding makes exactly this many unauthenticated requests; IAM applies after them.
+    let moto = Moto::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let mut env = TestEnv::new();
+    for (k, v) in moto.env() {
+        env.set_env(k, &v);
+    }
+    let repo = env.monorepo("mono", &ecr_config(&["service-a"], WARN), &["service-a"]);
+    let answers = moto.ecr(&[
+        ("iam.create_user", serde_json::json!({"UserName": "nobody"})),
+        (
+            "iam.create_access_key",
+            serde_json::json!({"UserName": "nobody"}),
+        ),
+        (
+            "create_repository",
+            serde_json::json!({"repositoryName": "service-a-image"}),
+        ),
+    ]);
+    for answer in &answers {
+        assert!(answer.get("error").is_none(), "seeding failed: {answer}");
+    }
+    let key = &answers[1]["AccessKey"];
+    env.set_env(
+        "AWS_ACCESS_KEY_ID",
+        key["AccessKeyId"].as_str().expect("key id"),
+    );
+    env.set_env(
+        "AWS_SECRET_ACCESS_KEY",
+        key["SecretAccessKey"].as_str().expect("secret"),
+    );
+    let w = World { env, moto, repo };
+    w.tag("service-a-v1.0.0");
+    let run = w.run(&["check", "service-a-v1.0.0"]).expect_code(4);
+    assert!(run.stdout.contains("access denied"), "{}", run.stdout);
+    assert!(run.stdout.contains("ecr:BatchGetImage"), "{}", run.stdout);
+    assert!(!run.stderr.contains("let through"), "{}", run.stderr);
+    let run = hook_stdin(&w, &new_tag_line(&w, "service-a-v1.0.0")).expect_code(4);
+    assert!(run.stderr.contains("✗ [image]"), "{}", run.stderr);
+    w.env.git(&w.repo.work, &["tag", "-d", "service-a-v1.0.0"]);
+    let run = w
+        .run(&["service-a", "--bump", "minor", "--offline"])
+        .expect_code(4);
+    assert_one_error(&run, "access denied");
+    assert!(w.local_tags().is_empty(), "a tag was created");
+}
