@@ -2,8 +2,8 @@
 //!
 //! It forwards every request byte for byte to the upstream server (one upstream
 //! connection per request, `Connection: close` on both sides so framing stays trivial)
-//! and can instead answer with an injected fault: an HTTP 500, or ECR's throttling error
-//! in its real awsJson1.1 wire format. It never imitates a successful ECR answer. It also
+//! and can instead answer with an injected fault: an HTTP 500, or ECR's throttling or
+//! expired-token error in its real awsJson1.1 wire format. It never imitates a successful ECR answer. It also
 //! records each request's `X-Amz-Target` (the API operation), so tests can count calls.
 //!
 //! [`BlackHole`] is the other bad server: it accepts connections and never answers.
