@@ -7,7 +7,7 @@
 //! touch different files and never conflict in a merge.
 //!
 //! Two formats are written, and behave the same:
-//! - JSON (`*.tfvars.json`, the default): edited in place ([`json`]), so every other
+//! - JSON (`*.tfvars.json`, the default): edited in place (`deploy/json.rs`), so every other
 //!   value (big numbers included), the key order and the layout stay as they were; a new
 //!   file is written with sorted keys (stable diffs) and a trailing newline.
 //! - HCL (`*.tfvars`), for teams that keep a hand-written variables file: the value is

@@ -95,7 +95,7 @@ impl Policy {
     }
 }
 
-/// The error returned by [`Lock::acquire`], [`Lock::commit`], [`resolve`] and [`write`].
+/// The error returned by [`Lock::acquire`], [`Lock::commit`], [`resolve`] and [`write()`].
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// The path, or a symbolic link on the way, leads outside the root.

@@ -104,9 +104,11 @@ fn find_services(root: &Path) -> (Vec<(String, String)>, Vec<String>) {
                 }
             } else if name == "Dockerfile" && dir != root {
                 let relative = dir.strip_prefix(root).unwrap_or(&dir);
-                // Joined with `/` by components: a `\\` is part of a name on Unix.
-                let parts: Option<Vec<&str>> =
-                    relative.components().map(|c| c.as_os_str().to_str()).collect();
+                // Joined with `/` by components: a `\` is part of a name on Unix.
+                let parts: Option<Vec<&str>> = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_str())
+                    .collect();
                 let Some(rel) = parts.map(|p| p.join("/")) else {
                     // Not UTF-8: a TOML file cannot name it.
                     continue;
