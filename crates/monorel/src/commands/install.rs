@@ -31,10 +31,14 @@ impl From<InstallError> for CliError {
         let kind = match e {
             InstallError::Write(e) => return e.into(),
             InstallError::Io { .. } | InstallError::Scope(_) => Kind::Internal,
-            InstallError::SharedHooksDir { .. } => {
+            InstallError::SharedHooksDir { ref dir, .. } => {
+                let shared = format!(
+                    "hooks in {} then no longer run in this repository: copy the ones it needs into the new directory first (a pre-push there is kept and chained by install)",
+                    dir.display()
+                );
                 return CliError::new(Kind::Refused, e.to_string())
                     .hint("give this repository its own hooks directory, then install again: git config core.hooksPath \"$(git rev-parse --path-format=absolute --git-common-dir)/hooks\" && git release install")
-                    .hint("hooks in the shared directory then no longer run in this repository; copy the ones it needs (or chain them: an existing pre-push is kept and run after the release check)")
+                    .hint(shared);
             }
             _ => Kind::Refused,
         };
