@@ -362,11 +362,13 @@ impl Lock {
                 "the lock was already released",
             )));
         };
-        let lock_path = self.lock_path.clone();
+        // Errors name the file being replaced, which is what the user knows; the lock
+        // file is gone by the time they read the message.
+        let shown = self.file.clone();
         handle
             .write_all(bytes)
             .and_then(|()| handle.flush())
-            .map_err(io("write", &lock_path))?;
+            .map_err(io("write", &shown))?;
         // A replaced link's own mode means nothing: the new file gets the default one.
         let mode = match std::fs::symlink_metadata(&self.file) {
             Ok(meta) if meta.is_file() => Some(meta.permissions().mode() & 0o7777),
@@ -379,7 +381,7 @@ impl Lock {
                 // under an unusual umask.
                 let created = handle
                     .metadata()
-                    .map_err(io("write", &lock_path))?
+                    .map_err(io("write", &shown))?
                     .permissions()
                     .mode()
                     & 0o7777;
@@ -390,11 +392,11 @@ impl Lock {
         if let Some(mode) = mode {
             handle
                 .set_permissions(std::fs::Permissions::from_mode(mode))
-                .map_err(io("write", &lock_path))?;
+                .map_err(io("write", &shown))?;
         }
-        handle.sync_all().map_err(io("write", &lock_path))?;
+        handle.sync_all().map_err(io("write", &shown))?;
         drop(handle);
-        std::fs::rename(&lock_path, &self.file).map_err(io("write", &self.file))?;
+        std::fs::rename(&self.lock_path, &self.file).map_err(io("write", &self.file))?;
         // Renamed: nothing left to remove on drop.
         self.lock_path = PathBuf::new();
         // The rename itself reaches the disk with the directory; a failure here leaves a
