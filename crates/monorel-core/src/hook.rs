@@ -393,6 +393,46 @@ mod tests {
     }
 
     #[test]
+    fn a_linked_hook_is_never_written_through() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hooks = dir.path().join("hooks");
+        std::fs::create_dir_all(&hooks).expect("mkdir");
+        // A foreign hook that is a link (husky, a shared script): chained as the link.
+        let script = dir.path().join("team-pre-push");
+        std::fs::write(&script, "#!/bin/sh\necho team\n").expect("write");
+        symlink(&script, hooks.join(HOOK_NAME)).expect("link");
+        assert_eq!(install(&hooks, false).expect("install"), Installed::Chained);
+        let chained = std::fs::symlink_metadata(hooks.join(CHAINED_NAME)).expect("chained");
+        assert!(chained.file_type().is_symlink());
+        let ours = std::fs::symlink_metadata(hooks.join(HOOK_NAME)).expect("hook");
+        assert!(ours.is_file());
+        assert_eq!(
+            std::fs::read_to_string(&script).expect("read"),
+            "#!/bin/sh\necho team\n"
+        );
+        assert_eq!(uninstall(&hooks).expect("uninstall"), Uninstalled::Restored);
+        assert!(std::fs::symlink_metadata(hooks.join(HOOK_NAME))
+            .expect("restored")
+            .file_type()
+            .is_symlink());
+
+        // An older shim behind a link: --force replaces the link, not the file it names.
+        let older = dir.path().join("older-shim");
+        let older_text = format!("{SHIM}# an older version\n");
+        std::fs::write(&older, &older_text).expect("write");
+        std::fs::remove_file(hooks.join(HOOK_NAME)).expect("rm");
+        symlink(&older, hooks.join(HOOK_NAME)).expect("link");
+        assert_eq!(install(&hooks, true).expect("force"), Installed::Updated);
+        assert_eq!(std::fs::read_to_string(&older).expect("read"), older_text);
+        assert_eq!(
+            std::fs::read_to_string(hooks.join(HOOK_NAME)).expect("read"),
+            SHIM
+        );
+        assert!(!hooks.join("pre-push.lock").exists());
+    }
+
+    #[test]
     fn never_clobbers_an_occupied_chain_slot() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join(HOOK_NAME), "#!/bin/sh\n").expect("write");
