@@ -460,7 +460,7 @@ fn install_with_a_global_hooks_path_leaves_other_repositories_alone() {
         .expect("the hint");
     let fixed = env
         .command("sh", &repo.work)
-        .args(["-c", &hint])
+        .args(["-c", hint])
         .output()
         .expect("sh");
     assert!(
