@@ -183,7 +183,7 @@ fn json_pin_keeps_other_keys_and_commits_only_its_file() {
     std::fs::create_dir_all(pin.parent().expect("dir")).expect("mkdir");
     std::fs::write(
         &pin,
-        "{\"replicas\": \"3\", \"service_a_image_tag\": \"old\", \"zone\": \"b\"}",
+        "{\"replicas\": \"3\", \"service_a_image_tag\": \"old\", \"zone\": \"b\"}\n",
     )
     .expect("write");
     std::fs::write(repo.work.join("infra/stg/main.tf"), "# staged, not ours\n").expect("write");
@@ -209,10 +209,11 @@ fn json_pin_keeps_other_keys_and_commits_only_its_file() {
         run.stderr
     );
 
+    // Edited in place: only the value changed.
     let text = std::fs::read_to_string(&pin).expect("pin");
     assert_eq!(
         text,
-        "{\n  \"replicas\": \"3\",\n  \"service_a_image_tag\": \"service-a-v0.1.0\",\n  \"zone\": \"b\"\n}\n"
+        "{\"replicas\": \"3\", \"service_a_image_tag\": \"service-a-v0.1.0\", \"zone\": \"b\"}\n"
     );
     assert_flat_string_object(&read_json(&pin));
     let files = env.git(&repo.work, &["show", "--name-only", "--format=%s", "HEAD"]);

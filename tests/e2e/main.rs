@@ -7,3 +7,4 @@ mod install;
 mod prompt;
 mod registry;
 mod release;
+mod writes;

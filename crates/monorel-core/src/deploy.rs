@@ -6,12 +6,18 @@
 //! own file (`{service}.auto.tfvars.json`), so two releases deployed at the same time
 //! touch different files and never conflict in a merge.
 //!
-//! Two formats are written:
-//! - JSON (`*.tfvars.json`, the default): a flat object; other keys are kept as they are,
-//!   keys are written in sorted order (stable diffs) with a trailing newline.
+//! Two formats are written, and behave the same:
+//! - JSON (`*.tfvars.json`, the default): edited in place (`deploy/json.rs`), so every other
+//!   value (big numbers included), the key order and the layout stay as they were; a new
+//!   file is written with sorted keys (stable diffs) and a trailing newline.
 //! - HCL (`*.tfvars`), for teams that keep a hand-written variables file: the value is
 //!   replaced in place through `hcl-edit`, and every byte outside the changed value —
 //!   comments, alignment, blank lines — is kept. A file is never rewritten wholesale.
+//!
+//! In both, a pin without a digest removes the old digest variable, and a UTF-8
+//! byte-order mark (which Terraform accepts) is accepted and kept. Files are written
+//! through [`crate::safe_write`]: under `<file>.lock`, read again under the lock, renamed
+//! into place, never through a symbolic link that leaves the repository.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -19,6 +25,12 @@ use hcl_edit::expr::Expression;
 use hcl_edit::{Decorate, Span};
 
 use crate::config::{Config, EnvironmentConfig};
+use crate::safe_write::{self, Lock, Policy, WriteError};
+
+mod json;
+
+/// The UTF-8 byte-order mark, which some Windows editors put at the start of a file.
+const BOM: &str = "\u{feff}";
 
 /// How a pin file is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -40,6 +52,9 @@ pub struct PinTarget {
     /// The file's absolute path.
     #[serde(skip)]
     pub path: PathBuf,
+    /// The repository root, which the file (and any link it is) must stay inside.
+    #[serde(skip)]
+    pub root: PathBuf,
     /// The variable that holds the release tag.
     pub variable: String,
     /// The variable that holds the image digest.
@@ -97,6 +112,10 @@ pub enum DeployError {
         /// The parser's message, on one line.
         message: String,
     },
+    /// The file could not be written safely (a link out of the repository, a held lock,
+    /// a full disk); it was left as it was.
+    #[error(transparent)]
+    Write(#[from] WriteError),
 }
 
 fn known_text(known: &[String]) -> String {
@@ -191,6 +210,7 @@ fn target_of(
         env: env.to_string(),
         file: relative.to_string_lossy().replace('\\', "/"),
         path: root.join(&relative),
+        root: root.to_path_buf(),
         digest_variable: digest_variable(&variable),
         variable,
         format,
@@ -208,16 +228,29 @@ pub struct Pin {
 
 impl PinTarget {
     /// Returns the file's text, or `None` when it does not exist yet.
+    ///
+    /// A link is followed only where a write would follow it: inside the repository.
     fn read(&self) -> Result<Option<String>, DeployError> {
-        match std::fs::read_to_string(&self.path) {
-            Ok(text) => Ok(Some(text)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(DeployError::Io {
+        let resolved = safe_write::resolve(&self.root, &self.path, Policy::DATA.symlinks)?;
+        if !resolved.exists {
+            return Ok(None);
+        }
+        self.text(
+            std::fs::read(&resolved.file).map_err(|source| DeployError::Io {
                 action: "read",
                 path: self.path.clone(),
                 source,
-            }),
-        }
+            })?,
+        )
+        .map(Some)
+    }
+
+    fn text(&self, bytes: Vec<u8>) -> Result<String, DeployError> {
+        String::from_utf8(bytes).map_err(|e| DeployError::Io {
+            action: "read",
+            path: self.path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })
     }
 
     fn malformed(&self, what: &'static str, message: String) -> DeployError {
@@ -232,29 +265,36 @@ impl PinTarget {
 /// Writes `pin` into the target's file, creating it (and its directory) if needed.
 ///
 /// Returns whether the file changed. Only that file is touched.
+///
+/// The file is locked first and read under the lock, so two deploys into one shared file
+/// both land. Nothing is written when the text would not change.
 pub fn write_pin(target: &PinTarget, pin: &Pin) -> Result<bool, DeployError> {
-    let old = target.read()?;
+    let lock = Lock::acquire(&target.root, &target.path, Policy::DATA)?;
+    let old = lock.read()?.map(|b| target.text(b)).transpose()?;
+    let (bom, body) = split_bom(old.as_deref().unwrap_or(""));
+    let body = (old.is_some() && !body.trim().is_empty()).then_some(body);
     let malformed = |what, message| target.malformed(what, message);
     let new = match target.format {
         PinFormat::Json => {
-            update_json(old.as_deref(), target, pin).map_err(|m| malformed("JSON object", m))?
+            update_json(body, target, pin).map_err(|m| malformed("JSON object", m))?
         }
-        PinFormat::Hcl => update_hcl(old.as_deref().unwrap_or(""), target, pin)
+        PinFormat::Hcl => update_hcl(body.unwrap_or(""), target, pin)
             .map_err(|m| malformed("HCL variables file", m))?,
     };
+    let new = format!("{bom}{new}");
     if old.as_deref() == Some(new.as_str()) {
         return Ok(false);
     }
-    let io = |source| DeployError::Io {
-        action: "write",
-        path: target.path.clone(),
-        source,
-    };
-    if let Some(parent) = target.path.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
-    std::fs::write(&target.path, new).map_err(io)?;
+    lock.commit(new.as_bytes())?;
     Ok(true)
+}
+
+/// Splits a leading byte-order mark off `text`.
+fn split_bom(text: &str) -> (&'static str, &str) {
+    match text.strip_prefix(BOM) {
+        Some(rest) => (BOM, rest),
+        None => ("", text),
+    }
 }
 
 /// Returns the release tag pinned in the target's file, or `None` when there is no file
@@ -263,18 +303,15 @@ pub fn read_pin(target: &PinTarget) -> Result<Option<String>, DeployError> {
     let Some(text) = target.read()? else {
         return Ok(None);
     };
+    let (_, text) = split_bom(&text);
     let malformed = |what, message| target.malformed(what, message);
     match target.format {
+        PinFormat::Json if text.trim().is_empty() => Ok(None),
         PinFormat::Json => {
-            let value: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| malformed("JSON object", e.to_string()))?;
-            Ok(value
-                .get(&target.variable)
-                .and_then(|v| v.as_str())
-                .map(str::to_string))
+            json::get_string(text, &target.variable).map_err(|m| malformed("JSON object", m))
         }
         PinFormat::Hcl => {
-            let body = hcl_edit::parser::parse_body(&text)
+            let body = hcl_edit::parser::parse_body(text)
                 .map_err(|e| malformed("HCL variables file", one_line(&e.to_string())))?;
             Ok(body
                 .get_attribute(&target.variable)
@@ -284,51 +321,62 @@ pub fn read_pin(target: &PinTarget) -> Result<Option<String>, DeployError> {
     }
 }
 
-/// Returns the new text of a JSON pin file: `old` (or `{}`) with the pin's keys set.
+/// Returns the new text of a JSON pin file: `old` with the pin's keys set in place, or a
+/// new file when there is none (or it is blank).
 ///
 /// A stale digest is removed when no digest is known, so the file never pairs a tag with
 /// another release's digest.
 pub fn update_json(old: Option<&str>, target: &PinTarget, pin: &Pin) -> Result<String, String> {
-    let mut object = match old {
-        Some(text) if !text.trim().is_empty() => {
-            match serde_json::from_str::<serde_json::Value>(text).map_err(|e| e.to_string())? {
-                serde_json::Value::Object(map) => map,
-                _ => return Err("the top level must be an object of variables".into()),
-            }
+    let Some(old) = old.filter(|text| !text.trim().is_empty()) else {
+        let mut pairs = vec![(target.variable.as_str(), pin.tag.as_str())];
+        if let Some(digest) = &pin.digest {
+            pairs.push((target.digest_variable.as_str(), digest.as_str()));
         }
-        _ => serde_json::Map::new(),
+        return json::new_file(&pairs);
     };
-    object.insert(
-        target.variable.clone(),
-        serde_json::Value::String(pin.tag.clone()),
-    );
+    let text = json::set_string(old, &target.variable, &pin.tag)?;
     match &pin.digest {
-        Some(digest) => {
-            object.insert(
-                target.digest_variable.clone(),
-                serde_json::Value::String(digest.clone()),
-            );
-        }
-        None => {
-            object.remove(&target.digest_variable);
-        }
+        Some(digest) => json::set_string(&text, &target.digest_variable, digest),
+        None => json::remove(&text, &target.digest_variable),
     }
-    let mut text = serde_json::to_string_pretty(&serde_json::Value::Object(object))
-        .map_err(|e| e.to_string())?;
-    text.push('\n');
-    Ok(text)
 }
 
 /// Returns the new text of an HCL variables file with the pin's values set in place.
 ///
 /// An existing attribute keeps its key, its `=` alignment and its comments: only the
-/// value expression changes. A missing attribute is appended at the end of the file.
+/// value expression changes. A missing attribute is appended at the end of the file. As
+/// in JSON, a stale digest is removed when no digest is known.
 pub fn update_hcl(old: &str, target: &PinTarget, pin: &Pin) -> Result<String, String> {
     let text = set_hcl_string(old, &target.variable, &pin.tag)?;
     match &pin.digest {
         Some(digest) => set_hcl_string(&text, &target.digest_variable, digest),
-        None => Ok(text),
+        None => remove_hcl_attribute(&text, &target.digest_variable),
     }
+}
+
+/// Removes top-level attribute `key` from HCL text `old`: its line, with a comment that
+/// ends the line, when it stands alone on it; every other byte is kept.
+fn remove_hcl_attribute(old: &str, key: &str) -> Result<String, String> {
+    let mut body = hcl_edit::parser::parse_body(old).map_err(|e| one_line(&e.to_string()))?;
+    let Some(attribute) = body.get_attribute(key) else {
+        return Ok(old.to_string());
+    };
+    let Some(span) = attribute.span() else {
+        body.remove_attribute(key);
+        return Ok(body.to_string());
+    };
+    let line_start = old[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let alone = old[line_start..span.start].trim().is_empty();
+    let start = if alone { line_start } else { span.start };
+    let rest = &old[span.end..];
+    let line_end = rest.find('\n').map_or(old.len(), |i| span.end + i + 1);
+    let tail = old[span.end..line_end].trim();
+    let end = if alone && (tail.is_empty() || tail.starts_with('#') || tail.starts_with("//")) {
+        line_end
+    } else {
+        span.end
+    };
+    Ok(format!("{}{}", &old[..start], &old[end..]))
 }
 
 /// Sets top-level attribute `key` to the string `value` in HCL text `old`.
@@ -420,17 +468,22 @@ mod tests {
     }
 
     #[test]
-    fn json_keeps_other_keys_and_sorts() {
+    fn json_keeps_other_keys_in_place() {
         let config = config("[environments.stg]\ndir = \"infra/stg\"\n");
         let t = target(&config, Path::new("/r"), "service-a", "stg").expect("target");
         let pin = Pin {
             tag: "service-a-v1.0.0".into(),
             digest: Some("sha256:abc".into()),
         };
+        let new = update_json(None, &t, &pin).expect("json");
+        assert_eq!(
+            new,
+            "{\n  \"service_a_image_digest\": \"sha256:abc\",\n  \"service_a_image_tag\": \"service-a-v1.0.0\"\n}\n"
+        );
         let text = update_json(Some("{\"zz\": 1, \"aa\": [\"x\"]}"), &t, &pin).expect("json");
         assert_eq!(
             text,
-            "{\n  \"aa\": [\n    \"x\"\n  ],\n  \"service_a_image_digest\": \"sha256:abc\",\n  \"service_a_image_tag\": \"service-a-v1.0.0\",\n  \"zz\": 1\n}\n"
+            "{\"zz\": 1, \"aa\": [\"x\"], \"service_a_image_tag\": \"service-a-v1.0.0\", \"service_a_image_digest\": \"sha256:abc\"}"
         );
         let no_digest = Pin {
             tag: "service-a-v1.1.0".into(),
@@ -455,6 +508,41 @@ mod tests {
             new,
             old.replace("service-a-v1.0.0", "service-a-v1.10.0")
                 .replace("sha256:old", "sha256:new")
+        );
+    }
+
+    #[test]
+    fn hcl_removes_a_stale_digest_like_json() {
+        let t = hcl_target(Path::new("/r"));
+        let old = "a = 1\nservice_a_image_tag = \"service-a-v1.0.0\"\n  service_a_image_digest = \"sha256:old\" # by CI\nb = 2 # keep\n";
+        let pin = Pin {
+            tag: "service-a-v1.0.1".into(),
+            digest: None,
+        };
+        let new = update_hcl(old, &t, &pin).expect("edit");
+        assert_eq!(
+            new,
+            "a = 1\nservice_a_image_tag = \"service-a-v1.0.1\"\nb = 2 # keep\n"
+        );
+        assert_eq!(update_hcl(&new, &t, &pin).expect("again"), new);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_accepted_and_kept() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let config = config("[environments.stg]\ndir = \"infra/stg\"\n");
+        let t = target(&config, tmp.path(), "service-a", "stg").expect("target");
+        std::fs::create_dir_all(t.path.parent().expect("dir")).expect("mkdir");
+        std::fs::write(&t.path, "\u{feff}{\"service_a_image_tag\": \"old\"}\n").expect("w");
+        assert_eq!(read_pin(&t).expect("read").as_deref(), Some("old"));
+        let pin = Pin {
+            tag: "service-a-v1.0.0".into(),
+            digest: None,
+        };
+        assert!(write_pin(&t, &pin).expect("write"));
+        assert_eq!(
+            std::fs::read_to_string(&t.path).expect("read"),
+            "\u{feff}{\"service_a_image_tag\": \"service-a-v1.0.0\"}\n"
         );
     }
 

@@ -10,11 +10,17 @@
 //! that is not ours is never overwritten: it is renamed to [`CHAINED_NAME`] beside ours,
 //! and the shim runs it with the same arguments and stdin, so lefthook or husky set-ups
 //! keep working. Uninstalling renames it back.
+//!
+//! The shim is written through [`crate::safe_write`] (under `pre-push.lock`, renamed into
+//! place, executable, never through a link). A hooks directory that `core.hooksPath` in
+//! the global or system git config names is shared by every repository on the machine, so
+//! installing there is refused ([`refuse_shared_hooks_dir`]): the shim would refuse tag
+//! pushes in each repository that has no `git-release.toml`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::check::{Local, TagUpdate};
+use crate::safe_write::{Lock, Policy, WriteError};
 
 /// The shim's text, as installed.
 pub const SHIM: &str = include_str!("../../../hooks/pre-push");
@@ -136,6 +142,20 @@ pub enum InstallError {
     /// `pre-push` is not ours, so uninstall leaves it alone.
     #[error("{} is not a git-release hook; it was left as it is", .0.display())]
     NotOurs(PathBuf),
+    /// `core.hooksPath` comes from a config every repository reads.
+    #[error("core.hooksPath is set in your {scope} git config to {}, a hooks directory that every repository on this machine shares; a git-release hook there would refuse tag pushes in each repository without a git-release.toml, so nothing was installed", .dir.display())]
+    SharedHooksDir {
+        /// The hooks directory.
+        dir: PathBuf,
+        /// git's name for the config it comes from (`global`, `system`, `command`).
+        scope: String,
+    },
+    /// Where `core.hooksPath` comes from could not be read, so installing is not safe.
+    #[error("cannot tell where core.hooksPath is set: {0}; nothing was installed")]
+    Scope(#[source] crate::process::GitError),
+    /// The hook could not be written safely (a link, a held lock, a full disk).
+    #[error(transparent)]
+    Write(#[from] WriteError),
     /// The file system refused.
     #[error("cannot {what} {}: {source}", .path.display())]
     Io {
@@ -175,15 +195,51 @@ fn exists(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok()
 }
 
+/// Refuses a hooks directory that `core.hooksPath` in a config outside the repository
+/// (global, system, command line) names: every repository shares it.
+///
+/// Asks git itself (`git config --show-scope`), which knows every place a config value
+/// can come from; when git cannot answer, the answer is no.
+pub fn refuse_shared_hooks_dir(work_tree: &Path, hooks_dir: &Path) -> Result<(), InstallError> {
+    let out = crate::process::git(
+        work_tree,
+        &["config", "--show-scope", "--get", "core.hooksPath"],
+        None,
+    );
+    let out = match out {
+        Ok(out) => out,
+        // Exit 1 without a message: the key is not set anywhere.
+        Err(crate::process::GitError::Failed { stderr, .. }) if stderr.trim().is_empty() => {
+            return Ok(())
+        }
+        Err(e) => return Err(InstallError::Scope(e)),
+    };
+    let out = String::from_utf8_lossy(&out);
+    let scope = out.split('\t').next().unwrap_or_default().trim();
+    if matches!(scope, "local" | "worktree") {
+        return Ok(());
+    }
+    Err(InstallError::SharedHooksDir {
+        dir: hooks_dir.to_path_buf(),
+        scope: scope.to_string(),
+    })
+}
+
 /// Writes the shim into `hooks_dir`, chaining to a foreign `pre-push` hook.
 ///
-/// Installing twice changes nothing; a foreign hook is never overwritten.
+/// Installing twice changes nothing; a foreign hook is never overwritten, and a link at
+/// `pre-push` is never written through (a foreign one is chained as the link it is).
 pub fn install(hooks_dir: &Path, force: bool) -> Result<Installed, InstallError> {
     let hook = hooks_dir.join(HOOK_NAME);
     let chained = hooks_dir.join(CHAINED_NAME);
+    std::fs::create_dir_all(hooks_dir).map_err(io("create", hooks_dir))?;
+    // Taken before reading, so two installs (or an install and an uninstall) take turns.
+    let lock = Lock::acquire(hooks_dir, &hook, Policy::HOOK)?;
     let outcome = match read_hook(&hook)? {
         Some(text) if text == SHIM => {
-            ensure_executable(&hook)?;
+            if !is_link(&hook) {
+                ensure_executable(&hook)?;
+            }
             return Ok(Installed::Unchanged);
         }
         Some(text) if is_ours(&text) => {
@@ -201,8 +257,13 @@ pub fn install(hooks_dir: &Path, force: bool) -> Result<Installed, InstallError>
         }
         None => Installed::Fresh,
     };
-    std::fs::create_dir_all(hooks_dir).map_err(io("create", hooks_dir))?;
-    write_shim(&hook)?;
+    if let Err(e) = lock.commit(SHIM.as_bytes()) {
+        if outcome == Installed::Chained {
+            // Put the foreign hook back: a failed install leaves things as they were.
+            let _ = std::fs::rename(&chained, &hook);
+        }
+        return Err(e.into());
+    }
     Ok(outcome)
 }
 
@@ -210,6 +271,12 @@ pub fn install(hooks_dir: &Path, force: bool) -> Result<Installed, InstallError>
 pub fn uninstall(hooks_dir: &Path) -> Result<Uninstalled, InstallError> {
     let hook = hooks_dir.join(HOOK_NAME);
     let chained = hooks_dir.join(CHAINED_NAME);
+    if read_hook(&hook)?.is_none() && !exists(&chained) {
+        return Ok(Uninstalled::NotInstalled);
+    }
+    // Held while the hook is removed and the chained one put back, so a concurrent
+    // install waits instead of chaining a half-restored state.
+    let _lock = Lock::acquire(hooks_dir, &hook, Policy::HOOK)?;
     match read_hook(&hook)? {
         Some(text) if is_ours(&text) => {
             std::fs::remove_file(&hook).map_err(io("remove", &hook))?;
@@ -225,17 +292,8 @@ pub fn uninstall(hooks_dir: &Path) -> Result<Uninstalled, InstallError> {
     Ok(Uninstalled::Removed)
 }
 
-/// Writes the shim next to `hook` then renames it over, so a concurrent push never sees a
-/// half-written hook.
-fn write_shim(hook: &Path) -> Result<(), InstallError> {
-    let tmp = hook.with_file_name(".pre-push.git-release.tmp");
-    let mut file = std::fs::File::create(&tmp).map_err(io("write", &tmp))?;
-    file.write_all(SHIM.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(io("write", &tmp))?;
-    drop(file);
-    ensure_executable(&tmp)?;
-    std::fs::rename(&tmp, hook).map_err(io("write", hook))
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 fn ensure_executable(path: &Path) -> Result<(), InstallError> {
@@ -371,6 +429,46 @@ mod tests {
         assert_eq!(mode & 0o777, 0o750);
         assert!(!hooks.join(CHAINED_NAME).exists());
         assert!(matches!(uninstall(&hooks), Err(InstallError::NotOurs(_))));
+    }
+
+    #[test]
+    fn a_linked_hook_is_never_written_through() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hooks = dir.path().join("hooks");
+        std::fs::create_dir_all(&hooks).expect("mkdir");
+        // A foreign hook that is a link (husky, a shared script): chained as the link.
+        let script = dir.path().join("team-pre-push");
+        std::fs::write(&script, "#!/bin/sh\necho team\n").expect("write");
+        symlink(&script, hooks.join(HOOK_NAME)).expect("link");
+        assert_eq!(install(&hooks, false).expect("install"), Installed::Chained);
+        let chained = std::fs::symlink_metadata(hooks.join(CHAINED_NAME)).expect("chained");
+        assert!(chained.file_type().is_symlink());
+        let ours = std::fs::symlink_metadata(hooks.join(HOOK_NAME)).expect("hook");
+        assert!(ours.is_file());
+        assert_eq!(
+            std::fs::read_to_string(&script).expect("read"),
+            "#!/bin/sh\necho team\n"
+        );
+        assert_eq!(uninstall(&hooks).expect("uninstall"), Uninstalled::Restored);
+        assert!(std::fs::symlink_metadata(hooks.join(HOOK_NAME))
+            .expect("restored")
+            .file_type()
+            .is_symlink());
+
+        // An older shim behind a link: --force replaces the link, not the file it names.
+        let older = dir.path().join("older-shim");
+        let older_text = format!("{SHIM}# an older version\n");
+        std::fs::write(&older, &older_text).expect("write");
+        std::fs::remove_file(hooks.join(HOOK_NAME)).expect("rm");
+        symlink(&older, hooks.join(HOOK_NAME)).expect("link");
+        assert_eq!(install(&hooks, true).expect("force"), Installed::Updated);
+        assert_eq!(std::fs::read_to_string(&older).expect("read"), older_text);
+        assert_eq!(
+            std::fs::read_to_string(hooks.join(HOOK_NAME)).expect("read"),
+            SHIM
+        );
+        assert!(!hooks.join("pre-push.lock").exists());
     }
 
     #[test]

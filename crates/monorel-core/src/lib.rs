@@ -17,6 +17,8 @@
 //! - [`check`]: the release-tag rules shared by the pre-push hook and `git release check`.
 //! - [`hook`]: the pre-push protocol and hook installation.
 //! - [`deploy`]: pinning environments to a release in Terraform variable files.
+//! - [`safe_write`]: every file write: a lock, a temporary file renamed over the
+//!   original, confined to the repository.
 //! - [`sanitize`]: making repository-provided text safe to print on a terminal.
 #![deny(missing_docs)]
 
@@ -29,6 +31,7 @@ pub mod plan;
 pub mod process;
 pub mod registry;
 pub mod repo;
+pub mod safe_write;
 pub mod sanitize;
 pub mod tag;
 pub mod version;

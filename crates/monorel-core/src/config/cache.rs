@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Config;
+use crate::safe_write::{self, Policy};
 
 /// Where the parsed copy lives, and which build may use it.
 #[derive(Debug, Clone)]
@@ -87,18 +88,13 @@ impl ConfigCache {
         let Ok(bytes) = postcard::to_extend(config, bytes) else {
             return;
         };
-        let Some(dir) = self.path.parent() else {
+        let Some(git_dir) = self.path.parent().and_then(Path::parent) else {
             return;
         };
-        // Written beside the copy and renamed over it, so a concurrent run reads either
-        // the old copy or the new one, never half of one.
-        let temporary = dir.join(format!("config-cache.{}.tmp", std::process::id()));
-        let written = std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(&temporary, &bytes))
-            .and_then(|()| std::fs::rename(&temporary, &self.path));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temporary);
-        }
+        // Written under its lock and renamed over the copy, so a concurrent run reads
+        // either the old copy or the new one, never half of one. A run that finds the
+        // lock held skips the write: the other run is writing the same copy.
+        let _ = safe_write::write(git_dir, &self.path, &bytes, Policy::NO_LINKS.no_wait());
     }
 }
 
@@ -151,6 +147,7 @@ variable = "{service_snake}_release"
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join(FILE_NAME), text).expect("write config");
         let git_dir = dir.path().join(".git");
+        std::fs::create_dir(&git_dir).expect("git dir");
         (dir, git_dir)
     }
 

@@ -61,11 +61,12 @@ struct Outcome<'a> {
 
 impl From<DeployError> for CliError {
     fn from(e: DeployError) -> Self {
-        let kind = match &e {
+        let kind = match e {
             DeployError::UnknownEnvironment { .. } => Kind::Usage,
             DeployError::BadFile { .. } | DeployError::BadVariable { .. } => Kind::Config,
             DeployError::Malformed { .. } => Kind::Refused,
             DeployError::Io { .. } => Kind::Internal,
+            DeployError::Write(e) => return e.into(),
         };
         CliError::new(kind, e.to_string())
     }

@@ -1,5 +1,9 @@
 //! `git release init`: write a commented starter `git-release.toml`, with the services
 //! found as directories that contain a `Dockerfile`.
+//!
+//! Directory names are repository data: they reach the file only as TOML keys and
+//! strings quoted by [`toml_key`] and [`toml_string`], and the file is written through
+//! `safe_write` (locked, renamed into place, never through a symbolic link).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use monorel_core::config::{Config, FILE_NAME};
 use monorel_core::repo::Repo;
+use monorel_core::safe_write::{Lock, Policy};
 use monorel_core::sanitize::for_terminal;
 
 use crate::error::{CliError, CliResult, Kind};
@@ -37,7 +42,9 @@ pub fn run(dir: &Path, args: InitArgs) -> CliResult {
     if let Some(provider) = args.ci {
         return super::init_ci::run(&root, provider, args.force);
     }
-    if path.exists() && !args.force {
+    // Locked before looking, so the answer to "does it exist" holds until the write.
+    let lock = Lock::acquire(&root, &path, Policy::NO_LINKS)?;
+    if lock.exists() && !args.force {
         return Err(CliError::new(
             Kind::Refused,
             format!(
@@ -48,12 +55,27 @@ pub fn run(dir: &Path, args: InitArgs) -> CliResult {
     }
     let (services, skipped) = find_services(&root);
     let text = starter_config(&services);
-    Config::parse(&text, FILE_NAME)
+    let parsed = Config::parse(&text, FILE_NAME)
         .map_err(|e| CliError::new(Kind::Internal, format!("the starter file is invalid: {e}")))?;
-    std::fs::write(&path, text)?;
+    // The file must say what was found: a name or path that TOML read differently would
+    // be another configuration than the one announced below.
+    let faithful = parsed.services.len() == services.len()
+        && services.iter().all(|(name, dir)| {
+            parsed
+                .services
+                .get(name)
+                .is_some_and(|service| &service.path == dir)
+        });
+    if !faithful {
+        return Err(CliError::new(
+            Kind::Internal,
+            "the starter file does not read back as the services found; nothing was written",
+        ));
+    }
+    lock.commit(text.as_bytes())?;
     println!("wrote {FILE_NAME} with {} service(s)", services.len());
     for (name, dir) in &services {
-        println!("  {name} ({dir})");
+        println!("  {} ({})", for_terminal(name), for_terminal(dir));
     }
     for note in &skipped {
         crate::ui::warn(note);
@@ -81,11 +103,16 @@ fn find_services(root: &Path) -> (Vec<(String, String)>, Vec<String>) {
                     stack.push((path, depth + 1));
                 }
             } else if name == "Dockerfile" && dir != root {
-                let rel = dir
-                    .strip_prefix(root)
-                    .unwrap_or(&dir)
-                    .to_string_lossy()
-                    .replace('\\', "/");
+                let relative = dir.strip_prefix(root).unwrap_or(&dir);
+                // Joined with `/` by components: a `\` is part of a name on Unix.
+                let parts: Option<Vec<&str>> = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_str())
+                    .collect();
+                let Some(rel) = parts.map(|p| p.join("/")) else {
+                    // Not UTF-8: a TOML file cannot name it.
+                    continue;
+                };
                 found.push((
                     dir.file_name()
                         .map(|n| n.to_string_lossy().to_string())
@@ -174,7 +201,73 @@ on-registry-error = "block"    # or "warn" to let pushes through when the regist
         text.push_str("\n# No directory with a Dockerfile was found; add services like this:\n# [services.service-a]\n# path = \"services/service-a\"\n");
     }
     for (name, path) in services {
-        text.push_str(&format!("\n[services.{name}]\npath = \"{path}\"\n"));
+        text.push_str(&format!(
+            "\n[services.{}]\npath = {}\n",
+            toml_key(name),
+            toml_string(path)
+        ));
     }
     text
+}
+
+/// Returns `key` as a TOML key: bare when TOML allows it, else a quoted string, so that a
+/// dot in a service name does not open a nested table.
+fn toml_key(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if bare {
+        key.to_string()
+    } else {
+        toml_string(key)
+    }
+}
+
+/// Returns `text` as a TOML basic string: quotes, backslashes and control characters
+/// escaped, so no directory name can end the string and add a line of its own.
+fn toml_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_paths_round_trip_through_the_config_loader() {
+        let services: Vec<(String, String)> = [
+            ("a.b", "services/a.b"),
+            ("plain", "apps/we\"ird\\dir"),
+            ("ctl", "x/new\nline = 1\n[hook]\nallow-rewrite = true\n#"),
+            ("esc", "x/\u{7f}\u{1b}[31m\u{85}\t\r"),
+        ]
+        .iter()
+        .map(|(n, p)| (n.to_string(), p.to_string()))
+        .collect();
+        let text = starter_config(&services);
+        let config = Config::parse(&text, FILE_NAME).unwrap_or_else(|e| panic!("{text}\n{e}"));
+        assert_eq!(config.services.len(), services.len(), "{text}");
+        for (name, path) in &services {
+            assert_eq!(&config.services[name].path, path, "{text}");
+        }
+        assert!(!config.hook.allow_rewrite, "{text}");
+        assert_eq!(toml_key("service-a"), "service-a");
+        assert_eq!(toml_key("a.b"), "\"a.b\"");
+        assert_eq!(toml_key("q\"\\"), "\"q\\\"\\\\\"");
+    }
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use monorel_core::config::{Config, FILE_NAME};
+use monorel_core::safe_write::{Lock, Policy};
 
 use super::init::CiProvider;
 use crate::error::{CliError, CliResult, Kind};
@@ -26,10 +27,17 @@ pub fn run(root: &Path, provider: CiProvider, force: bool) -> CliResult {
     let config = Config::load(root)?;
     let files = render_github(&config)?;
     let dir = root.join(".github/workflows");
+    // Every file is locked (and its path checked: no link, nothing outside the
+    // repository) before any is written, so a refusal writes nothing.
+    let locks = files
+        .iter()
+        .map(|(name, _)| Lock::acquire(root, &dir.join(name), Policy::NO_LINKS))
+        .collect::<Result<Vec<_>, _>>()?;
     let existing: Vec<String> = files
         .iter()
-        .filter(|(name, _)| dir.join(name).exists())
-        .map(|(name, _)| format!(".github/workflows/{name}"))
+        .zip(&locks)
+        .filter(|(_, lock)| lock.exists())
+        .map(|((name, _), _)| format!(".github/workflows/{name}"))
         .collect();
     if !existing.is_empty() && !force {
         return Err(CliError::new(
@@ -40,9 +48,8 @@ pub fn run(root: &Path, provider: CiProvider, force: bool) -> CliResult {
             ),
         ));
     }
-    std::fs::create_dir_all(&dir)?;
-    for (name, text) in &files {
-        std::fs::write(dir.join(name), text)?;
+    for ((name, text), lock) in files.iter().zip(locks) {
+        lock.commit(text.as_bytes())?;
         println!("wrote .github/workflows/{name}");
     }
     println!("next: set the repository variables AWS_ROLE_ARN (an IAM role for GitHub OIDC), AWS_REGION and GIT_RELEASE_REPO, then commit the workflows");

@@ -9,6 +9,7 @@ use clap::Args;
 use monorel_core::config::FILE_NAME;
 use monorel_core::hook::{self, InstallError, Installed, Uninstalled, CHAINED_NAME};
 use monorel_core::repo::Repo;
+use monorel_core::safe_write::WriteError;
 
 use crate::error::{CliError, CliResult, Kind};
 use crate::ui::{self, Style};
@@ -28,7 +29,29 @@ pub struct UninstallArgs {}
 impl From<InstallError> for CliError {
     fn from(e: InstallError) -> Self {
         let kind = match e {
-            InstallError::Io { .. } => Kind::Internal,
+            InstallError::Write(e) => return e.into(),
+            InstallError::Io { .. } | InstallError::Scope(_) => Kind::Internal,
+            InstallError::SharedHooksDir { ref dir, .. } => {
+                let shared = format!(
+                    "hooks in {} then no longer run in this repository: copy the ones it needs into the new directory first (a pre-push there is kept and chained by install)",
+                    dir.display()
+                );
+                return CliError::new(Kind::Refused, e.to_string())
+                    .hint("give this repository its own hooks directory, then install again: git config core.hooksPath \"$(git rev-parse --path-format=absolute --git-common-dir)/hooks\" && git release install")
+                    .hint(shared);
+            }
+            _ => Kind::Refused,
+        };
+        CliError::new(kind, e.to_string())
+    }
+}
+
+/// Every safe write (pins, `init`, the hook): a link out of the repository or a held lock
+/// is refused; the file system failing is internal.
+impl From<WriteError> for CliError {
+    fn from(e: WriteError) -> Self {
+        let kind = match &e {
+            WriteError::Io { .. } => Kind::Internal,
             _ => Kind::Refused,
         };
         CliError::new(kind, e.to_string())
@@ -39,6 +62,7 @@ impl From<InstallError> for CliError {
 pub fn run_install(dir: &Path, args: InstallArgs) -> CliResult {
     let repo = Repo::discover(dir)?;
     let hooks_dir = repo.hooks_dir();
+    hook::refuse_shared_hooks_dir(repo.root(), &hooks_dir)?;
     let outcome = hook::install(&hooks_dir, args.force)?;
     let style = Style::stdout();
     let path = hooks_dir.join(hook::HOOK_NAME);
