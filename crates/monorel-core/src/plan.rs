@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::config::{Config, UnknownService};
 use crate::conventional;
+use crate::notes;
 use crate::registry::{self, ImageRef, ImageStatus};
 use crate::repo::{CommitSummary, HeadState, Release, Repo, RepoError};
 use crate::sanitize::for_terminal;
@@ -339,7 +340,7 @@ impl ReleasePlan {
             return Err(RepoError::TagExists(tag).into());
         }
         let image = registry::commit_image(config, &analysis.service, &analysis.commit);
-        let message = tag_message(analysis, &version, custom_message);
+        let message = tag_message(analysis, &version, custom_message, config.release.notes);
         Ok(ReleasePlan {
             service: analysis.service.clone(),
             current: analysis.current.clone(),
@@ -381,24 +382,40 @@ impl ReleasePlan {
     }
 }
 
-fn tag_message(analysis: &Analysis, version: &Version, custom: Option<&str>) -> String {
+/// Returns the annotated tag's message: the first paragraph (`-m`, else "<service>
+/// version <version>"), then, unless `[release] notes = false`, the release notes of the
+/// commits since the previous release. The artifact's identity is appended later, once
+/// the registry has confirmed it ([`ReleasePlan::record_image`]).
+fn tag_message(
+    analysis: &Analysis,
+    version: &Version,
+    custom: Option<&str>,
+    with_notes: bool,
+) -> String {
     let mut message = match custom {
         Some(custom) => custom.trim_end().to_string(),
         None => format!("{} version {version}", analysis.service),
     };
-    if !analysis.commits.is_empty() {
+    if !with_notes {
+        return message;
+    }
+    let input: Vec<notes::CommitInput<'_>> = analysis
+        .commits
+        .iter()
+        .map(|c| notes::CommitInput {
+            id: &c.id,
+            message: &c.message,
+            parents: c.parents,
+        })
+        .collect();
+    let notes = notes::build(&input);
+    if !notes.is_empty() {
         let since = analysis
             .current
             .as_ref()
             .map_or("the start".to_string(), |c| c.tag.clone());
-        message.push_str(&format!("\n\nChanges since {since}:\n"));
-        for commit in &analysis.commits {
-            message.push_str(&format!(
-                "- {} {}\n",
-                commit.short_id(),
-                for_terminal(&commit.subject)
-            ));
-        }
+        message.push_str(&format!("\n\nChanges since {since}:\n\n"));
+        message.push_str(&notes.to_text());
     }
     message
 }
