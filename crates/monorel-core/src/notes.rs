@@ -219,11 +219,18 @@ pub fn build(commits: &[CommitInput<'_>]) -> Notes {
     }
     let effective = effective_reverts(&target);
 
+    // cancelled_by[t]: the (newest) effective revert of commit t in the range.
+    let mut cancelled_by: Vec<Option<usize>> = vec![None; commits.len()];
+    for (r, t) in target.iter().enumerate() {
+        if let (Some(t), true) = (t, effective[r]) {
+            cancelled_by[*t].get_or_insert(r);
+        }
+    }
+
     let mut skipped = Vec::new();
     let mut entries = Vec::new();
     for (i, commit) in commits.iter().enumerate() {
-        let reverted_by = (0..commits.len()).find(|&r| target[r] == Some(i) && effective[r]);
-        let reason = if let Some(r) = reverted_by {
+        let reason = if let Some(r) = cancelled_by[i] {
             Some(SkipReason::RevertedBy {
                 by: commits[r].id.to_string(),
             })

@@ -2,6 +2,7 @@
 //! notes of a service, for CI to publish (Markdown for a GitHub or GitLab release body,
 //! JSON for anything else). The notes themselves are built in `monorel_core::notes`.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -40,13 +41,15 @@ pub enum Format {
 pub fn run(dir: &Path, args: NotesArgs) -> CliResult {
     let ctx = Context::load(dir)?;
     let release = notes::read(&ctx.repo, &ctx.config, &args.target, args.from.as_deref())?;
-    match args.format {
-        Format::Json => ui::print_json(&release)?,
+    let text = match args.format {
+        Format::Json => return ui::print_json(&release).map(|()| ExitCode::SUCCESS),
         Format::Md if release.notes.is_empty() => {
             let since = release.previous.as_deref().unwrap_or("the start of history");
-            println!("No changes since {since}.");
+            format!("No changes since {since}.\n")
         }
-        Format::Md => print!("{}", release.notes.to_markdown()),
-    }
+        Format::Md => release.notes.to_markdown(),
+    };
+    // Not `print!`: a closed pipe (`| head`) is an error to report quietly, not a panic.
+    std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
