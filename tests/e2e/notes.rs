@@ -75,7 +75,14 @@ fn history(env: &mut TestEnv) -> History {
     set_time(env, 8);
     env.git(
         &repo.work,
-        &["merge", "-q", "--no-ff", "-m", "Merge branch 'topic'", "topic"],
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge branch 'topic'",
+            "topic",
+        ],
     );
     let merge = head(env, &repo);
     let readme = c(env, "README", "Update the README wording", 9);
@@ -223,7 +230,10 @@ fn notes_of_a_release_in_markdown_and_json() {
     let readme = row(&h.readme);
     assert_eq!(readme["type"], serde_json::Value::Null);
     assert_eq!(readme["group"], "other");
-    let listed: Vec<&str> = commits.iter().map(|c| c["id"].as_str().expect("id")).collect();
+    let listed: Vec<&str> = commits
+        .iter()
+        .map(|c| c["id"].as_str().expect("id"))
+        .collect();
     assert_eq!(listed.len(), 7, "{listed:?}");
     for gone in [&h.temporary, &h.revert, &h.merge] {
         assert!(!listed.contains(&gone.as_str()), "{gone} listed");
@@ -271,7 +281,8 @@ fn notes_of_a_service_are_its_unreleased_commits() {
 
     let run = env.run(&h.repo.work, &["notes", "nope"]).expect_code(1);
     assert!(
-        run.stderr.contains("neither a configured service nor a tag"),
+        run.stderr
+            .contains("neither a configured service nor a tag"),
         "{}",
         run.stderr
     );
@@ -342,7 +353,12 @@ fn assert_valid_gitlab_ci(env: &TestEnv, file: &Path) {
     };
     let out = env
         .command(&checker, file.parent().expect("dir"))
-        .args(["--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci"])
+        .args([
+            "--builtin-schema",
+            "vendor.gitlab-ci",
+            "--data-transform",
+            "gitlab-ci",
+        ])
         .arg(file)
         .output()
         .expect("run check-jsonschema");
@@ -407,7 +423,11 @@ fn init_ci_gitlab_writes_a_pipeline_that_checks_promotes_then_releases() {
         &["service-a", "api-v2"],
     );
     let run = env.run(&repo.work, &["init", "--ci", "gitlab"]).ok();
-    assert!(run.stdout.contains("wrote .gitlab-ci.yml"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("wrote .gitlab-ci.yml"),
+        "{}",
+        run.stdout
+    );
     let file = repo.work.join(".gitlab-ci.yml");
     assert_valid_gitlab_ci(&env, &file);
     let text = std::fs::read_to_string(&file).expect("read");
@@ -428,7 +448,11 @@ fn init_ci_gitlab_writes_a_pipeline_that_checks_promotes_then_releases() {
         .collect();
     assert_eq!(
         on_tags,
-        ["git-release-check", "git-release-promote", "git-release-publish"]
+        [
+            "git-release-check",
+            "git-release-promote",
+            "git-release-publish"
+        ]
     );
     // check → promote → release, each waiting for the one before.
     assert!(needs(&doc["git-release-check"]).is_empty());
@@ -436,12 +460,18 @@ fn init_ci_gitlab_writes_a_pipeline_that_checks_promotes_then_releases() {
     assert_eq!(needs(&doc["git-release-publish"]), ["git-release-promote"]);
     assert!(script(doc, "git-release-check").contains("git release check \"$CI_COMMIT_TAG\""));
     let promote = script(doc, "git-release-promote");
-    assert!(promote.contains("git release promote \"$CI_COMMIT_TAG\""), "{promote}");
+    assert!(
+        promote.contains("git release promote \"$CI_COMMIT_TAG\""),
+        "{promote}"
+    );
     assert!(
         promote.contains("git release notes \"$CI_COMMIT_TAG\" --format md > release-notes.md"),
         "{promote}"
     );
-    assert!(promote.contains("refs/tags/*"), "tags are fetched: {promote}");
+    assert!(
+        promote.contains("refs/tags/*"),
+        "tags are fetched: {promote}"
+    );
     let release = &doc["git-release-publish"]["release"];
     assert_eq!(release["tag_name"].as_str(), Some("$CI_COMMIT_TAG"));
     assert_eq!(release["description"].as_str(), Some("release-notes.md"));
@@ -455,10 +485,16 @@ fn init_ci_gitlab_writes_a_pipeline_that_checks_promotes_then_releases() {
     assert_eq!(rules(build), ["$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"]);
     let build_script = script(doc, "git-release-build");
     assert!(build_script.contains("CI_COMMIT_SHA"), "{build_script}");
-    assert!(build_script.contains("CI_COMMIT_BEFORE_SHA"), "{build_script}");
+    assert!(
+        build_script.contains("CI_COMMIT_BEFORE_SHA"),
+        "{build_script}"
+    );
     // ECR through OIDC, else GitLab's registry; never static AWS keys.
     assert!(build_script.contains("AWS_WEB_IDENTITY_TOKEN_FILE"));
-    assert!(build_script.contains("$CI_REGISTRY_USER") && build_script.contains("$CI_REGISTRY_PASSWORD"));
+    assert!(
+        build_script.contains("$CI_REGISTRY_USER")
+            && build_script.contains("$CI_REGISTRY_PASSWORD")
+    );
     assert!(!text.contains("AWS_SECRET_ACCESS_KEY"));
     assert_eq!(
         doc[".git-release-aws-oidc"]["id_tokens"]["AWS_ID_TOKEN"]["aud"].as_str(),
@@ -467,17 +503,23 @@ fn init_ci_gitlab_writes_a_pipeline_that_checks_promotes_then_releases() {
     assert_eq!(build["extends"].as_str(), Some(".git-release-aws-oidc"));
 
     // Our own file is not overwritten without --force, and is with it.
-    env.run(&repo.work, &["init", "--ci", "gitlab"]).expect_code(1);
-    env.run(&repo.work, &["init", "--ci", "gitlab", "--force"]).ok();
+    env.run(&repo.work, &["init", "--ci", "gitlab"])
+        .expect_code(1);
+    env.run(&repo.work, &["init", "--ci", "gitlab", "--force"])
+        .ok();
 
     // A user's pipeline is never overwritten, even with --force: the jobs go to an
     // include file and the user is told the line to add.
     let mine = "unit:\n  script: [make test]\n";
     std::fs::write(&file, mine).expect("write");
-    for args in [&["init", "--ci", "gitlab"][..], &["init", "--ci", "gitlab", "--force"]] {
+    for args in [
+        &["init", "--ci", "gitlab"][..],
+        &["init", "--ci", "gitlab", "--force"],
+    ] {
         let run = env.run(&repo.work, args).ok();
         assert!(
-            run.stdout.contains("include:\n  - local: .gitlab/git-release.yml"),
+            run.stdout
+                .contains("include:\n  - local: .gitlab/git-release.yml"),
             "{}",
             run.stdout
         );
@@ -493,11 +535,7 @@ fn init_ci_gitlab_writes_a_pipeline_that_checks_promotes_then_releases() {
 #[test]
 fn github_release_workflow_publishes_the_notes_after_promote() {
     let env = TestEnv::new();
-    let repo = env.monorepo(
-        "mono",
-        &config_none(&["service-a"]),
-        &["service-a"],
-    );
+    let repo = env.monorepo("mono", &config_none(&["service-a"]), &["service-a"]);
     env.run(&repo.work, &["init", "--ci", "github"]).ok();
     let text = std::fs::read_to_string(repo.work.join(".github/workflows/release.yml"))
         .expect("release.yml");
@@ -518,7 +556,8 @@ fn github_release_workflow_publishes_the_notes_after_promote() {
     );
     let promote_steps = format!("{:?}", doc["jobs"]["promote"]["steps"]);
     assert!(
-        promote_steps.contains("git release notes \\\"$GITHUB_REF_NAME\\\" --format md > release-notes.md"),
+        promote_steps
+            .contains("git release notes \\\"$GITHUB_REF_NAME\\\" --format md > release-notes.md"),
         "{promote_steps}"
     );
 }

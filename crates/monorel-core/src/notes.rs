@@ -506,7 +506,11 @@ mod tests {
         let n = notes(&[
             (A, "FEAT: shout", 1),
             (B, "Fix(Api): mixed", 1),
-            (C, "chore: deps\n\nBREAKING-CHANGE: node 20\nSigned-off-by: x <x@y>", 1),
+            (
+                C,
+                "chore: deps\n\nBREAKING-CHANGE: node 20\nSigned-off-by: x <x@y>",
+                1,
+            ),
             (D, "docs: x\n\nbreaking change: not a footer", 1),
         ]);
         assert_eq!(
@@ -626,7 +630,11 @@ mod tests {
     #[test]
     fn renders_text_and_markdown() {
         let n = notes(&[
-            (A, "feat(api)!: drop v1\n\nBREAKING CHANGE: v1 is gone\nuse v2", 1),
+            (
+                A,
+                "feat(api)!: drop v1\n\nBREAKING CHANGE: v1 is gone\nuse v2",
+                1,
+            ),
             (B, "fix: crash (#7)", 1),
             (C, "docs(readme): typo", 1),
         ]);

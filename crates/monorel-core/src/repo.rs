@@ -505,7 +505,10 @@ impl Repo {
             if id.is_empty() {
                 break;
             }
-            let parents = parents.split(|b| *b == b' ').filter(|p| !p.is_empty()).count();
+            let parents = parents
+                .split(|b| *b == b' ')
+                .filter(|p| !p.is_empty())
+                .count();
             let message = String::from_utf8_lossy(message).trim_end().to_string();
             let subject = message.lines().next().unwrap_or("").to_string();
             commits.push(CommitSummary {

@@ -142,7 +142,14 @@ mod tests {
 
     #[test]
     fn previous_release_skips_pre_releases_for_a_stable_one() {
-        let releases = ["1.0.0", "1.1.0", "2.0.0-rc.1", "2.0.0-rc.2", "2.0.0", "1.1.1"];
+        let releases = [
+            "1.0.0",
+            "1.1.0",
+            "2.0.0-rc.1",
+            "2.0.0-rc.2",
+            "2.0.0",
+            "1.1.1",
+        ];
         let all = || {
             releases
                 .iter()

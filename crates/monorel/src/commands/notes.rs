@@ -44,7 +44,10 @@ pub fn run(dir: &Path, args: NotesArgs) -> CliResult {
     let text = match args.format {
         Format::Json => return ui::print_json(&release).map(|()| ExitCode::SUCCESS),
         Format::Md if release.notes.is_empty() => {
-            let since = release.previous.as_deref().unwrap_or("the start of history");
+            let since = release
+                .previous
+                .as_deref()
+                .unwrap_or("the start of history");
             format!("No changes since {since}.\n")
         }
         Format::Md => release.notes.to_markdown(),
