@@ -15,9 +15,11 @@
 //! - Merge commits (two or more parents) whose subject is not a conventional header are
 //!   left out: `git log` lists the merged commits themselves. A merge whose subject *is*
 //!   conventional was written on purpose and is listed.
-//! - A revert (`revert: …` or git's `Revert "…"` / `Reapply "…"`, with git's
-//!   `This reverts commit <sha>` line, or failing that the reverted subject) cancels the
-//!   commit it reverts when both are in the range: neither is listed. A revert that is
+//! - A revert (`revert: …` or git's `Revert "…"` / `Reapply "…"`, naming its commit in
+//!   git's `This reverts commit <sha>` line, or a `revert:` in a `Refs: <sha>, <sha>`
+//!   footer as the specification suggests, or failing both by the reverted subject)
+//!   cancels the commits it reverts when they are in the range: none of them is listed
+//!   (a revert of some commits outside the range is still listed). A revert that is
 //!   itself reverted in the range does not cancel anything. A revert of a change outside
 //!   the range is listed under reverts.
 //! - `feat: x (#123)` keeps its pull-request reference; JSON also gives it as `pr`.
@@ -157,10 +159,19 @@ pub struct Notes {
 
 /// What a commit says about reverting.
 struct Revert<'m> {
-    /// The id written in `This reverts commit <id>`.
-    id: Option<&'m str>,
+    /// The ids written in `This reverts commit <id>` lines, or, for a conventional
+    /// `revert:`, in a `Refs: <id>, <id>` footer (the specification's own example).
+    ids: Vec<&'m str>,
     /// The reverted subject, from `Revert "…"` or `revert: …`.
     subject: &'m str,
+}
+
+/// Returns the leading hex id of `text` when it is at least 7 digits long.
+fn leading_id(text: &str) -> Option<&str> {
+    let end = text
+        .find(|c: char| !c.is_ascii_hexdigit())
+        .unwrap_or(text.len());
+    (end >= 7).then(|| &text[..end])
 }
 
 /// Returns what `message` reverts, if it is a revert.
@@ -179,15 +190,22 @@ fn revert_of<'m>(subject: &'m str, message: &'m str) -> Option<Revert<'m>> {
             header.description
         }
     };
-    let id = message.lines().skip(1).find_map(|line| {
-        let rest = line.trim_start().strip_prefix("This reverts commit ")?;
-        let end = rest
-            .find(|c: char| !c.is_ascii_hexdigit())
-            .unwrap_or(rest.len());
-        (end >= 7).then(|| &rest[..end])
-    });
+    let mut ids: Vec<&str> = message
+        .lines()
+        .skip(1)
+        .filter_map(|line| leading_id(line.trim_start().strip_prefix("This reverts commit ")?))
+        .collect();
+    if ids.is_empty() && quoted.is_none() {
+        ids = message
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.trim_start().strip_prefix("Refs: "))
+            .flat_map(|refs| refs.split([',', ' ']))
+            .filter_map(|id| leading_id(id.trim()).filter(|h| h.len() == id.trim().len()))
+            .collect();
+    }
     Some(Revert {
-        id,
+        ids,
         subject: reverted,
     })
 }
@@ -199,31 +217,44 @@ pub fn build(commits: &[CommitInput<'_>]) -> Notes {
         .map(|c| c.message.lines().next().unwrap_or("").trim())
         .collect();
     let by_id: HashMap<&str, usize> = commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-    // target[i]: the commit of the range that commit i reverts.
-    let mut target: Vec<Option<usize>> = vec![None; commits.len()];
+    let find = |id: &str| {
+        by_id.get(id).copied().or_else(|| {
+            let id = id.to_ascii_lowercase();
+            commits.iter().position(|c| c.id.starts_with(&id))
+        })
+    };
+    // targets[i]: the commits of the range that commit i reverts; whole[i]: whether
+    // everything it reverts is in the range (then it is not listed itself).
+    let mut targets: Vec<Vec<usize>> = vec![Vec::new(); commits.len()];
+    let mut whole: Vec<bool> = vec![false; commits.len()];
     let mut reverts_id: Vec<Option<String>> = vec![None; commits.len()];
     for (i, commit) in commits.iter().enumerate() {
         let Some(revert) = revert_of(subjects[i], commit.message) else {
             continue;
         };
-        reverts_id[i] = revert.id.map(|id| for_terminal(id).into_owned());
-        target[i] = match revert.id {
-            Some(id) => by_id.get(id).copied().or_else(|| {
-                let id = id.to_ascii_lowercase();
-                commits.iter().position(|c| c.id.starts_with(&id))
-            }),
+        reverts_id[i] = revert.ids.first().map(|id| for_terminal(id).into_owned());
+        let found: Vec<usize> = if revert.ids.is_empty() {
             // No id: the newest older commit with the reverted subject.
-            None => (i + 1..commits.len()).find(|&j| subjects[j] == revert.subject),
-        }
-        .filter(|&j| j != i);
+            (i + 1..commits.len())
+                .find(|&j| subjects[j] == revert.subject)
+                .into_iter()
+                .collect()
+        } else {
+            revert.ids.iter().filter_map(|id| find(id)).collect()
+        };
+        let found: Vec<usize> = found.into_iter().filter(|&j| j != i).collect();
+        whole[i] = !found.is_empty() && found.len() >= revert.ids.len();
+        targets[i] = found;
     }
-    let effective = effective_reverts(&target);
+    let effective = effective_reverts(&targets);
 
     // cancelled_by[t]: the (newest) effective revert of commit t in the range.
     let mut cancelled_by: Vec<Option<usize>> = vec![None; commits.len()];
-    for (r, t) in target.iter().enumerate() {
-        if let (Some(t), true) = (t, effective[r]) {
-            cancelled_by[*t].get_or_insert(r);
+    for (r, ts) in targets.iter().enumerate() {
+        if effective[r] {
+            for t in ts {
+                cancelled_by[*t].get_or_insert(r);
+            }
         }
     }
 
@@ -234,9 +265,9 @@ pub fn build(commits: &[CommitInput<'_>]) -> Notes {
             Some(SkipReason::RevertedBy {
                 by: commits[r].id.to_string(),
             })
-        } else if let Some(t) = target[i] {
+        } else if whole[i] {
             Some(SkipReason::Reverts {
-                of: commits[t].id.to_string(),
+                of: commits[targets[i][0]].id.to_string(),
             })
         } else if commit.parents > 1 && parse_header(subjects[i]).is_none() {
             Some(SkipReason::Merge)
@@ -262,15 +293,15 @@ pub fn build(commits: &[CommitInput<'_>]) -> Notes {
 /// Returns, for each commit, whether it is a revert that takes effect: one that is not
 /// itself reverted by an effective revert in the range. Iterative, so a hostile chain of
 /// ten thousand reverts cannot overflow the stack.
-fn effective_reverts(target: &[Option<usize>]) -> Vec<bool> {
-    let mut reverted_by: Vec<Vec<usize>> = vec![Vec::new(); target.len()];
-    for (r, t) in target.iter().enumerate() {
-        if let Some(t) = t {
+fn effective_reverts(targets: &[Vec<usize>]) -> Vec<bool> {
+    let mut reverted_by: Vec<Vec<usize>> = vec![Vec::new(); targets.len()];
+    for (r, ts) in targets.iter().enumerate() {
+        for t in ts {
             reverted_by[*t].push(r);
         }
     }
-    let mut effective: Vec<Option<bool>> = vec![None; target.len()];
-    for start in 0..target.len() {
+    let mut effective: Vec<Option<bool>> = vec![None; targets.len()];
+    for start in 0..targets.len() {
         let mut stack = vec![start];
         while let Some(&node) = stack.last() {
             if effective[node].is_some() {
@@ -551,6 +582,32 @@ mod tests {
         // No id at all: the subject finds it.
         let n = notes(&[(B, "revert: feat: x", 1), (C, "feat: x", 1)]);
         assert!(n.is_empty(), "{n:?}");
+    }
+
+    #[test]
+    fn a_conventional_revert_names_its_commits_in_a_refs_footer() {
+        let body = format!(
+            "revert: let us never speak of it\n\nRefs: {}, {}",
+            &C[..7],
+            &D[..7]
+        );
+        let n = notes(&[
+            (A, "fix: y", 1),
+            (B, &body, 1),
+            (C, "feat: x", 1),
+            (D, "feat: z", 1),
+        ]);
+        assert_eq!(listed(&n), [(Group::Fixes, "fix: y")]);
+        // One of the two outside the range: the revert is listed, the other cancelled.
+        let n = notes(&[(B, &body, 1), (C, "feat: x", 1)]);
+        assert_eq!(
+            listed(&n),
+            [(Group::Reverts, "revert: let us never speak of it")]
+        );
+        // `Refs:` of an ordinary commit is not a revert.
+        let refs = format!("fix: y\n\nRefs: {}", &C[..7]);
+        let n = notes(&[(A, &refs, 1), (C, "feat: x", 1)]);
+        assert_eq!(n.commits.len(), 2);
     }
 
     #[test]
