@@ -212,9 +212,16 @@ fn revert_of<'m>(subject: &'m str, message: &'m str) -> Option<Revert<'m>> {
 
 /// Builds the notes of `commits` (newest first).
 pub fn build(commits: &[CommitInput<'_>]) -> Notes {
+    // The first non-blank line: `--cleanup=verbatim` can keep blank lines before it.
     let subjects: Vec<&str> = commits
         .iter()
-        .map(|c| c.message.lines().next().unwrap_or("").trim())
+        .map(|c| {
+            c.message
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("")
+        })
         .collect();
     let by_id: HashMap<&str, usize> = commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
     let find = |id: &str| {
@@ -462,13 +469,13 @@ impl Notes {
                     (None, None) => {}
                 }
                 item.push_str(&e.description);
-                out.push_str(&format!("- {item} ({})\n", e.short_id));
+                out.push_str(&format!("- {} ({})\n", markdown_inert(&item), e.short_id));
                 for note in &e.breaking_notes {
                     for line in note.lines() {
                         if line.is_empty() {
                             out.push_str("  >\n");
                         } else {
-                            out.push_str(&format!("  > {line}\n"));
+                            out.push_str(&format!("  > {}\n", markdown_inert(line)));
                         }
                     }
                 }
@@ -476,6 +483,28 @@ impl Notes {
         }
         out
     }
+}
+
+/// Returns `line` with every `<` that could open an HTML tag or comment outside a code
+/// span escaped (`\<`): a commit subject ending in `<!--` must not hide the rest of a
+/// release page. Inside backticks nothing changes, so `Vec<u8>` in a code span stays.
+fn markdown_inert(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut in_code = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '`' {
+            in_code = !in_code;
+        }
+        let opens_html = chars
+            .peek()
+            .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '!' | '/' | '?'));
+        if c == '<' && !in_code && opens_html {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -682,6 +711,28 @@ mod tests {
             assert!(!text.contains('\x1b'), "{text}");
             assert!(!text.contains('\x07'), "{text}");
         }
+    }
+
+    #[test]
+    fn markdown_cannot_open_html_from_a_subject() {
+        let n = notes(&[(
+            A,
+            "fix: x <!-- hide the rest\n\nBREAKING CHANGE: <script>",
+            1,
+        )]);
+        let md = n.to_markdown();
+        assert!(md.contains("x \\<!-- hide"), "{md}");
+        assert!(md.contains("> \\<script>"), "{md}");
+        assert_eq!(
+            markdown_inert("use `Vec<u8>` for a < b"),
+            "use `Vec<u8>` for a < b"
+        );
+    }
+
+    #[test]
+    fn a_blank_first_line_does_not_hide_the_subject() {
+        let n = notes(&[(A, "\n\nfeat: late subject", 1)]);
+        assert_eq!(listed(&n), [(Group::Features, "feat: late subject")]);
     }
 
     #[test]
