@@ -454,6 +454,37 @@ fn init_ci_gitlab_writes_a_pipeline_that_checks_promotes_then_releases() {
             "git-release-publish"
         ]
     );
+    // The rule's regular expression matches release tags and nothing else (grep -E reads
+    // this subset of RE2 the same way).
+    let regex = tag_rule
+        .trim_start_matches("$CI_COMMIT_TAG =~ /")
+        .trim_end_matches('/');
+    for (tag, release) in [
+        ("service-a-v1.2.3", true),
+        ("api-v2-v0.1.0-rc.1", true),
+        ("service-a-v1.2.3+build.5", true),
+        ("main", false),
+        ("service-a-vx", false),
+        ("service-a-v1.2", false),
+    ] {
+        let out = env
+            .command("grep", &repo.work)
+            .args(["-qE", regex])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child
+                    .stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(format!("{tag}\n").as_bytes())?;
+                child.wait()
+            })
+            .expect("grep");
+        assert_eq!(out.success(), release, "{tag} against {regex}");
+    }
+
     // check → promote → release, each waiting for the one before.
     assert!(needs(&doc["git-release-check"]).is_empty());
     assert_eq!(needs(&doc["git-release-promote"]), ["git-release-check"]);
