@@ -11,7 +11,6 @@ use monorel_core::notes;
 
 use super::Context;
 use crate::error::CliResult;
-use crate::ui;
 
 /// Arguments of `notes`.
 #[derive(Debug, Args)]
@@ -42,7 +41,7 @@ pub fn run(dir: &Path, args: NotesArgs) -> CliResult {
     let ctx = Context::load(dir)?;
     let release = notes::read(&ctx.repo, &ctx.config, &args.target, args.from.as_deref())?;
     let text = match args.format {
-        Format::Json => return ui::print_json(&release).map(|()| ExitCode::SUCCESS),
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&release)?),
         Format::Md if release.notes.is_empty() => {
             let since = release
                 .previous
