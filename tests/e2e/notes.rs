@@ -592,3 +592,45 @@ fn github_release_workflow_publishes_the_notes_after_promote() {
         "{promote_steps}"
     );
 }
+
+#[test]
+fn a_stable_release_after_a_release_candidate_lists_everything_since_the_last_stable() {
+    let env = TestEnv::new();
+    let repo = env.monorepo("rc", &config_none(&["service-a"]), &["service-a"]);
+    let tag = |name: &str| env.git(&repo.work, &["tag", "-a", "-m", name, name]);
+    tag("service-a-v1.0.0");
+    env.commit_to(&repo, "service-a", "a.txt", "feat: in the candidate");
+    tag("service-a-v1.1.0-rc.1");
+    env.commit_to(&repo, "service-a", "a.txt", "fix: after the candidate");
+    env.run(&repo.work, &["service-a", "--bump", "release", "--offline"])
+        .ok();
+    let message = env.git(
+        &repo.work,
+        &["tag", "-l", "--format=%(contents)", "service-a-v1.1.0"],
+    );
+    assert!(
+        message.contains("Changes since service-a-v1.0.0:"),
+        "{message}"
+    );
+    assert!(message.contains("feat: in the candidate"), "{message}");
+    assert!(message.contains("fix: after the candidate"), "{message}");
+    let json = env
+        .run(
+            &repo.work,
+            &["notes", "service-a-v1.1.0", "--format", "json"],
+        )
+        .ok()
+        .json();
+    assert_eq!(json["previous"], "service-a-v1.0.0");
+    assert_eq!(json["commits"].as_array().expect("commits").len(), 2);
+    // The candidate's own notes start at the previous release of any kind.
+    let json = env
+        .run(
+            &repo.work,
+            &["notes", "service-a-v1.1.0-rc.1", "--format", "json"],
+        )
+        .ok()
+        .json();
+    assert_eq!(json["previous"], "service-a-v1.0.0");
+    assert_eq!(json["commits"].as_array().expect("commits").len(), 1);
+}

@@ -31,7 +31,7 @@ use std::collections::HashMap;
 
 mod range;
 
-pub use range::{read, NotesError, ReleaseNotes};
+pub use range::{previous_release, read, NotesError, ReleaseNotes};
 
 use serde::Serialize;
 

@@ -122,7 +122,7 @@ pub fn read(
 
 /// Returns the tag of the release the notes of `version` start after (see the module
 /// header); the latest release when `version` is `None` (unreleased commits).
-fn previous_release(
+pub fn previous_release(
     releases: impl Iterator<Item = (Version, String)>,
     version: Option<&Version>,
 ) -> Option<String> {
