@@ -4,7 +4,7 @@
 # figures that matter are ratios (absolute times vary by machine and load). Never timed
 # tests: this script is run by hand.
 #
-# Usage: bash bench/run.sh [ROW...]        rows: 1 2 3 4 5 (default: all)
+# Usage: bash bench/run.sh [ROW...]        rows: 1 2 3 4 5 6 (default: all)
 # Writes bench/work/results/*.json and the generated section of docs/benchmarks.md.
 #
 # Environment:
@@ -35,7 +35,7 @@ WARMUP=${BENCH_WARMUP:-3}
 MIN_RUNS=${BENCH_MIN_RUNS:-30}
 PASSES=${BENCH_PASSES:-2}
 ROWS=("$@")
-((${#ROWS[@]})) || ROWS=(1 2 3 4 5)
+((${#ROWS[@]})) || ROWS=(1 2 3 4 5 6)
 ZERO=0000000000000000000000000000000000000000
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -165,6 +165,25 @@ row2() {
     fi
     pair 2 "$title" "$target" "$RESULTS/row2" "git-release next (scan)" "git log --format=%s" \
         "no shell (hyperfine -N); git-release's own scan is \`git log -z --format=%H%x00%B\` over the same range and path"
+}
+
+# --- row 6: release notes of a 1,667-commit range (issue 15) ---------------------------------
+row6() {
+    local id=6 title="notes svc-0001 (unreleased notes: 5,000 commits, 1,667 touch the service)" target=1.2
+    history_repo
+    local repo=$WORK/history-5k
+    if ! "$BIN" notes -C "$repo" svc-0001 >/dev/null 2>&1; then
+        na "$id" "$title" "$target" "not available: this git-release has no \`notes\`"
+        return
+    fi
+    if ! hf "$RESULTS/row6" -N -- \
+        "git-release notes" "'$BIN' notes -C '$repo' svc-0001" \
+        "git log --format=%s" "git -C '$repo' log --format=%s svc-0001-v1.4.2..HEAD -- services/svc-0001"; then
+        broken "$id" "$title" "$target" "hyperfine failed (see above)"
+        return
+    fi
+    pair 6 "$title" "$target" "$RESULTS/row6" "git-release notes" "git log --format=%s" \
+        "no shell (hyperfine -N); the same range and path as row 2, rendered as Markdown"
 }
 
 # --- row 3: a branch-only push through the hook (issue 3) ------------------------------------
@@ -433,7 +452,8 @@ for row in "${ROWS[@]}"; do
     3) say "row 3"; row3 ;;
     4) say "row 4"; row4 ;;
     5) say "row 5"; row5 ;;
-    *) say "unknown row $row (rows: 1 2 3 4 5)"; exit 2 ;;
+    6) say "row 6"; row6 ;;
+    *) say "unknown row $row (rows: 1 2 3 4 5 6)"; exit 2 ;;
     esac
 done
 

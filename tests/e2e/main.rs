@@ -4,6 +4,7 @@ mod deploy;
 mod docs;
 mod hook;
 mod install;
+mod notes;
 mod prompt;
 mod registry;
 mod release;

@@ -35,6 +35,7 @@ pub const RESERVED_NAMES: &[&str] = &[
     "list",
     "man",
     "next",
+    "notes",
     "promote",
     "release",
     "status",
@@ -60,6 +61,31 @@ pub struct Config {
     /// Deployment environments (stg, prod, …) pinned in Terraform.
     #[serde(default)]
     pub environments: BTreeMap<String, EnvironmentConfig>,
+    /// What `git release <service>` writes into the tag.
+    #[serde(default)]
+    pub release: ReleaseConfig,
+}
+
+/// `[release]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReleaseConfig {
+    /// List the release notes (conventional commits since the previous release, grouped)
+    /// in the annotated tag's message.
+    #[serde(default = "default_notes")]
+    pub notes: bool,
+}
+
+impl Default for ReleaseConfig {
+    fn default() -> Self {
+        ReleaseConfig {
+            notes: default_notes(),
+        }
+    }
+}
+
+fn default_notes() -> bool {
+    true
 }
 
 /// `[defaults]`.

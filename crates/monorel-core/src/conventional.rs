@@ -1,8 +1,12 @@
 //! Conventional-commit analysis: which bump the commits since the last release call for.
 //!
-//! Only the header's type and the breaking-change markers matter here (`feat!:`,
+//! Only the header's type and the breaking-change markers matter for the bump (`feat!:`,
 //! `BREAKING CHANGE:` / `BREAKING-CHANGE:` footers). Anything that is not a conventional
 //! commit counts as a fix-level change: a release always gets at least a patch.
+//!
+//! [`parse_header`] and [`breaking_notes`] read the rest of a message the way the
+//! conventional-commits 1.0 specification describes it, for the release notes
+//! (`notes.rs`): type and scope case-insensitive, `BREAKING CHANGE` upper case only.
 
 use semver::Version;
 use serde::Serialize;
@@ -44,6 +48,112 @@ pub fn classify(message: &str) -> Change {
     } else {
         Change::Patch
     }
+}
+
+/// The header (first line) of a conventional commit: `type(scope)!: description`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header<'m> {
+    /// The type, lower-cased (the specification makes it case-insensitive).
+    pub kind: String,
+    /// The scope without its parentheses; `None` when absent or empty.
+    pub scope: Option<&'m str>,
+    /// Whether a `!` before the colon marks the commit as breaking.
+    pub bang: bool,
+    /// The text after `: `, trimmed; never empty.
+    pub description: &'m str,
+}
+
+/// Parses `subject` as a conventional-commit header, or returns `None` when it is not one.
+///
+/// The type is letters, digits, `-` and `_`, starting with a letter; the colon must be
+/// followed by white space and a non-empty description (the specification's grammar). So
+/// `Merge branch 'x'`, `fixup! feat: x`, `feat:x` and `feat: ` are not conventional: the
+/// notes list them as they are instead of guessing.
+pub fn parse_header(subject: &str) -> Option<Header<'_>> {
+    let subject = subject.trim();
+    let colon = subject.find(':')?;
+    let (head, rest) = (&subject[..colon], &subject[colon + 1..]);
+    if !rest.starts_with([' ', '\t']) {
+        return None;
+    }
+    let description = rest.trim();
+    if description.is_empty() {
+        return None;
+    }
+    let (head, bang) = match head.strip_suffix('!') {
+        Some(head) => (head, true),
+        None => (head, false),
+    };
+    let (kind, scope) = match head.split_once('(') {
+        Some((kind, scope)) => {
+            let scope = scope.strip_suffix(')')?;
+            if scope.contains(['(', ')']) {
+                return None;
+            }
+            let scope = scope.trim();
+            (kind, (!scope.is_empty()).then_some(scope))
+        }
+        None => (head, None),
+    };
+    let mut chars = kind.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return None;
+    }
+    Some(Header {
+        kind: kind.to_ascii_lowercase(),
+        scope,
+        bang,
+        description,
+    })
+}
+
+/// Returns the text of each `BREAKING CHANGE:` / `BREAKING-CHANGE:` footer of `message`.
+///
+/// A footer's value runs on over the following lines (blank ones included) until the next
+/// footer token (`Token: ` or `Token #`), as the specification says; trailing blank
+/// lines are dropped. The token must be upper case: `breaking change:` in prose is not one.
+pub fn breaking_notes(message: &str) -> Vec<String> {
+    let mut notes: Vec<String> = Vec::new();
+    let mut current: Option<Vec<&str>> = None;
+    for line in message.lines().skip(1) {
+        let trimmed = line.trim_start();
+        let value = trimmed
+            .strip_prefix("BREAKING CHANGE:")
+            .or_else(|| trimmed.strip_prefix("BREAKING-CHANGE:"));
+        if let Some(value) = value {
+            if let Some(done) = current.take() {
+                notes.push(join_note(&done));
+            }
+            current = Some(vec![value.trim()]);
+        } else if is_footer_token(trimmed) {
+            if let Some(done) = current.take() {
+                notes.push(join_note(&done));
+            }
+        } else if let Some(lines) = current.as_mut() {
+            lines.push(line.trim_end());
+        }
+    }
+    if let Some(done) = current {
+        notes.push(join_note(&done));
+    }
+    notes.retain(|n| !n.is_empty());
+    notes
+}
+
+fn join_note(lines: &[&str]) -> String {
+    lines.join("\n").trim().to_string()
+}
+
+/// Whether `line` starts a git trailer / conventional footer (`Signed-off-by: `, `Refs #1`).
+fn is_footer_token(line: &str) -> bool {
+    let end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or(line.len());
+    end > 0
+        && line.as_bytes()[0].is_ascii_alphabetic()
+        && (line[end..].starts_with(": ") || line[end..].starts_with(" #"))
 }
 
 /// Returns the bump suggested for the given messages after release `current`.
@@ -89,6 +199,43 @@ mod tests {
         assert_eq!(classify("fix: typo"), Change::Patch);
         assert_eq!(classify("Update README"), Change::Patch);
         assert_eq!(classify("feature: not a conventional type"), Change::Patch);
+    }
+
+    #[test]
+    fn headers_parse_as_the_specification_says() {
+        let h = parse_header("Feat(API)!: drop v1 (#12)").expect("conventional");
+        assert_eq!(h.kind, "feat");
+        assert_eq!(h.scope, Some("API"));
+        assert!(h.bang);
+        assert_eq!(h.description, "drop v1 (#12)");
+        let h = parse_header("fix(): x").expect("empty scope");
+        assert_eq!(h.scope, None);
+        for not in [
+            "Merge branch 'main' into x",
+            "fixup! feat: x",
+            "feat:x",
+            "feat: ",
+            "feat:",
+            "",
+            "Update README",
+            "feat(a(b)): x",
+            "feat(a: x",
+            "2fa: x",
+            "Revert \"feat: x\"",
+        ] {
+            assert_eq!(parse_header(not), None, "{not:?}");
+        }
+    }
+
+    #[test]
+    fn breaking_footers_run_until_the_next_token() {
+        let message = "feat: x\n\nbody\n\nBREAKING CHANGE: the v1 API\nis gone\n\nfor good\nRefs #12\nSigned-off-by: a <a@b>\nBREAKING-CHANGE: also y\n";
+        assert_eq!(
+            breaking_notes(message),
+            ["the v1 API\nis gone\n\nfor good", "also y"]
+        );
+        assert!(breaking_notes("feat: x\n\nbreaking change: prose").is_empty());
+        assert!(breaking_notes("BREAKING CHANGE: in the subject").is_empty());
     }
 
     #[test]

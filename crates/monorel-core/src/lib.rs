@@ -11,6 +11,7 @@
 //! - [`conventional`]: conventional-commit analysis that suggests a bump.
 //! - [`repo`]: the git repository (gix for reads and tag objects, the `git` binary for
 //!   the network).
+//! - [`notes`]: release notes from conventional commits (tag message, Markdown, JSON).
 //! - [`plan`]: a validated release plan that `--dry-run` and `--json` print and that is
 //!   carried out only after every check passed.
 //! - [`registry`]: where the images live (ECR, or none), behind one trait.
@@ -27,6 +28,7 @@ pub mod config;
 pub mod conventional;
 pub mod deploy;
 pub mod hook;
+pub mod notes;
 pub mod plan;
 pub mod process;
 pub mod registry;

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::config::{Config, UnknownService};
 use crate::conventional;
+use crate::notes;
 use crate::registry::{self, ImageRef, ImageStatus};
 use crate::repo::{CommitSummary, HeadState, Release, Repo, RepoError};
 use crate::sanitize::for_terminal;
@@ -502,7 +503,12 @@ impl ReleasePlan {
             }
         }
         let image = registry::commit_image(config, &analysis.service, &analysis.commit);
-        let message = tag_message(analysis, &version, custom_message);
+        let message = if config.release.notes {
+            let (since, commits) = notes_range(repo, config, analysis, &version)?;
+            tag_message(analysis, &version, custom_message, Some((since, &commits)))
+        } else {
+            tag_message(analysis, &version, custom_message, None)
+        };
         Ok(ReleasePlan {
             service: analysis.service.clone(),
             current: analysis.current.clone(),
@@ -594,24 +600,69 @@ impl ReleasePlan {
     }
 }
 
-fn tag_message(analysis: &Analysis, version: &Version, custom: Option<&str>) -> String {
+/// Returns the annotated tag's message: the first paragraph (`-m`, else "<service>
+/// version <version>"), then, unless `[release] notes = false`, the release notes of the
+/// commits since the previous release. The artifact's identity is appended later, once
+/// the registry has confirmed it ([`ReleasePlan::record_image`]).
+/// Returns where the release notes of `version` start (a tag, or `None` for the start of
+/// history) and their commits: the analysis's commits, except for a stable release after
+/// pre-releases, whose notes start at the previous stable release like
+/// `git release notes` (notes.rs), so that 2.0.0's tag lists what 2.0.0-rc.1 did too.
+fn notes_range(
+    repo: &Repo,
+    config: &Config,
+    analysis: &Analysis,
+    version: &Version,
+) -> Result<(Option<String>, Vec<CommitSummary>), PlanError> {
+    let current = analysis.current.as_ref();
+    let after_pre = version.pre.is_empty() && current.is_some_and(|c| !c.version.pre.is_empty());
+    if !after_pre {
+        return Ok((current.map(|c| c.tag.clone()), analysis.commits.clone()));
+    }
+    let template = config.tag_template();
+    let previous = notes::previous_release(
+        repo.releases(&template, &analysis.service)?
+            .into_iter()
+            .map(|r| (r.version, r.tag)),
+        Some(version),
+    );
+    let until = repo.resolve_commit(&analysis.commit)?;
+    let since = previous.as_ref().map(|tag| format!("refs/tags/{tag}"));
+    let path = &config.service(&analysis.service)?.path;
+    let commits = repo.commits_touching(since.as_deref(), until, path)?;
+    Ok((previous, commits))
+}
+
+/// Returns the annotated tag's message: the first paragraph (`-m`, else "<service>
+/// version <version>"), then, given `notes` (`[release] notes`, on by default), the
+/// release notes of those commits and where they start. The artifact's identity is
+/// appended later, once the registry has confirmed it ([`ReleasePlan::record_image`]).
+fn tag_message(
+    analysis: &Analysis,
+    version: &Version,
+    custom: Option<&str>,
+    notes: Option<(Option<String>, &[CommitSummary])>,
+) -> String {
     let mut message = match custom {
         Some(custom) => custom.trim_end().to_string(),
         None => format!("{} version {version}", analysis.service),
     };
-    if !analysis.commits.is_empty() {
-        let since = analysis
-            .current
-            .as_ref()
-            .map_or("the start".to_string(), |c| c.tag.clone());
-        message.push_str(&format!("\n\nChanges since {since}:\n"));
-        for commit in &analysis.commits {
-            message.push_str(&format!(
-                "- {} {}\n",
-                commit.short_id(),
-                for_terminal(&commit.subject)
-            ));
-        }
+    let Some((since, commits)) = notes else {
+        return message;
+    };
+    let input: Vec<notes::CommitInput<'_>> = commits
+        .iter()
+        .map(|c| notes::CommitInput {
+            id: &c.id,
+            message: &c.message,
+            parents: c.parents,
+        })
+        .collect();
+    let notes = notes::build(&input);
+    if !notes.is_empty() {
+        let since = since.unwrap_or_else(|| "the start".to_string());
+        message.push_str(&format!("\n\nChanges since {since}:\n\n"));
+        message.push_str(&notes.to_text());
     }
     message
 }

@@ -49,6 +49,9 @@ pub struct CommitSummary {
     /// The whole message, for conventional-commit footers.
     #[serde(skip)]
     pub message: String,
+    /// How many parents it has (2 or more: a merge), for the release notes.
+    #[serde(skip)]
+    pub parents: usize,
 }
 
 impl CommitSummary {
@@ -386,6 +389,27 @@ impl Repo {
         Ok(ObjectHead::Tag { target, kind })
     }
 
+    /// Returns the date (`YYYY-MM-DD`, in the signer's time zone) of tag `name`: its
+    /// tagger's for an annotated tag, else its commit's committer's; `None` if no such tag.
+    pub fn tag_date(&self, name: &str) -> Result<Option<String>, RepoError> {
+        let full = format!("refs/tags/{name}");
+        // Ref names cannot contain glob characters, so the pattern matches literally; a
+        // pattern also matches `refs/tags/<name>/…`, hence the exact comparison.
+        let out = git(
+            &self.root,
+            &[
+                "for-each-ref",
+                "--format=%(refname)%00%(creatordate:short)",
+                &full,
+            ],
+            None,
+        )?;
+        Ok(String::from_utf8_lossy(&out).lines().find_map(|line| {
+            let (refname, date) = line.split_once('\0')?;
+            (refname == full).then(|| date.to_string())
+        }))
+    }
+
     /// Creates annotated tag `name` on `commit`; refuses if the tag exists.
     pub fn create_annotated_tag(
         &self,
@@ -465,7 +489,7 @@ impl Repo {
                 "log",
                 "-z",
                 "--no-color",
-                "--format=%H%x00%B",
+                "--format=%H%x00%P%x00%B",
                 &range,
                 "--",
                 &pathspec,
@@ -474,17 +498,24 @@ impl Repo {
         )?;
         let mut fields = out.split(|b| *b == 0);
         let mut commits = Vec::new();
-        while let (Some(id), Some(message)) = (fields.next(), fields.next()) {
+        while let (Some(id), Some(parents), Some(message)) =
+            (fields.next(), fields.next(), fields.next())
+        {
             let id = String::from_utf8_lossy(id).trim().to_string();
             if id.is_empty() {
                 break;
             }
+            let parents = parents
+                .split(|b| *b == b' ')
+                .filter(|p| !p.is_empty())
+                .count();
             let message = String::from_utf8_lossy(message).trim_end().to_string();
             let subject = message.lines().next().unwrap_or("").to_string();
             commits.push(CommitSummary {
                 id,
                 subject,
                 message,
+                parents,
             });
         }
         Ok(commits)

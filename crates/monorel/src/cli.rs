@@ -39,6 +39,8 @@ pub enum Command {
     Release(commands::release::ReleaseArgs),
     /// Print the next version of a service without tagging
     Next(commands::next::NextArgs),
+    /// Print the release notes of a release tag, or the unreleased notes of a service
+    Notes(commands::notes::NotesArgs),
     /// List every configured service with its latest release
     List(commands::list::ListArgs),
     /// Write a starter git-release.toml (and CI workflows with --ci)

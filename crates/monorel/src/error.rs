@@ -105,6 +105,16 @@ impl From<PlanError> for CliError {
     }
 }
 
+impl From<monorel_core::notes::NotesError> for CliError {
+    fn from(e: monorel_core::notes::NotesError) -> Self {
+        use monorel_core::notes::NotesError;
+        match e {
+            NotesError::Repo(e) => e.into(),
+            e => CliError::new(Kind::Refused, e.to_string()),
+        }
+    }
+}
+
 impl From<monorel_core::config::UnknownService> for CliError {
     fn from(e: monorel_core::config::UnknownService) -> Self {
         CliError::new(Kind::Refused, e.to_string())

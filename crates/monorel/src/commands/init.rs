@@ -32,6 +32,8 @@ pub struct InitArgs {
 pub enum CiProvider {
     /// GitHub Actions
     Github,
+    /// GitLab CI/CD (`.gitlab-ci.yml`, or an include file next to an existing one)
+    Gitlab,
 }
 
 /// Runs `init`.

@@ -18,6 +18,7 @@ pub mod init_ci;
 pub mod install;
 pub mod list;
 pub mod next;
+pub mod notes;
 pub mod promote;
 pub mod release;
 pub mod status;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Some(Command::Release(args)) => release::run(&dir, args),
         Some(Command::Next(args)) => next::run(&dir, args),
+        Some(Command::Notes(args)) => notes::run(&dir, args),
         Some(Command::List(args)) => list::run(&dir, args),
         Some(Command::Init(args)) => init::run(&dir, args),
         Some(Command::Install(args)) => install::run_install(&dir, args),
