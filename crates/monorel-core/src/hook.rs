@@ -57,7 +57,7 @@ pub fn parse_pre_push(input: &str) -> Result<Vec<TagUpdate>, ProtocolError> {
         }
         let malformed = || ProtocolError::Malformed {
             line: index + 1,
-            text: crate::sanitize::for_terminal(line).into_owned(),
+            text: crate::text::line(line).into_owned(),
         };
         let fields: Vec<&str> = line.split(' ').collect();
         let [_local_ref, local_sha, remote_ref, remote_sha] = fields[..] else {

@@ -17,7 +17,9 @@
 //! - [`check`]: the release-tag rules shared by the pre-push hook and `git release check`.
 //! - [`hook`]: the pre-push protocol and hook installation.
 //! - [`deploy`]: pinning environments to a release in Terraform variable files.
-//! - [`sanitize`]: making repository-provided text safe to print on a terminal.
+//! - [`text`]: the one gate for hostile text: display escaping, shell quoting of
+//!   suggested commands, validated config names and registry digests ([`sanitize`] is
+//!   its old name).
 #![deny(missing_docs)]
 
 pub mod check;
@@ -31,6 +33,7 @@ pub mod registry;
 pub mod repo;
 pub mod sanitize;
 pub mod tag;
+pub mod text;
 pub mod version;
 
 #[cfg(test)]

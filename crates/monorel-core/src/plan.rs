@@ -14,7 +14,7 @@ use crate::config::{Config, UnknownService};
 use crate::conventional;
 use crate::registry::{self, ImageRef, ImageStatus};
 use crate::repo::{CommitSummary, HeadState, Release, Repo, RepoError};
-use crate::sanitize::for_terminal;
+use crate::text;
 use crate::tag::{check_image_tag, check_ref_format};
 use crate::version::{ensure_greater, next_version, parse_release_version, Bump, VersionError};
 
@@ -102,7 +102,7 @@ pub enum PlanError {
         rule: String,
     },
     /// The remote has releases newer than ours.
-    #[error("remote `{remote}` has {remote_tag}, newer than {}; run `git fetch --tags {remote}` and try again", local.as_deref().map_or("any local release".to_string(), |l| format!("the local latest {l}")))]
+    #[error("remote `{}` has {}, newer than {}; run {} and try again", text::line(remote), text::line(remote_tag), local.as_deref().map_or("any local release".to_string(), |l| format!("the local latest {}", text::line(l))), text::suggest(&["git", "fetch", "--tags", remote]))]
     RemoteAhead {
         /// The remote.
         remote: String,
@@ -112,7 +112,7 @@ pub enum PlanError {
         local: Option<String>,
     },
     /// The tag already exists on the remote.
-    #[error("tag `{tag}` already exists on remote `{remote}`; run `git fetch --tags {remote}` and choose the next version")]
+    #[error("tag `{}` already exists on remote `{}`; run {} and choose the next version", text::line(tag), text::line(remote), text::suggest(&["git", "fetch", "--tags", remote]))]
     TagOnRemote {
         /// The tag.
         tag: String,
@@ -192,7 +192,7 @@ pub fn check_work_tree(
         let mut files: Vec<String> = dirty
             .iter()
             .take(3)
-            .map(|f| for_terminal(f).into_owned())
+            .map(|f| text::line(f).into_owned())
             .collect();
         if dirty.len() > 3 {
             files.push(format!("and {} more", dirty.len() - 3));
@@ -359,9 +359,10 @@ impl ReleasePlan {
         if let ImageStatus::Present { digest } = status {
             self.digest = Some(digest.clone());
             self.message = format!(
-                "{}\nImage: {}@{digest}\n",
+                "{}\nImage: {}@{}\n",
                 self.message.trim_end(),
-                self.image
+                text::line(&self.image.to_string()),
+                text::line(digest)
             );
         }
     }
@@ -381,22 +382,25 @@ impl ReleasePlan {
     }
 }
 
-fn tag_message(analysis: &Analysis, version: &Version, custom: Option<&str>) -> String {
+/// Returns the annotated tag's message. It is read later by `git show` and `git tag -n`,
+/// which print it raw, so everything in it passes the gate: the custom message keeps its
+/// line breaks ([`text::block`]), names and commit subjects stay on one line.
+pub(crate) fn tag_message(analysis: &Analysis, version: &Version, custom: Option<&str>) -> String {
     let mut message = match custom {
-        Some(custom) => custom.trim_end().to_string(),
-        None => format!("{} version {version}", analysis.service),
+        Some(custom) => text::block(custom.trim_end()).into_owned(),
+        None => format!("{} version {version}", text::line(&analysis.service)),
     };
     if !analysis.commits.is_empty() {
         let since = analysis
             .current
             .as_ref()
-            .map_or("the start".to_string(), |c| c.tag.clone());
+            .map_or("the start".into(), |c| text::line(&c.tag));
         message.push_str(&format!("\n\nChanges since {since}:\n"));
         for commit in &analysis.commits {
             message.push_str(&format!(
                 "- {} {}\n",
-                commit.short_id(),
-                for_terminal(&commit.subject)
+                text::line(commit.short_id()),
+                text::line(&commit.subject)
             ));
         }
     }

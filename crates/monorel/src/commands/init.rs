@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use monorel_core::config::{Config, FILE_NAME};
 use monorel_core::repo::Repo;
-use monorel_core::sanitize::for_terminal;
+use monorel_core::text;
 
 use crate::error::{CliError, CliResult, Kind};
 
@@ -53,7 +53,7 @@ pub fn run(dir: &Path, args: InitArgs) -> CliResult {
     std::fs::write(&path, text)?;
     println!("wrote {FILE_NAME} with {} service(s)", services.len());
     for (name, dir) in &services {
-        println!("  {name} ({dir})");
+        println!("  {} ({})", text::line(name), text::line(dir));
     }
     for note in &skipped {
         crate::ui::warn(note);
@@ -105,8 +105,8 @@ fn find_services(root: &Path) -> (Vec<(String, String)>, Vec<String>) {
         let Some(name) = service_name(dir_name.clone()) else {
             skipped.push(format!(
                 "skipped {}: `{}` cannot name a service (a subcommand name, or no letters or digits); add it by hand under another name",
-                for_terminal(&rel),
-                for_terminal(&dir_name)
+                text::line(&rel),
+                text::line(&dir_name)
             ));
             continue;
         };
@@ -120,7 +120,7 @@ fn find_services(root: &Path) -> (Vec<(String, String)>, Vec<String>) {
             Some(q) if seen.insert(q.clone()) => services.push((q, rel)),
             _ => skipped.push(format!(
                 "skipped {}: service `{name}` is already taken; add it by hand under another name",
-                for_terminal(&rel)
+                text::line(&rel)
             )),
         }
     }

@@ -10,7 +10,7 @@ use clap::Args;
 use monorel_core::config::RegistryKind;
 use monorel_core::plan::{self, Analysis, PlanError, ReleasePlan, RemoteState, VersionChoice};
 use monorel_core::registry::{self, FailureKind, ImageStatus};
-use monorel_core::sanitize::for_terminal;
+use monorel_core::text;
 use monorel_core::Bump;
 use serde::Serialize;
 
@@ -136,15 +136,19 @@ pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
             RemoteState::Unavailable { reason } if args.push => {
                 return Err(CliError::new(
                     Kind::Unavailable,
-                    format!("cannot read remote `{remote}` ({reason}), so --push would fail after creating the tag; nothing was created: fix the remote (`git remote -v`), choose one with --remote, or drop --push"),
+                    format!("cannot read remote `{}` ({}), so --push would fail after creating the tag; nothing was created: fix the remote (`git remote -v`), choose one with --remote, or drop --push", text::line(&remote), text::line(&reason)),
                 ))
             }
             RemoteState::Unavailable { reason } => ui::warn(&format!(
-                "could not read the tags of remote `{remote}`, going on with local tags only ({reason}); pass --offline to skip this check"
+                "could not read the tags of remote `{}`, going on with local tags only ({}); pass --offline to skip this check",
+                text::line(&remote),
+                text::line(&reason)
             )),
             RemoteState::UpToDate { missing_locally } if !missing_locally.is_empty() => ui::warn(&format!(
-                "remote `{remote}` has releases you do not have locally ({}); run `git fetch --tags {remote}`",
-                missing_locally.join(", ")
+                "remote `{}` has releases you do not have locally ({}); run {}",
+                text::line(&remote),
+                text::line(&missing_locally.join(", ")),
+                text::suggest(&["git", "fetch", "--tags", &remote])
             )),
             RemoteState::UpToDate { .. } | RemoteState::Skipped => {}
         }
@@ -207,8 +211,9 @@ pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
         let err: CliError = e.into();
         if created {
             err.hint(format!(
-                "the tag {} was created locally; push it with `git push {remote} refs/tags/{}`",
-                plan.tag, plan.tag
+                "the tag {} was created locally; push it with {}",
+                text::line(&plan.tag),
+                text::suggest(&push_command(&remote, &plan.tag))
             ))
         } else {
             err
@@ -238,7 +243,7 @@ fn verify_image(ctx: &Context, plan: &mut ReleasePlan) -> Result<(), CliError> {
         ImageStatus::Present { .. } | ImageStatus::Unchecked => Ok(()),
         ImageStatus::Missing => Err(CliError::new(
             Kind::Refused,
-            format!("no image {} in {}: CI has not built commit {} of {}", plan.image, registry.describe(), &plan.commit[..7], plan.service),
+            format!("no image {} in {}: CI has not built commit {} of {}", text::line(&plan.image.to_string()), text::line(&registry.describe()), short(&plan.commit), text::line(&plan.service)),
         )
         .hint("CI builds and pushes the image on every push to main; wait for that workflow to finish, or release a commit that has an image with --commit")),
         ImageStatus::Failed(failure) => {
@@ -246,7 +251,7 @@ fn verify_image(ctx: &Context, plan: &mut ReleasePlan) -> Result<(), CliError> {
                 FailureKind::RepositoryNotFound => Kind::Refused,
                 _ => Kind::Unavailable,
             };
-            Err(CliError::new(kind, format!("cannot check image {}: {}", plan.image, failure.message)).hint(failure.hint))
+            Err(CliError::new(kind, format!("cannot check image {}: {}", text::line(&plan.image.to_string()), text::line(&failure.message))).hint(text::line(&failure.hint)))
         }
     }
 }
@@ -262,23 +267,23 @@ fn prompt_for_version(
     match current {
         Some(c) => eprintln!(
             "{} is at {}; {} commit(s) touched {} since:",
-            analysis.service,
-            style.strong(&c.tag),
+            text::line(&analysis.service),
+            style.strong(&text::line(&c.tag)),
             analysis.commits.len(),
-            for_terminal(service_path)
+            text::line(service_path)
         ),
         None => eprintln!(
             "{} has no release yet; {} commit(s) touched {}:",
-            analysis.service,
+            text::line(&analysis.service),
             analysis.commits.len(),
-            for_terminal(service_path)
+            text::line(service_path)
         ),
     }
     for commit in analysis.commits.iter().take(SHOWN_COMMITS) {
         eprintln!(
             "  {} {}",
-            style.dim(commit.short_id()),
-            for_terminal(&commit.subject)
+            style.dim(&text::line(commit.short_id())),
+            text::line(&commit.subject)
         );
     }
     if analysis.commits.len() > SHOWN_COMMITS {
@@ -322,7 +327,7 @@ fn prompt_for_version(
         .unwrap_or(0);
     let picked = prompting(|| {
         dialoguer::Select::new()
-            .with_prompt(format!("Next version of {}", analysis.service))
+            .with_prompt(format!("Next version of {}", text::line(&analysis.service)))
             .items(&items)
             .default(default)
             .interact_opt()
@@ -344,13 +349,13 @@ fn confirm(plan: &ReleasePlan) -> Result<bool, CliError> {
     let push = plan
         .push_to
         .as_deref()
-        .map_or(String::new(), |r| format!(" and push it to {r}"));
+        .map_or(String::new(), |r| format!(" and push it to {}", text::line(r)));
     prompting(|| {
         dialoguer::Confirm::new()
             .with_prompt(format!(
                 "Create {} on {}{push}?",
-                plan.tag,
-                &plan.commit[..7]
+                text::line(&plan.tag),
+                short(&plan.commit)
             ))
             .default(true)
             .interact_opt()
@@ -407,6 +412,9 @@ fn finish(
         return Ok(ExitCode::SUCCESS);
     }
     let style = Style::stdout();
+    // Everything below is from the repository, the config, the flags or the registry:
+    // each value passes the gate, and the push hint is built from its argument vector.
+    let tag = text::line(&plan.tag);
     let from = plan
         .current
         .as_ref()
@@ -415,46 +423,65 @@ fn finish(
         Some(digest) => format!("{}@{digest}", plan.image),
         None => plan.image.to_string(),
     };
+    let image = text::line(&image);
+    let commit = short(&plan.commit);
     if args.dry_run {
         println!(
-            "would create {} ({from} → {}) on {}",
-            style.strong(&plan.tag),
+            "would create {} ({from} → {}) on {commit}",
+            style.strong(&tag),
             plan.version,
-            &plan.commit[..7]
         );
         println!("  image: {image}");
         println!("  commits: {}", plan.commits.len());
-        // The plan shows what the tag message will list; subjects come from other people,
-        // so they are sanitised like everything else printed from the repository.
         for commit in plan.commits.iter().take(SHOWN_COMMITS) {
             println!(
                 "    {} {}",
-                style.dim(commit.short_id()),
-                for_terminal(&commit.subject)
+                style.dim(&text::line(commit.short_id())),
+                text::line(&commit.subject)
             );
         }
         if plan.commits.len() > SHOWN_COMMITS {
             println!("    … and {} more", plan.commits.len() - SHOWN_COMMITS);
         }
         if let Some(remote) = &plan.push_to {
-            println!("  then push it to {remote}");
+            println!("  then push it to {}", text::line(remote));
         }
         println!("dry run: nothing was written");
     } else {
         println!(
-            "{} created {} ({from} → {}) on {}",
+            "{} created {} ({from} → {}) on {commit}",
             style.good("✓"),
-            style.strong(&plan.tag),
+            style.strong(&tag),
             plan.version,
-            &plan.commit[..7]
         );
         println!("  image: {image}");
         match &plan.push_to {
             Some(remote) if pushed => {
-                println!("{} pushed {} to {remote}", style.good("✓"), plan.tag)
+                println!("{} pushed {tag} to {}", style.good("✓"), text::line(remote))
             }
-            _ => println!("  push it with: git push {remote} refs/tags/{}", plan.tag),
+            _ => match text::command(&push_command(remote, &plan.tag)) {
+                Ok(command) => println!("  push it with: {command}"),
+                Err(_) => println!(
+                    "  push it with: {}",
+                    text::suggest(&push_command(remote, &plan.tag))
+                ),
+            },
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Returns the command that pushes exactly one tag, as an argument vector.
+fn push_command(remote: &str, tag: &str) -> [String; 4] {
+    [
+        "git".into(),
+        "push".into(),
+        remote.to_string(),
+        format!("refs/tags/{tag}"),
+    ]
+}
+
+/// Returns the 7-character abbreviation of a commit id (shorter ids stay whole).
+fn short(commit: &str) -> &str {
+    commit.get(..7).unwrap_or(commit)
 }
