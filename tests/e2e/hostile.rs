@@ -15,7 +15,8 @@ use std::process::Stdio;
 use monorel_e2e::{binary, config_none, Monorepo, TestEnv};
 
 /// A commit subject that tries everything at once.
-const SUBJECT: &str = "fix: \x1b[2J\rhidden \u{202e}gpj.exe \u{200f}\u{9b}31m $(touch pwned) `id`; 'q\"";
+const SUBJECT: &str =
+    "fix: \x1b[2J\rhidden \u{202e}gpj.exe \u{200f}\u{9b}31m $(touch pwned) `id`; 'q\"";
 
 /// The characters that must never reach a terminal raw (defined here, independently of
 /// the gate under test).
@@ -31,8 +32,8 @@ fn forbidden(c: char) -> bool {
 /// Asserts that `bytes` is UTF-8 without a forbidden character; returns it as text.
 #[track_caller]
 fn clean(bytes: &[u8], what: &str) -> String {
-    let text = std::str::from_utf8(bytes)
-        .unwrap_or_else(|e| panic!("{what}: not UTF-8 ({e}): {bytes:?}"));
+    let text =
+        std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{what}: not UTF-8 ({e}): {bytes:?}"));
     if let Some((i, c)) = text.char_indices().find(|&(_, c)| forbidden(c)) {
         panic!("{what}: raw {c:?} at byte {i}:\n{text}");
     }
@@ -150,8 +151,18 @@ fn commit_subjects_are_shown_escaped_in_every_view() {
         &["service-a", "--bump", "patch", "--dry-run", "--offline"],
     );
     assert_eq!(out.code, 0, "{}", out.all());
-    for shown in ["\\x1b[2J", "\\r", "\\u{202e}gpj.exe", "\\u{200f}", "\\u{009b}31m"] {
-        assert!(out.stdout.contains(shown), "{shown} missing:\n{}", out.stdout);
+    for shown in [
+        "\\x1b[2J",
+        "\\r",
+        "\\u{202e}gpj.exe",
+        "\\u{200f}",
+        "\\u{009b}31m",
+    ] {
+        assert!(
+            out.stdout.contains(shown),
+            "{shown} missing:\n{}",
+            out.stdout
+        );
     }
     assert!(!out.stdout.contains('\u{fffd}'), "{}", out.stdout);
 
@@ -159,7 +170,14 @@ fn commit_subjects_are_shown_escaped_in_every_view() {
     let out = run(
         &env,
         &repo.work,
-        &["service-a", "--bump", "patch", "--dry-run", "--offline", "--json"],
+        &[
+            "service-a",
+            "--bump",
+            "patch",
+            "--dry-run",
+            "--offline",
+            "--json",
+        ],
     );
     let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(json["commits"][0]["subject"], SUBJECT, "{}", out.stdout);
@@ -178,11 +196,19 @@ fn commit_subjects_are_shown_escaped_in_every_view() {
         .output()
         .expect("git cat-file");
     let message = clean(&message.stdout, "tag message");
-    assert!(message.contains("\\x1b[2J\\rhidden \\u{202e}gpj.exe"), "{message}");
+    assert!(
+        message.contains("\\x1b[2J\\rhidden \\u{202e}gpj.exe"),
+        "{message}"
+    );
     // The suggested push is exactly `git push origin refs/tags/service-a-v0.1.0`.
     assert_eq!(
         commands(&out.stdout, "git push "),
-        vec![argv(&["git", "push", "origin", "refs/tags/service-a-v0.1.0"])]
+        vec![argv(&[
+            "git",
+            "push",
+            "origin",
+            "refs/tags/service-a-v0.1.0"
+        ])]
     );
 }
 
@@ -204,9 +230,15 @@ fn the_prompt_shows_commit_subjects_escaped() {
         .exp_string("Next version of service-a")
         .expect("the prompt");
     // The prompt draws with its own escape sequences; the subject must bring none.
-    assert!(before.contains("\\x1b[2J\\rhidden \\u{202e}gpj.exe"), "{before:?}");
+    assert!(
+        before.contains("\\x1b[2J\\rhidden \\u{202e}gpj.exe"),
+        "{before:?}"
+    );
     for raw in ["\x1b[2J", "\rhidden", "\u{202e}", "\u{200f}", "\u{9b}"] {
-        assert!(!before.contains(raw), "raw {raw:?} in the prompt: {before:?}");
+        assert!(
+            !before.contains(raw),
+            "raw {raw:?} in the prompt: {before:?}"
+        );
     }
     session.send("\x03").expect("ctrl-c");
     let _ = session.exp_eof();
@@ -327,7 +359,14 @@ fn a_suggested_push_runs_nothing_else_when_pasted() {
     let out = run(
         &env,
         &repo.work,
-        &["service-a", "--bump", "patch", "--offline", "--remote", remote],
+        &[
+            "service-a",
+            "--bump",
+            "patch",
+            "--offline",
+            "--remote",
+            remote,
+        ],
     );
     assert_eq!(out.code, 0, "{}", out.all());
     let pushes = commands(&out.stdout, "git push ");
@@ -349,14 +388,27 @@ fn a_suggested_push_runs_nothing_else_when_pasted() {
         .output()
         .expect("sh");
     assert!(!pasted.status.success());
-    assert!(!repo.work.join("pwned").exists(), "pasting ran `touch pwned`");
-    assert!(!repo.work.join("pwned2").exists(), "pasting ran `touch pwned2`");
+    assert!(
+        !repo.work.join("pwned").exists(),
+        "pasting ran `touch pwned`"
+    );
+    assert!(
+        !repo.work.join("pwned2").exists(),
+        "pasting ran `touch pwned2`"
+    );
 
     // A remote that cannot be shown is left out of the hint, which says so.
     let out = run(
         &env,
         &repo.work,
-        &["service-b", "--bump", "patch", "--offline", "--remote", "o\x1b[2Jx"],
+        &[
+            "service-b",
+            "--bump",
+            "patch",
+            "--offline",
+            "--remote",
+            "o\x1b[2Jx",
+        ],
     );
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(out.stdout.contains("left out here"), "{}", out.stdout);
@@ -419,7 +471,10 @@ fn doctor_says_when_a_service_path_is_not_a_directory_at_head() {
     let config = config_none(&["service-a", "service-b"])
         .replace("\"services/service-b\"", "\"services/nope\"");
     std::fs::write(repo.work.join("git-release.toml"), config).expect("config");
-    env.git(&repo.work, &["commit", "-qam", "chore: point service-b nowhere"]);
+    env.git(
+        &repo.work,
+        &["commit", "-qam", "chore: point service-b nowhere"],
+    );
     let out = run(&env, &repo.work, &["doctor", "--json"]);
     assert_eq!(out.code, 1, "{}", out.all());
     let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
@@ -446,13 +501,21 @@ fn deploy_promote_and_status_show_hostile_input_escaped() {
     let repo = repo(&env);
     env.git(&repo.work, &["tag", "-a", "-m", "r", "service-a-v1.0.0"]);
 
-    let out = run(&env, &repo.work, &["deploy", "service-a", "--env", "st\x1b[2Jg"]);
+    let out = run(
+        &env,
+        &repo.work,
+        &["deploy", "service-a", "--env", "st\x1b[2Jg"],
+    );
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(out.stderr.contains("st\\x1b[2Jg"), "{}", out.stderr);
 
     let out = run(&env, &repo.work, &["promote", "x\u{202e}y\u{9b}"]);
     assert_ne!(out.code, 0, "{}", out.all());
-    assert!(out.stderr.contains("x\\u{202e}y\\u{009b}"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("x\\u{202e}y\\u{009b}"),
+        "{}",
+        out.stderr
+    );
 
     // An unreleased version: the hint is a command that gives back exactly its words.
     let out = run(
@@ -483,12 +546,15 @@ fn deploy_promote_and_status_show_hostile_input_escaped() {
     .expect("pin");
     let out = run(&env, &repo.work, &["status"]);
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.contains("evil\\x1b[2J\\u{202e}\\u{009b}"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("evil\\x1b[2J\\u{202e}\\u{009b}"),
+        "{}",
+        out.stdout
+    );
     let out = run(&env, &repo.work, &["status", "--json"]);
     let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
     assert_eq!(
-        json["services"][0]["environments"]["stg"]["pinned"],
-        pinned,
+        json["services"][0]["environments"]["stg"]["pinned"], pinned,
         "{}",
         out.stdout
     );

@@ -323,13 +323,18 @@ pub fn check_tags(
                 Rule::Commit,
                 format!(
                     "`{shown}` does not exist in this repository; fetch it with {}",
-                    crate::text::suggest(&["git", "fetch", &config.defaults.remote, "tag", &update.tag])
+                    crate::text::suggest(&[
+                        "git",
+                        "fetch",
+                        &config.defaults.remote,
+                        "tag",
+                        &update.tag
+                    ])
                 ),
             ),
-            Some(Err(error)) => verdict.fail(
-                Rule::Commit,
-                format!("`{shown}` cannot be read: {error}"),
-            ),
+            Some(Err(error)) => {
+                verdict.fail(Rule::Commit, format!("`{shown}` cannot be read: {error}"))
+            }
             Some(Ok(target)) => {
                 check_target(&mut verdict, &shown, &target);
             }

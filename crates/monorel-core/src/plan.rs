@@ -14,8 +14,8 @@ use crate::config::{Config, UnknownService};
 use crate::conventional;
 use crate::registry::{self, ImageRef, ImageStatus};
 use crate::repo::{CommitSummary, HeadState, Release, Repo, RepoError};
-use crate::text;
 use crate::tag::{check_image_tag, check_ref_format};
+use crate::text;
 use crate::version::{ensure_greater, next_version, parse_release_version, Bump, VersionError};
 
 /// What the repository says about a service before a version is chosen.

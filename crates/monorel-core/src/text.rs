@@ -5,7 +5,7 @@
 //! terminal, a tag message, a file or a command the user may paste, it passes through
 //! this module, so a new command cannot forget to escape:
 //!
-//! - **Display**: [`line`] (one-line contexts: names, messages) and [`block`] (text that
+//! - **Display**: [`line()`] (one-line contexts: names, messages) and [`block()`] (text that
 //!   may span lines, like a tag message) make control characters, escape sequences and
 //!   bidi overrides *visible* (`\x1b`, `\u{202e}`) instead of emitting them raw or
 //!   hiding them. Escaping never touches plain text, and it is idempotent: what it
@@ -17,7 +17,7 @@
 //! - **Names and answers**: [`check_name`] for config names (environments),
 //!   [`check_relative_path`] for config paths, [`Digest`] for registry digests.
 //! - **JSON**: [`to_json_pretty`] writes the same JSON as `serde_json`, with the
-//!   characters [`line`] escapes also written as `\uXXXX`, so `--json` output never
+//!   characters [`line()`] escapes also written as `\uXXXX`, so `--json` output never
 //!   carries a raw bidi override or C1 control either; the decoded values are unchanged.
 
 use std::borrow::Cow;
@@ -49,17 +49,17 @@ pub fn is_unsafe(c: char) -> bool {
 /// subject, an error message): every unsafe character, line breaks and tabs included,
 /// is written as a visible escape.
 pub fn line(text: &str) -> Cow<'_, str> {
-    escape(text, |c| is_unsafe(c))
+    escape(text, is_unsafe)
 }
 
 /// Returns `text` for a context that may span lines (a tag message, a block of output):
-/// like [`line`], but `\n` stays a line break.
+/// like [`line()`], but `\n` stays a line break.
 pub fn block(text: &str) -> Cow<'_, str> {
     escape(text, |c| c != '\n' && is_unsafe(c))
 }
 
 /// Returns bytes that should be UTF-8 (a ref name, a line of git output) for a one-line
-/// context: invalid bytes are shown as `\xNN`, the rest as [`line`] shows it.
+/// context: invalid bytes are shown as `\xNN`, the rest as [`line()`] shows it.
 pub fn bytes(raw: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(raw) {
         Ok(text) => line(text),
@@ -113,7 +113,7 @@ pub fn is_displayable(text: &str) -> bool {
 }
 
 /// Returns `arg` quoted for a POSIX shell, or `None` when it cannot be shown safely
-/// (it contains a character [`line`] would escape: quoted, it would still reach the
+/// (it contains a character [`line()`] would escape: quoted, it would still reach the
 /// terminal raw; escaped, it would no longer be the same argument).
 ///
 /// Words made only of `[A-Za-z0-9_@%+=:,./-]` stay bare; anything else is put in single
@@ -196,7 +196,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
 }
 
 /// Checks a directory named in the config, relative to the repository root: not
-/// absolute, no `.` or `..` component, no backslash, nothing [`line`] would escape.
+/// absolute, no `.` or `..` component, no backslash, nothing [`line()`] would escape.
 /// Returns the rule when it is broken.
 pub fn check_relative_path(path: &str) -> Result<(), String> {
     let trimmed = path.trim_end_matches('/');
@@ -208,7 +208,10 @@ pub fn check_relative_path(path: &str) -> Result<(), String> {
         Some("contains control or bidi characters")
     } else if trimmed.contains('\\') {
         Some("contains a backslash (use `/`)")
-    } else if trimmed.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+    } else if trimmed
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
         Some("has an empty, `.` or `..` component")
     } else {
         None
@@ -271,7 +274,7 @@ impl serde::Serialize for Digest {
 }
 
 /// Returns `value` as pretty JSON whose strings escape, besides what JSON requires, every
-/// character [`line`] escapes (DEL, C1, bidi controls) as `\uXXXX`: the same values for
+/// character [`line()`] escapes (DEL, C1, bidi controls) as `\uXXXX`: the same values for
 /// a JSON reader, no raw control text for a terminal.
 pub fn to_json_pretty<T: serde::Serialize + ?Sized>(
     value: &T,
@@ -339,10 +342,7 @@ impl serde_json::ser::Formatter for SafeFormatter<'_> {
     ) -> std::io::Result<()> {
         self.0.begin_object_key(w, first)
     }
-    fn begin_object_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-    ) -> std::io::Result<()> {
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.0.begin_object_value(w)
     }
     fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {

@@ -66,11 +66,17 @@ fn toml_key(text: &str) -> String {
 
 #[test]
 fn display_escapes_are_visible_and_plain_text_is_untouched() {
-    assert_eq!(line("feat: \x1b[31mred\x1b[0m"), "feat: \\x1b[31mred\\x1b[0m");
+    assert_eq!(
+        line("feat: \x1b[31mred\x1b[0m"),
+        "feat: \\x1b[31mred\\x1b[0m"
+    );
     assert_eq!(line("a\rb\u{202e}c\u{9b}d"), "a\\rb\\u{202e}c\\u{009b}d");
     assert_eq!(line("two\nlines\tand a tab"), "two\\nlines\\tand a tab");
     assert_eq!(block("two\nlines\r"), "two\nlines\\r");
-    assert_eq!(line("\u{200e}\u{200f}\u{061c}\u{2069}\u{7f}"), "\\u{200e}\\u{200f}\\u{061c}\\u{2069}\\x7f");
+    assert_eq!(
+        line("\u{200e}\u{200f}\u{061c}\u{2069}\u{7f}"),
+        "\\u{200e}\\u{200f}\\u{061c}\\u{2069}\\x7f"
+    );
     assert!(matches!(line("service-a-v1.2.3 ✓ é"), Cow::Borrowed(_)));
     assert_eq!(bytes(b"ok\xff\x1b"), "ok\\xff\\x1b");
 }
@@ -81,9 +87,15 @@ fn quoting_keeps_plain_words_bare_and_quotes_the_rest() {
     assert_eq!(cmd, "git push origin refs/tags/api-v1.0.0");
     let cmd = command(&["git", "tag", "-d", "a'$(touch pwned)`id`;b", ""]).expect("quotable");
     assert_eq!(cmd, r#"git tag -d 'a'\''$(touch pwned)`id`;b' ''"#);
-    assert_eq!(command(&["git", "tag", "-d", "x\u{1b}"]), Err(Unshowable { index: 3 }));
+    assert_eq!(
+        command(&["git", "tag", "-d", "x\u{1b}"]),
+        Err(Unshowable { index: 3 })
+    );
     let hint = suggest(&["git", "tag", "-d", "x\u{202e}"]);
-    assert!(hint.starts_with("`git tag -d` followed by the rest of the command (left out"), "{hint}");
+    assert!(
+        hint.starts_with("`git tag -d` followed by the rest of the command (left out"),
+        "{hint}"
+    );
     assert!(is_displayable(&hint));
 }
 
@@ -99,7 +111,15 @@ fn names_and_paths_follow_their_rules() {
     for good in ["services/api", "services/api/", "a"] {
         assert_eq!(check_relative_path(good), Ok(()), "{good}");
     }
-    for bad in ["", "/etc", "a/../b", "./a", "a//b", "a\\b", "a\u{1b}]0;x\u{7}"] {
+    for bad in [
+        "",
+        "/etc",
+        "a/../b",
+        "./a",
+        "a//b",
+        "a\\b",
+        "a\u{1b}]0;x\u{7}",
+    ] {
         let rule = check_relative_path(bad).expect_err(bad);
         assert!(is_displayable(&rule), "{rule}");
     }
@@ -108,7 +128,10 @@ fn names_and_paths_follow_their_rules() {
 #[test]
 fn digests_are_sha256_and_64_lowercase_hex() {
     let good = format!("sha256:{}", "0123456789abcdef".repeat(4));
-    assert_eq!(Digest::parse(&good).map(|d| d.to_string()), Ok(good.clone()));
+    assert_eq!(
+        Digest::parse(&good).map(|d| d.to_string()),
+        Ok(good.clone())
+    );
     for bad in [
         "sha256:".to_string(),
         good.to_uppercase(),

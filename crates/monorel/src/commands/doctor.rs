@@ -285,7 +285,10 @@ fn check_registry(config: &Config, findings: &mut Findings) {
             Ok(info) => findings.push(
                 &check,
                 Status::Warn,
-                format!("reachable, tags {} (release tags could be moved)", info.tag_mutability),
+                format!(
+                    "reachable, tags {} (release tags could be moved)",
+                    info.tag_mutability
+                ),
                 Some(format!(
                     "make tags immutable: {}",
                     text::suggest(&[

@@ -74,7 +74,11 @@ pub fn run(dir: &Path, args: ListArgs) -> CliResult {
             "0".into()
         };
         // Padding counts the escaped text, which is what the terminal shows.
-        println!("{:<width$}  {:<12}  {since}", text::line(&row.service), version);
+        println!(
+            "{:<width$}  {:<12}  {since}",
+            text::line(&row.service),
+            version
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

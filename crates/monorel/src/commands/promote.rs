@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use clap::Args;
 use monorel_core::config::RegistryKind;
 use monorel_core::registry::{self, FailureKind, Promotion, RegistryFailure};
-use monorel_core::text;
 use monorel_core::tag::{check_image_tag, ParsedTag};
+use monorel_core::text;
 use serde::Serialize;
 
 use super::Context;

@@ -346,10 +346,9 @@ fn prompt_for_version(
 }
 
 fn confirm(plan: &ReleasePlan) -> Result<bool, CliError> {
-    let push = plan
-        .push_to
-        .as_deref()
-        .map_or(String::new(), |r| format!(" and push it to {}", text::line(r)));
+    let push = plan.push_to.as_deref().map_or(String::new(), |r| {
+        format!(" and push it to {}", text::line(r))
+    });
     prompting(|| {
         dialoguer::Confirm::new()
             .with_prompt(format!(
