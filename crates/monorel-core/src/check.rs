@@ -164,7 +164,8 @@ pub fn check_name(config: &Config, tag: &str) -> NameCheck {
     let mut failures = Vec::new();
     let mut release = None;
     let shown = crate::text::line(tag);
-    let delete = crate::text::suggest(&["git", "tag", "-d", tag]);
+    let delete_args = ["git", "tag", "-d", tag];
+    let delete = crate::text::suggest_lazily(&delete_args);
     let template = config.tag_template();
     let services = candidate_services(config, &template, tag);
     let ref_format = check_ref_format(tag);

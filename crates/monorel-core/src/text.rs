@@ -175,6 +175,18 @@ pub fn suggest<S: AsRef<str>>(args: &[S]) -> String {
     }
 }
 
+/// Returns what [`suggest`] returns, computed only when it is displayed: for hints in
+/// messages that most calls never build (the hook checks every pushed tag).
+pub fn suggest_lazily<'a>(args: &'a [&'a str]) -> impl std::fmt::Display + 'a {
+    struct Lazy<'a>(&'a [&'a str]);
+    impl std::fmt::Display for Lazy<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&suggest(self.0))
+        }
+    }
+    Lazy(args)
+}
+
 /// Checks a name from the config that becomes part of file names, tags, variables or
 /// commands (an environment name): `[A-Za-z0-9][A-Za-z0-9_.-]*`, at most 64 characters.
 /// Returns the rule when it is broken.
