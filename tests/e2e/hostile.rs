@@ -559,3 +559,19 @@ fn deploy_promote_and_status_show_hostile_input_escaped() {
         out.stdout
     );
 }
+
+#[test]
+fn command_line_errors_quote_arguments_escaped() {
+    let env = TestEnv::new();
+    let repo = repo(&env);
+    // clap names the argument it refuses; in CI that is often a tag name. (clap strips
+    // ANSI sequences itself, but not bidi or C1 controls.)
+    for args in [
+        &["check", "--x\x1b[2J\u{202e}\u{9b}"][..],
+        &["service-a", "--bump", "\u{202e}major\u{9b}"],
+    ] {
+        let out = run(&env, &repo.work, args);
+        assert_eq!(out.code, 2, "{args:?}\n{}", out.all());
+        assert!(out.stderr.contains("\\u{202e}"), "{}", out.stderr);
+    }
+}
