@@ -397,6 +397,48 @@ fn a_suggested_push_runs_nothing_else_when_pasted() {
         "pasting ran `touch pwned2`"
     );
 
+    // A remote named like an option: `--` keeps git from reading it as one.
+    let remote = "--receive-pack=touch pwned3";
+    let out = run(
+        &env,
+        &repo.work,
+        &[
+            "service-a",
+            "--bump",
+            "patch",
+            "--offline",
+            &format!("--remote={remote}"),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        commands(&out.stdout, "git push"),
+        vec![argv(&[
+            "git",
+            "push",
+            "--",
+            remote,
+            "refs/tags/service-a-v0.1.1"
+        ])],
+        "{}",
+        out.stdout
+    );
+    let line = out
+        .stdout
+        .lines()
+        .find_map(|l| l.split_once("push it with: ").map(|(_, c)| c.to_string()))
+        .expect("a push hint");
+    let pasted = env
+        .command("sh", &repo.work)
+        .args(["-c", &line])
+        .output()
+        .expect("sh");
+    assert!(!pasted.status.success());
+    assert!(
+        !repo.work.join("pwned3").exists(),
+        "pasting ran `touch pwned3`"
+    );
+
     // A remote that cannot be shown is left out of the hint, which says so.
     let out = run(
         &env,

@@ -164,7 +164,7 @@ pub fn check_name(config: &Config, tag: &str) -> NameCheck {
     let mut failures = Vec::new();
     let mut release = None;
     let shown = crate::text::line(tag);
-    let delete_args = ["git", "tag", "-d", tag];
+    let delete_args = crate::text::operands(&["git", "tag", "-d"], &[tag]);
     let delete = crate::text::suggest_lazily(&delete_args);
     let template = config.tag_template();
     let services = candidate_services(config, &template, tag);
@@ -324,13 +324,10 @@ pub fn check_tags(
                 Rule::Commit,
                 format!(
                     "`{shown}` does not exist in this repository; fetch it with {}",
-                    crate::text::suggest(&[
-                        "git",
-                        "fetch",
-                        &config.defaults.remote,
-                        "tag",
-                        &update.tag
-                    ])
+                    crate::text::suggest(&crate::text::operands(
+                        &["git", "fetch"],
+                        &[&config.defaults.remote, "tag", &update.tag]
+                    ))
                 ),
             ),
             Some(Err(error)) => {
@@ -441,16 +438,10 @@ fn check_target(verdict: &mut Verdict, shown: &str, target: &TagTarget) {
             Rule::Annotated,
             format!(
                 "`{shown}` is a lightweight tag; release tags must be annotated: recreate it with {}",
-                crate::text::suggest(&[
-                    "git",
-                    "tag",
-                    "-a",
-                    "-f",
-                    "-m",
-                    &message,
-                    &verdict.tag,
-                    &target.peeled.to_hex_with_len(12).to_string(),
-                ])
+                crate::text::suggest(&crate::text::operands(
+                    &["git", "tag", "-a", "-f", "-m", &message],
+                    &[&verdict.tag, &target.peeled.to_hex_with_len(12).to_string()],
+                ))
             ),
         );
     }
@@ -460,7 +451,10 @@ fn check_target(verdict: &mut Verdict, shown: &str, target: &TagTarget) {
             format!(
                 "`{shown}` points at a {}, not a commit; delete it with {} and tag a commit",
                 target.peeled_kind,
-                crate::text::suggest(&["git", "tag", "-d", &verdict.tag])
+                crate::text::suggest(&crate::text::operands(
+                    &["git", "tag", "-d"],
+                    &[&verdict.tag]
+                ))
             ),
         );
     }

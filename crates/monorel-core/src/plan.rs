@@ -102,7 +102,7 @@ pub enum PlanError {
         rule: String,
     },
     /// The remote has releases newer than ours.
-    #[error("remote `{}` has {}, newer than {}; run {} and try again", text::line(remote), text::line(remote_tag), local.as_deref().map_or("any local release".to_string(), |l| format!("the local latest {}", text::line(l))), text::suggest(&["git", "fetch", "--tags", remote]))]
+    #[error("remote `{}` has {}, newer than {}; run {} and try again", text::line(remote), text::line(remote_tag), local.as_deref().map_or("any local release".to_string(), |l| format!("the local latest {}", text::line(l))), text::suggest(&text::operands(&["git", "fetch", "--tags"], &[remote])))]
     RemoteAhead {
         /// The remote.
         remote: String,
@@ -112,7 +112,7 @@ pub enum PlanError {
         local: Option<String>,
     },
     /// The tag already exists on the remote.
-    #[error("tag `{}` already exists on remote `{}`; run {} and choose the next version", text::line(tag), text::line(remote), text::suggest(&["git", "fetch", "--tags", remote]))]
+    #[error("tag `{}` already exists on remote `{}`; run {} and choose the next version", text::line(tag), text::line(remote), text::suggest(&text::operands(&["git", "fetch", "--tags"], &[remote])))]
     TagOnRemote {
         /// The tag.
         tag: String,

@@ -175,6 +175,18 @@ pub fn suggest<S: AsRef<str>>(args: &[S]) -> String {
     }
 }
 
+/// Returns `command` followed by `operands`, with `--` between them when an operand
+/// starts with `-`: quoting stops the shell from reading a remote named
+/// `--upload-pack=…` as code, `--` stops git from reading it as an option.
+pub fn operands<'a>(command: &[&'a str], operands: &[&'a str]) -> Vec<&'a str> {
+    let mut args = command.to_vec();
+    if operands.iter().any(|o| o.starts_with('-')) {
+        args.push("--");
+    }
+    args.extend_from_slice(operands);
+    args
+}
+
 /// Returns what [`suggest`] returns, computed only when it is displayed: for hints in
 /// messages that most calls never build (the hook checks every pushed tag).
 pub fn suggest_lazily<'a>(args: &'a [&'a str]) -> impl std::fmt::Display + 'a {

@@ -203,6 +203,25 @@ proptest! {
         assert_clean(&suggest(&args), false);
     }
 
+    /// Operands never read as options: after splitting, every operand that starts with
+    /// `-` comes after a `--`.
+    #[test]
+    fn operands_are_never_options(ops in prop::collection::vec(hostile_bytes(), 0..4)) {
+        let ops: Vec<String> = ops.iter().map(|o| lossy(o)).collect();
+        let refs: Vec<&str> = ops.iter().map(String::as_str).collect();
+        let args = operands(&["git", "push"], &refs);
+        if let Ok(cmd) = command(&args) {
+            let split = shell_words::split(&cmd).expect("parses");
+            let rest = &split[2..];
+            let (dashes, tail) = match rest.first().map(String::as_str) {
+                Some("--") if ops.iter().any(|o| o.starts_with('-')) => (true, &rest[1..]),
+                _ => (false, rest),
+            };
+            prop_assert_eq!(tail, &ops[..]);
+            prop_assert!(dashes || tail.iter().all(|o| !o.starts_with('-')));
+        }
+    }
+
     /// The release rules' messages, as the hook and `check` print them, for any tag name:
     /// clean, and each `git tag -d` hint is the gate's command for exactly that tag.
     #[test]
@@ -210,18 +229,20 @@ proptest! {
         let tag = lossy(&raw);
         let config = config();
         let report = crate::check::check_name(&config, &tag);
-        let delete = suggest(&["git", "tag", "-d", &tag]);
+        let delete = suggest(&operands(&["git", "tag", "-d"], &[&tag]));
         for failure in &report.failures {
             assert_clean(&failure.message, false);
             if failure.message.contains("delete it with") {
                 prop_assert!(failure.message.contains(&delete), "{}", failure.message);
             }
         }
-        if let Ok(cmd) = command(&["git", "tag", "-d", &tag]) {
-            prop_assert_eq!(
-                shell_words::split(&cmd).expect("parses"),
-                vec!["git".to_string(), "tag".into(), "-d".into(), tag.clone()]
-            );
+        if let Ok(cmd) = command(&operands(&["git", "tag", "-d"], &[&tag])) {
+            let mut expected = vec!["git".to_string(), "tag".into(), "-d".into()];
+            if tag.starts_with('-') {
+                expected.push("--".into());
+            }
+            expected.push(tag.clone());
+            prop_assert_eq!(shell_words::split(&cmd).expect("parses"), expected);
         }
     }
 

@@ -251,7 +251,7 @@ fn read_digest(
             format!(
                 "image {} not promoted yet; run {}",
                 text::line(&image.to_string()),
-                text::suggest(&["git", "release", "promote", &release.tag])
+                text::suggest(&text::operands(&["git", "release", "promote"], &[&release.tag]))
             ),
         )
         .hint("CI promotes the image when the release tag is pushed; wait for that workflow, or run promote with registry credentials")),

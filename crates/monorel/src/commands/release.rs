@@ -148,7 +148,7 @@ pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
                 "remote `{}` has releases you do not have locally ({}); run {}",
                 text::line(&remote),
                 text::line(&missing_locally.join(", ")),
-                text::suggest(&["git", "fetch", "--tags", &remote])
+                text::suggest(&text::operands(&["git", "fetch", "--tags"], &[&remote]))
             )),
             RemoteState::UpToDate { .. } | RemoteState::Skipped => {}
         }
@@ -470,14 +470,14 @@ fn finish(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Returns the command that pushes exactly one tag, as an argument vector.
-fn push_command(remote: &str, tag: &str) -> [String; 4] {
-    [
-        "git".into(),
-        "push".into(),
-        remote.to_string(),
-        format!("refs/tags/{tag}"),
-    ]
+/// Returns the command that pushes exactly one tag, as an argument vector (`--` first
+/// when the remote's name could be read as an option).
+fn push_command(remote: &str, tag: &str) -> Vec<String> {
+    let refspec = format!("refs/tags/{tag}");
+    text::operands(&["git", "push"], &[remote, &refspec])
+        .into_iter()
+        .map(str::to_string)
+        .collect()
 }
 
 /// Returns the 7-character abbreviation of a commit id (shorter ids stay whole).
