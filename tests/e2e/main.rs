@@ -3,6 +3,7 @@
 mod deploy;
 mod docs;
 mod hook;
+mod hostile;
 mod install;
 mod notes;
 mod prompt;

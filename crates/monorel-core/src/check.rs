@@ -121,6 +121,8 @@ impl Verdict {
     }
 
     fn fail(&mut self, rule: Rule, message: String) {
+        // Messages quote tag names and registry answers: they leave through the gate.
+        let message = crate::text::line(&message).into_owned();
         self.failures.push(Failure { rule, message });
     }
 }
@@ -207,7 +209,9 @@ pub struct NameCheck {
 pub fn check_name(config: &Config, tag: &str) -> NameCheck {
     let mut failures = Vec::new();
     let mut release = None;
-    let shown = crate::sanitize::for_terminal(tag);
+    let shown = crate::text::line(tag);
+    let delete_args = crate::text::operands(&["git", "tag", "-d"], &[tag]);
+    let delete = crate::text::suggest_lazily(&delete_args);
     let template = config.tag_template();
     let services = candidate_services(config, &template, tag);
     let ref_format = check_ref_format(tag);
@@ -215,7 +219,7 @@ pub fn check_name(config: &Config, tag: &str) -> NameCheck {
         failures.push(Failure {
             rule: Rule::Naming,
             message: format!(
-                "`{shown}` {rule}; delete it with `git tag -d '{shown}'` and create the release with `git release <service>`"
+                "`{shown}` {rule}; delete it with {delete} and create the release with `git release <service>`"
             ),
         });
     }
@@ -230,7 +234,7 @@ pub fn check_name(config: &Config, tag: &str) -> NameCheck {
             failures.push(Failure {
                 rule: Rule::Naming,
                 message: format!(
-                    "`{shown}` looks like a tag of {service} but {error}; delete it with `git tag -d {shown}` and run `git release {service}`"
+                    "`{shown}` looks like a tag of {service} but {error}; delete it with {delete} and run `git release {service}`"
                 ),
             });
         }
@@ -243,11 +247,11 @@ pub fn check_name(config: &Config, tag: &str) -> NameCheck {
             let example = template.render("<service>", &Version::new(1, 2, 3));
             let message = match suggestion {
                 Some((guess, closest)) => format!(
-                    "`{shown}` names no configured service: `{}` is not under [services] (did you mean `{closest}`?); delete it with `git tag -d {shown}` and run `git release {closest}`",
-                    crate::sanitize::for_terminal(&guess)
+                    "`{shown}` names no configured service: `{}` is not under [services] (did you mean `{closest}`?); delete it with {delete} and run `git release {closest}`",
+                    crate::text::line(&guess)
                 ),
                 None => format!(
-                    "`{shown}` is not a release tag: release tags are named like `{example}` for a service under [services] ({}); delete it with `git tag -d '{shown}'`",
+                    "`{shown}` is not a release tag: release tags are named like `{example}` for a service under [services] ({}); delete it with {delete}",
                     some_services(config)
                 ),
             };
@@ -262,9 +266,12 @@ pub fn check_name(config: &Config, tag: &str) -> NameCheck {
         failures.push(Failure {
             rule: Rule::ImageTag,
             message: format!(
-                "`{shown}` cannot become an image tag: {rule}; delete it with `git tag -d '{shown}'` and create the release with `git release <service>`"
+                "`{shown}` cannot become an image tag: {rule}; delete it with {delete} and create the release with `git release <service>`"
             ),
         });
+    }
+    for failure in &mut failures {
+        failure.message = crate::text::line(&failure.message).into_owned();
     }
     NameCheck { release, failures }
 }
@@ -342,7 +349,7 @@ pub fn check_tags(
             failures: Vec::new(),
             registry_unavailable: false,
         };
-        let shown = crate::sanitize::for_terminal(&update.tag).into_owned();
+        let shown = crate::text::line(&update.tag).into_owned();
         if update.local == Local::Delete {
             // Deleting a tag that is no release (a typo that slipped through) is the fix,
             // so only release tags are protected.
@@ -366,14 +373,16 @@ pub fn check_tags(
             None => verdict.fail(
                 Rule::Commit,
                 format!(
-                    "`{shown}` does not exist in this repository; fetch it with `git fetch {} tag {shown}`",
-                    config.defaults.remote
+                    "`{shown}` does not exist in this repository; fetch it with {}",
+                    crate::text::suggest(&crate::text::operands(
+                        &["git", "fetch"],
+                        &[&config.defaults.remote, "tag", &update.tag]
+                    ))
                 ),
             ),
-            Some(Err(error)) => verdict.fail(
-                Rule::Commit,
-                format!("`{shown}` cannot be read: {error}"),
-            ),
+            Some(Err(error)) => {
+                verdict.fail(Rule::Commit, format!("`{shown}` cannot be read: {error}"))
+            }
             Some(Ok(target)) => {
                 check_target(&mut verdict, &shown, &target);
             }
@@ -425,7 +434,7 @@ pub fn check_tags(
         images_checked = true;
         for ((&i, image), status) in candidates.iter().zip(&images).zip(statuses) {
             let verdict = &mut verdicts[i];
-            let shown = crate::sanitize::for_terminal(&verdict.tag).into_owned();
+            let shown = crate::text::line(&verdict.tag).into_owned();
             match status {
                 ImageStatus::Present { digest } => verdict.digest = Some(digest),
                 ImageStatus::Unchecked => images_checked = false,
@@ -498,8 +507,11 @@ fn check_target(verdict: &mut Verdict, shown: &str, target: &TagTarget) {
         verdict.fail(
             Rule::Annotated,
             format!(
-                "`{shown}` is a lightweight tag; release tags must be annotated: recreate it with `git tag -a -f -m \"{message}\" {shown} {}`",
-                target.peeled.to_hex_with_len(12)
+                "`{shown}` is a lightweight tag; release tags must be annotated: recreate it with {}",
+                crate::text::suggest(&crate::text::operands(
+                    &["git", "tag", "-a", "-f", "-m", &message],
+                    &[&verdict.tag, &target.peeled.to_hex_with_len(12).to_string()],
+                ))
             ),
         );
     }
@@ -507,8 +519,12 @@ fn check_target(verdict: &mut Verdict, shown: &str, target: &TagTarget) {
         verdict.fail(
             Rule::Commit,
             format!(
-                "`{shown}` points at a {}, not a commit; delete it with `git tag -d {shown}` and tag a commit",
-                target.peeled_kind
+                "`{shown}` points at a {}, not a commit; delete it with {} and tag a commit",
+                target.peeled_kind,
+                crate::text::suggest(&crate::text::operands(
+                    &["git", "tag", "-d"],
+                    &[&verdict.tag]
+                ))
             ),
         );
     }

@@ -441,7 +441,7 @@ impl Config {
         check_placeholders(&self.registry.image_tag, &["{sha}", "{short_sha}"])
             .map_err(|m| invalid("registry.image-tag", m))?;
         for (name, service) in &self.services {
-            let key = format!("services.{name}");
+            let key = format!("services.{}", crate::text::line(name));
             if RESERVED_NAMES.contains(&name.as_str()) {
                 return Err(invalid(
                     &key,
@@ -451,16 +451,10 @@ impl Config {
             if let Err(rule) = crate::tag::check_service_name(name) {
                 return Err(invalid(&key, rule));
             }
-            let path = service.path.trim_matches('/');
-            if path.is_empty() || path.split('/').any(|c| c == ".." || c == ".") {
-                return Err(invalid(
-                    &format!("{key}.path"),
-                    format!(
-                        "`{}` must be a directory inside the repository, like \"services/{name}\"",
-                        service.path
-                    ),
-                ));
-            }
+            // Paths are shown, put in pathspecs and joined to the root: relative, no `..`,
+            // nothing that needs escaping. Whether it exists at HEAD is `doctor`'s question.
+            crate::text::check_relative_path(&service.path)
+                .map_err(|rule| invalid(&format!("{key}.path"), rule))?;
             if let Some(repository) = &service.repository {
                 check_placeholders(repository, &["{service}"])
                     .map_err(|m| invalid(&format!("{key}.repository"), m))?;
@@ -471,6 +465,14 @@ impl Config {
             }
         }
         for (name, env) in &self.environments {
+            // Environment names end up in file names, variables, commit messages and
+            // suggested commands: one safe charset, refused with its rule.
+            crate::text::check_name(name).map_err(|rule| {
+                invalid(
+                    &format!("environments.{}", crate::text::line(name)),
+                    format!("{rule}; rename the environment"),
+                )
+            })?;
             check_placeholders(&env.file, &["{service}", "{service_snake}", "{env}"])
                 .map_err(|m| invalid(&format!("environments.{name}.file"), m))?;
             check_placeholders(&env.variable, &["{service}", "{service_snake}", "{env}"])

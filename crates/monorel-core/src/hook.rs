@@ -70,7 +70,7 @@ pub fn parse_pre_push(input: &str) -> Result<Vec<TagUpdate>, ProtocolError> {
         }
         let malformed = || ProtocolError::Malformed {
             line: index + 1,
-            text: crate::sanitize::for_terminal(line).into_owned(),
+            text: crate::text::line(line).into_owned(),
         };
         let mut fields = line.rsplitn(4, ' ');
         let (Some(remote_sha), Some(remote_ref), Some(local_sha), Some(local_ref)) =

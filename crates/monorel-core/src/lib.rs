@@ -20,7 +20,9 @@
 //! - [`deploy`]: pinning environments to a release in Terraform variable files.
 //! - [`safe_write`]: every file write: a lock, a temporary file renamed over the
 //!   original, confined to the repository.
-//! - [`sanitize`]: making repository-provided text safe to print on a terminal.
+//! - [`text`]: the one gate for hostile text: display escaping, shell quoting of
+//!   suggested commands, validated config names and registry digests ([`sanitize`] is
+//!   its old name).
 #![deny(missing_docs)]
 
 pub mod check;
@@ -36,6 +38,7 @@ pub mod repo;
 pub mod safe_write;
 pub mod sanitize;
 pub mod tag;
+pub mod text;
 pub mod version;
 
 #[cfg(test)]

@@ -23,7 +23,7 @@
 //!   itself reverted in the range does not cancel anything. A revert of a change outside
 //!   the range is listed under reverts.
 //! - `feat: x (#123)` keeps its pull-request reference; JSON also gives it as `pr`.
-//! - All text from commits passes [`for_terminal`]: an escape sequence in a subject never
+//! - All text from commits passes [`text::line`]: an escape sequence in a subject never
 //!   reaches a terminal, a tag message or a release page raw. In the tag message no line
 //!   from a commit starts at column 0, so none can pass for a signature block.
 
@@ -37,7 +37,7 @@ pub use range::{previous_release, read, NotesError, ReleaseNotes};
 use serde::Serialize;
 
 use crate::conventional::{breaking_notes, parse_header};
-use crate::sanitize::for_terminal;
+use crate::text;
 
 /// One commit as the notes need it.
 #[derive(Debug, Clone, Copy)]
@@ -240,7 +240,7 @@ pub fn build(commits: &[CommitInput<'_>]) -> Notes {
         let Some(revert) = revert_of(subjects[i], commit.message) else {
             continue;
         };
-        reverts_id[i] = revert.ids.first().map(|id| for_terminal(id).into_owned());
+        reverts_id[i] = revert.ids.first().map(|id| text::line(id).into_owned());
         let found: Vec<usize> = if revert.ids.is_empty() {
             // No id: the newest older commit with the reverted subject.
             (i + 1..commits.len())
@@ -336,7 +336,7 @@ fn effective_reverts(targets: &[Vec<usize>]) -> Vec<bool> {
 }
 
 fn entry(commit: &CommitInput<'_>, subject: &str, reverts: Option<String>) -> Entry {
-    let clean = |s: &str| for_terminal(s).into_owned();
+    let clean = |s: &str| text::line(s).into_owned();
     let header = parse_header(subject);
     // Line by line: the sanitiser replaces line breaks too.
     let notes: Vec<String> = breaking_notes(commit.message)

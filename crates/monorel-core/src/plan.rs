@@ -15,8 +15,8 @@ use crate::conventional;
 use crate::notes;
 use crate::registry::{self, ImageRef, ImageStatus};
 use crate::repo::{CommitSummary, HeadState, Release, Repo, RepoError};
-use crate::sanitize::for_terminal;
 use crate::tag::{check_image_tag, check_ref_format};
+use crate::text;
 use crate::version::{ensure_greater, next_version, parse_release_version, Bump, VersionError};
 
 /// What the repository says about a service before a version is chosen.
@@ -168,7 +168,7 @@ pub enum PlanError {
         rule: String,
     },
     /// The remote has releases newer than ours.
-    #[error("remote `{remote}` has {remote_tag}, newer than {}; run `git fetch --tags {remote}` and try again", local.as_deref().map_or("any local release".to_string(), |l| format!("the local latest {l}")))]
+    #[error("remote `{}` has {}, newer than {}; run {} and try again", text::line(remote), text::line(remote_tag), local.as_deref().map_or("any local release".to_string(), |l| format!("the local latest {}", text::line(l))), text::suggest(&text::operands(&["git", "fetch", "--tags"], &[remote])))]
     RemoteAhead {
         /// The remote.
         remote: String,
@@ -178,7 +178,7 @@ pub enum PlanError {
         local: Option<String>,
     },
     /// The tag already exists on the remote.
-    #[error("tag `{tag}` already exists on remote `{remote}`; run `git fetch --tags {remote}` and choose the next version")]
+    #[error("tag `{}` already exists on remote `{}`; run {} and choose the next version", text::line(tag), text::line(remote), text::suggest(&text::operands(&["git", "fetch", "--tags"], &[remote])))]
     TagOnRemote {
         /// The tag.
         tag: String,
@@ -199,7 +199,7 @@ pub enum PlanError {
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
     /// The remote got a tag of the same name, on another object, first.
-    #[error("the push was refused: remote `{}` already has {tag} on another object ({}): someone else released this version first; {}", for_terminal(remote), &theirs[..theirs.len().min(12)], if *removed { format!("your local tag {tag} was removed, nothing else was written") } else { format!("remove your local tag with `git tag -d {tag}`") })]
+    #[error("the push was refused: remote {} already has {} on another object ({}): someone else released this version first; {}", text::line(remote), text::line(tag), text::line(theirs.get(..12).unwrap_or(theirs)), if *removed { format!("your local tag {} was removed, nothing else was written", text::line(tag)) } else { format!("remove your local tag with {}", text::suggest(&text::operands(&["git", "tag", "-d"], &[tag]))) })]
     LostRace {
         /// The remote.
         remote: String,
@@ -262,7 +262,7 @@ impl std::fmt::Display for NothingToRelease {
             NothingToRelease::NoChanges { since, path, .. } => write!(
                 f,
                 "no changes since {since}: no commit has touched `{}` since then",
-                for_terminal(path)
+                text::line(path)
             ),
             NothingToRelease::AlreadyReleased { tag, commit } => write!(
                 f,
@@ -344,7 +344,7 @@ pub fn check_work_tree(
         let mut files: Vec<String> = dirty
             .iter()
             .take(3)
-            .map(|f| for_terminal(f).into_owned())
+            .map(|f| text::line(f).into_owned())
             .collect();
         if dirty.len() > 3 {
             files.push(format!("and {} more", dirty.len() - 3));
@@ -528,9 +528,10 @@ impl ReleasePlan {
         if let ImageStatus::Present { digest } = status {
             self.digest = Some(digest.clone());
             self.message = format!(
-                "{}\nImage: {}@{digest}\n",
+                "{}\nImage: {}@{}\n",
                 self.message.trim_end(),
-                self.image
+                text::line(&self.image.to_string()),
+                text::line(digest)
             );
         }
     }
@@ -600,10 +601,6 @@ impl ReleasePlan {
     }
 }
 
-/// Returns the annotated tag's message: the first paragraph (`-m`, else "<service>
-/// version <version>"), then, unless `[release] notes = false`, the release notes of the
-/// commits since the previous release. The artifact's identity is appended later, once
-/// the registry has confirmed it ([`ReleasePlan::record_image`]).
 /// Returns where the release notes of `version` start (a tag, or `None` for the start of
 /// history) and their commits: the analysis's commits, except for a stable release after
 /// pre-releases, whose notes start at the previous stable release like
@@ -637,15 +634,19 @@ fn notes_range(
 /// version <version>"), then, given `notes` (`[release] notes`, on by default), the
 /// release notes of those commits and where they start. The artifact's identity is
 /// appended later, once the registry has confirmed it ([`ReleasePlan::record_image`]).
-fn tag_message(
+///
+/// It is read later by `git show` and `git tag -n`, which print it raw, so everything in
+/// it passes the gate: the custom message keeps its line breaks ([`text::block`]), names
+/// and commit subjects stay on one line (the notes sanitise each line themselves).
+pub(crate) fn tag_message(
     analysis: &Analysis,
     version: &Version,
     custom: Option<&str>,
     notes: Option<(Option<String>, &[CommitSummary])>,
 ) -> String {
     let mut message = match custom {
-        Some(custom) => custom.trim_end().to_string(),
-        None => format!("{} version {version}", analysis.service),
+        Some(custom) => text::block(custom.trim_end()).into_owned(),
+        None => format!("{} version {version}", text::line(&analysis.service)),
     };
     let Some((since, commits)) = notes else {
         return message;
@@ -660,7 +661,7 @@ fn tag_message(
         .collect();
     let notes = notes::build(&input);
     if !notes.is_empty() {
-        let since = since.unwrap_or_else(|| "the start".to_string());
+        let since = since.map_or_else(|| "the start".to_string(), |t| text::line(&t).into_owned());
         message.push_str(&format!("\n\nChanges since {since}:\n\n"));
         message.push_str(&notes.to_text());
     }

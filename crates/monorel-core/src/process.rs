@@ -42,7 +42,8 @@ pub enum GitError {
 
 /// Runs `git args…` in `dir`, capturing output, with an optional deadline.
 pub fn git(dir: &Path, args: &[&str], timeout: Option<Duration>) -> Result<Vec<u8>, GitError> {
-    let shown = || args.join(" ");
+    // Shown in errors as a command people may paste: quoted through the gate.
+    let shown = || crate::text::command(args).unwrap_or_else(|_| args.join(" "));
     let mut child = Command::new("git")
         .args(args)
         .current_dir(dir)

@@ -180,7 +180,8 @@ pub fn check_service_name(name: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "`{name}` is not a valid service name; use lowercase letters, digits, `-`, `_` and `.`, starting with a letter or digit"
+            "`{}` is not a valid service name; use lowercase letters, digits, `-`, `_` and `.`, starting with a letter or digit",
+            crate::text::line(name)
         ))
     }
 }
@@ -220,7 +221,12 @@ pub fn check_ref_format(tag: &str) -> Result<(), String> {
     let full = format!("refs/tags/{tag}");
     gix::refs::FullName::try_from(full.as_str())
         .map(|_| ())
-        .map_err(|e| format!("is not a valid git tag name ({e})"))
+        .map_err(|e| {
+            format!(
+                "is not a valid git tag name ({})",
+                crate::text::line(&e.to_string())
+            )
+        })
 }
 
 #[cfg(test)]

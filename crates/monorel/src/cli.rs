@@ -77,11 +77,31 @@ pub struct CompletionsArgs {
 /// Parses the process's arguments.
 pub fn parse() -> Cli {
     let (directory, args) = split_leading_directory(std::env::args_os().collect());
-    let mut cli = Cli::parse_from(args);
+    let mut cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => exit_on_parse_error(e),
+    };
     if cli.directory.is_none() {
         cli.directory = directory;
     }
     cli
+}
+
+/// Prints a command-line error and exits as clap would (code 2), except that the error
+/// passes the text gate: clap quotes the offending argument, and in CI that argument is
+/// often repository data (`git release check "$GITHUB_REF_NAME"`).
+fn exit_on_parse_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        // Our own help and version text: printed as clap prints it, on stdout.
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        _ => {
+            eprint!("{}", monorel_core::text::block(&e.render().to_string()));
+            std::process::exit(e.exit_code())
+        }
+    }
 }
 
 /// Takes a leading `-C <path>` (as in `git -C`) off the arguments.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use monorel_core::config::ConfigError;
 use monorel_core::plan::PlanError;
 use monorel_core::repo::RepoError;
-use monorel_core::sanitize::for_terminal;
+use monorel_core::text;
 
 /// Stable exit codes; scripts depend on them (documented in docs/reference.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,9 +64,11 @@ impl CliError {
     pub fn report(self) -> ExitCode {
         if !self.message.is_empty() {
             let style = crate::ui::Style::stderr();
-            eprintln!("{} {}", style.error("error:"), for_terminal(&self.message));
+            // Messages quote tag names, remotes, paths and registry answers: the gate makes
+            // their control characters visible (already-escaped text passes unchanged).
+            eprintln!("{} {}", style.error("error:"), text::line(&self.message));
             for hint in &self.hints {
-                eprintln!("{} {}", style.hint("hint:"), for_terminal(hint));
+                eprintln!("{} {}", style.hint("hint:"), text::line(hint));
             }
         }
         ExitCode::from(self.kind as u8)

@@ -81,7 +81,7 @@ pub fn warn(message: &str) {
     eprintln!(
         "{} {}",
         style.warning("warning:"),
-        monorel_core::sanitize::for_terminal(message)
+        monorel_core::text::line(message)
     );
 }
 
@@ -97,15 +97,16 @@ pub fn with_spinner<T>(message: &str, work: impl FnOnce() -> T) -> T {
         return work();
     }
     let spinner = indicatif::ProgressBar::new_spinner();
-    spinner.set_message(message.to_string());
+    spinner.set_message(monorel_core::text::line(message).into_owned());
     spinner.enable_steady_tick(Duration::from_millis(80));
     let out = work();
     spinner.finish_and_clear();
     out
 }
 
-/// Prints `value` as pretty JSON on stdout.
+/// Prints `value` as pretty JSON on stdout, through the gate: the same values as
+/// `serde_json` writes, with bidi and C1 controls in strings escaped as `\uXXXX` too.
 pub fn print_json(value: &impl serde::Serialize) -> Result<(), crate::error::CliError> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    println!("{}", monorel_core::text::to_json_pretty(value)?);
     Ok(())
 }

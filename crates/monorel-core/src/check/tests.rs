@@ -166,7 +166,7 @@ fn naming_table() {
             assert!(
                 failure
                     .message
-                    .contains(&*crate::sanitize::for_terminal(tag))
+                    .contains(&*crate::text::line(tag))
                     && !failure.message.contains('\n'),
                 "the message must name the tag on one line: {failure:?}"
             );

@@ -251,7 +251,7 @@ pub(super) fn parse_object(text: &str) -> Result<Object, String> {
             if members.iter().any(|m| m.key == key) {
                 return Err(format!(
                     "variable `{}` is set twice",
-                    crate::sanitize::for_terminal(&key)
+                    crate::text::line(&key)
                 ));
             }
             members.push(Member {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::{build, CommitInput, Notes};
 use crate::config::{Config, UnknownService};
 use crate::repo::{Repo, RepoError};
-use crate::sanitize::for_terminal;
+use crate::text;
 use crate::tag::ParsedTag;
 
 /// The notes of one release (or of a service's unreleased commits), with what they cover.
@@ -71,18 +71,18 @@ pub fn read(
             }
             _ => {
                 return Err(NotesError::NotARelease(
-                    for_terminal(target).into_owned(),
+                    text::line(target).into_owned(),
                     config.defaults.tag.clone(),
                 ))
             }
         }
     } else {
-        return Err(NotesError::UnknownTarget(for_terminal(target).into_owned()));
+        return Err(NotesError::UnknownTarget(text::line(target).into_owned()));
     };
     let path = &config.service(&service)?.path;
     let (previous, since) = match from {
         Some(from) => (
-            Some(for_terminal(from).into_owned()),
+            Some(text::line(from).into_owned()),
             Some(repo.resolve_commit(from)?.to_string()),
         ),
         None => {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use monorel_core::check::{self, Local, Report, TagUpdate, Verdict};
 use monorel_core::registry;
-use monorel_core::sanitize::for_terminal;
+use monorel_core::text;
 use serde::Serialize;
 
 use super::Context;
@@ -151,7 +151,7 @@ pub fn report_lines(report: &Report, style: &Style) -> Vec<String> {
                 "{} {} {}",
                 style.bad("✗"),
                 style.strong(&format!("[{}]", failure.rule)),
-                for_terminal(&failure.message)
+                text::line(&failure.message)
             ));
         }
     }
@@ -159,15 +159,15 @@ pub fn report_lines(report: &Report, style: &Style) -> Vec<String> {
 }
 
 fn ok_text(verdict: &Verdict, report: &Report, style: &Style) -> String {
-    let tag = style.strong(&for_terminal(&verdict.tag));
+    let tag = style.strong(&text::line(&verdict.tag));
     if verdict.delete {
         return format!("{tag} deleted (not a release tag, or [hook] allow-rewrite = true)");
     }
     let commit = verdict.commit.as_deref().map_or(String::new(), |c| {
-        format!(" on {}", style.dim(&c[..c.len().min(12)]))
+        format!(" on {}", style.dim(&text::line(c.get(..12).unwrap_or(c))))
     });
     let image = match &verdict.digest {
-        Some(digest) => format!(", image {}", style.dim(digest)),
+        Some(digest) => format!(", image {}", style.dim(&text::line(digest))),
         None if report.images_checked => String::new(),
         None => ", image not checked".to_string(),
     };

@@ -14,7 +14,7 @@ use monorel_core::deploy::{self, DeployError, Pin, PinTarget};
 use monorel_core::process::git;
 use monorel_core::registry::{self, FailureKind, ImageRef, ImageStatus};
 use monorel_core::repo::Release;
-use monorel_core::sanitize::for_terminal;
+use monorel_core::text;
 use monorel_core::version::parse_release_version;
 use serde::Serialize;
 
@@ -106,30 +106,29 @@ pub fn run(dir: &Path, args: DeployArgs) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
     let style = Style::stdout();
-    let file = for_terminal(&target.file);
+    let file = text::line(&target.file);
+    let env = text::line(&args.env);
+    let tag = text::line(&release.tag);
     if changed {
-        println!(
-            "pinned {} to {} in {file}",
-            args.env,
-            style.strong(&release.tag)
-        );
+        println!("pinned {env} to {} in {file}", style.strong(&tag));
     } else {
         println!(
-            "{} already pins {} in {file}; nothing changed",
-            args.env,
-            style.strong(&release.tag)
+            "{env} already pins {} in {file}; nothing changed",
+            style.strong(&tag)
         );
     }
     if let Some(digest) = &digest {
-        println!("  {} = {}", target.digest_variable, style.dim(digest));
+        println!(
+            "  {} = {}",
+            text::line(&target.digest_variable),
+            style.dim(&text::line(digest))
+        );
     }
     match &commit {
         Some(sha) => println!(
-            "committed {}: deploy({}): {} {}",
-            style.dim(&sha[..sha.len().min(7)]),
-            args.env,
-            args.service,
-            release.tag
+            "committed {}: deploy({env}): {} {tag}",
+            style.dim(&text::line(sha.get(..7).unwrap_or(sha))),
+            text::line(&args.service),
         ),
         None if args.commit => println!("nothing to commit"),
         None => {}
@@ -180,7 +179,8 @@ fn choose_release(ctx: &Context, args: &DeployArgs) -> Result<Release, CliError>
                 format!("{service} has no release yet, so there is nothing to deploy"),
             )
             .hint(format!(
-                "release it first: `git release {service} --bump minor --push`"
+                "release it first: {}",
+                text::suggest(&["git", "release", service, "--bump", "minor", "--push"])
             ))
         }),
         Some(release) if released.contains(&release.tag.as_str()) => Ok(release),
@@ -205,8 +205,15 @@ fn not_released(service: &str, release: &Release, released: &[&str]) -> CliError
         ),
     )
     .hint(format!(
-        "release it first with `git release {service} --set-version {} --push`, or deploy a released version",
-        release.version
+        "release it first with {}, or deploy a released version",
+        text::suggest(&[
+            "git",
+            "release",
+            service,
+            "--set-version",
+            &release.version.to_string(),
+            "--push"
+        ])
     ))
 }
 
@@ -243,8 +250,9 @@ fn read_digest(
         ImageStatus::Missing => Err(CliError::new(
             Kind::Refused,
             format!(
-                "image {image} not promoted yet; run `git release promote {}`",
-                release.tag
+                "image {} not promoted yet; run {}",
+                text::line(&image.to_string()),
+                text::suggest(&text::operands(&["git", "release", "promote"], &[&release.tag]))
             ),
         )
         .hint("CI promotes the image when the release tag is pushed; wait for that workflow, or run promote with registry credentials")),
@@ -287,12 +295,12 @@ fn commit_pin(
             Kind::Internal,
             format!(
                 "the pin was written to {} but not committed: {e}",
-                target.file
+                text::line(&target.file)
             ),
         )
         .hint(format!(
-            "commit it yourself: git commit -m \"{message}\" -- {}",
-            target.file
+            "commit it yourself: {}",
+            text::suggest(&["git", "commit", "-m", &message, "--", &target.file])
         ))
     };
     git(&root, &["add", "--", &target.file], None).map_err(failed)?;

@@ -13,7 +13,7 @@ use clap::Args;
 use monorel_core::config::{Config, RegistryKind};
 use monorel_core::registry;
 use monorel_core::repo::Repo;
-use monorel_core::sanitize::for_terminal;
+use monorel_core::text;
 use serde::Serialize;
 
 use crate::error::{CliError, CliResult, Kind};
@@ -93,6 +93,7 @@ pub fn run(dir: &Path, args: DoctorArgs) -> CliResult {
 
     check_hook(&repo, &mut findings);
     if let Some(config) = &config {
+        check_service_paths(&repo, config, &mut findings);
         check_registry(config, &mut findings);
     }
 
@@ -138,6 +139,56 @@ fn check_hook(repo: &Repo, findings: &mut Findings) {
             format!("no pre-push hook at {}", path.display()),
             Some("run `git release install` so pushed release tags are checked".into()),
         ),
+    }
+}
+
+/// Checks that each service's `path` is a directory in HEAD's tree. Loading the config
+/// does not read HEAD (the hook must stay fast), so a typo or a moved directory is found
+/// here: its service would otherwise never count a commit.
+fn check_service_paths(repo: &Repo, config: &Config, findings: &mut Findings) {
+    if config.services.is_empty() {
+        return;
+    }
+    if matches!(repo.head_state(), Ok(monorel_core::repo::HeadState::Unborn)) {
+        findings.push(
+            "service paths",
+            Status::Warn,
+            "not checked: the current branch has no commit yet".into(),
+            Some("commit the services and git-release.toml, then run doctor again".into()),
+        );
+        return;
+    }
+    let mut missing = 0;
+    for (name, service) in &config.services {
+        let path = service.path.trim_end_matches('/');
+        let spec = format!("HEAD:{path}");
+        let kind = monorel_core::process::git(repo.root(), &["cat-file", "-t", &spec], None)
+            .map(|out| String::from_utf8_lossy(&out).trim().to_string());
+        let problem = match kind.as_deref() {
+            Ok("tree") => continue,
+            Ok(other) => format!("is a {other} at HEAD, not a directory"),
+            Err(_) => "does not exist at HEAD".to_string(),
+        };
+        missing += 1;
+        findings.push(
+            &format!("service {name}"),
+            Status::Fail,
+            format!("path `{}` {problem}", text::line(&service.path)),
+            Some(format!(
+                "fix [services.{name}] path in git-release.toml, or commit the directory"
+            )),
+        );
+    }
+    if missing == 0 {
+        findings.push(
+            "service paths",
+            Status::Ok,
+            format!(
+                "all {} service path(s) are directories at HEAD",
+                config.services.len()
+            ),
+            None,
+        );
     }
 }
 
@@ -234,9 +285,21 @@ fn check_registry(config: &Config, findings: &mut Findings) {
             Ok(info) => findings.push(
                 &check,
                 Status::Warn,
-                format!("reachable, tags {} (release tags could be moved)", info.tag_mutability),
+                format!(
+                    "reachable, tags {} (release tags could be moved)",
+                    info.tag_mutability
+                ),
                 Some(format!(
-                    "make tags immutable: `aws ecr put-image-tag-mutability --repository-name {repository} --image-tag-mutability IMMUTABLE`"
+                    "make tags immutable: {}",
+                    text::suggest(&[
+                        "aws",
+                        "ecr",
+                        "put-image-tag-mutability",
+                        "--repository-name",
+                        repository,
+                        "--image-tag-mutability",
+                        "IMMUTABLE",
+                    ])
                 )),
             ),
             Err(failure) => {
@@ -256,11 +319,11 @@ fn print_human(findings: &[Finding]) {
         };
         println!(
             "{mark} {}: {}",
-            finding.check,
-            for_terminal(&finding.detail)
+            text::line(&finding.check),
+            text::line(&finding.detail)
         );
         if let Some(hint) = &finding.hint {
-            println!("    {} {}", style.hint("hint:"), for_terminal(hint));
+            println!("    {} {}", style.hint("hint:"), text::line(hint));
         }
     }
     let failed = findings.iter().filter(|f| f.status == Status::Fail).count();

@@ -73,7 +73,7 @@ pub fn run(dir: &Path, args: HookArgs) -> CliResult {
         super::check::refusal(
             &format!(
                 "the push to {} was refused",
-                monorel_core::sanitize::for_terminal(remote)
+                monorel_core::text::line(remote)
             ),
             &report,
         ),

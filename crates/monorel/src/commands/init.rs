@@ -12,7 +12,7 @@ use clap::{Args, ValueEnum};
 use monorel_core::config::{Config, FILE_NAME};
 use monorel_core::repo::Repo;
 use monorel_core::safe_write::{Lock, Policy};
-use monorel_core::sanitize::for_terminal;
+use monorel_core::text;
 
 use crate::error::{CliError, CliResult, Kind};
 
@@ -77,7 +77,7 @@ pub fn run(dir: &Path, args: InitArgs) -> CliResult {
     lock.commit(text.as_bytes())?;
     println!("wrote {FILE_NAME} with {} service(s)", services.len());
     for (name, dir) in &services {
-        println!("  {} ({})", for_terminal(name), for_terminal(dir));
+        println!("  {} ({})", text::line(name), text::line(dir));
     }
     for note in &skipped {
         crate::ui::warn(note);
@@ -134,8 +134,8 @@ fn find_services(root: &Path) -> (Vec<(String, String)>, Vec<String>) {
         let Some(name) = service_name(dir_name.clone()) else {
             skipped.push(format!(
                 "skipped {}: `{}` cannot name a service (a subcommand name, or no letters or digits); add it by hand under another name",
-                for_terminal(&rel),
-                for_terminal(&dir_name)
+                text::line(&rel),
+                text::line(&dir_name)
             ));
             continue;
         };
@@ -149,7 +149,7 @@ fn find_services(root: &Path) -> (Vec<(String, String)>, Vec<String>) {
             Some(q) if seen.insert(q.clone()) => services.push((q, rel)),
             _ => skipped.push(format!(
                 "skipped {}: service `{name}` is already taken; add it by hand under another name",
-                for_terminal(&rel)
+                text::line(&rel)
             )),
         }
     }

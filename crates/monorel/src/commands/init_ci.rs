@@ -14,7 +14,6 @@ use std::process::ExitCode;
 
 use monorel_core::config::{Config, FILE_NAME};
 use monorel_core::safe_write::{Lock, Policy};
-use monorel_core::safe_write::{Lock, Policy};
 
 use super::init::CiProvider;
 use crate::error::{CliError, CliResult, Kind};

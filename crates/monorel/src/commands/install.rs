@@ -10,6 +10,7 @@ use monorel_core::config::FILE_NAME;
 use monorel_core::hook::{self, InstallError, Installed, Uninstalled, CHAINED_NAME};
 use monorel_core::repo::Repo;
 use monorel_core::safe_write::WriteError;
+use monorel_core::text;
 
 use crate::error::{CliError, CliResult, Kind};
 use crate::ui::{self, Style};
@@ -66,7 +67,7 @@ pub fn run_install(dir: &Path, args: InstallArgs) -> CliResult {
     let outcome = hook::install(&hooks_dir, args.force)?;
     let style = Style::stdout();
     let path = hooks_dir.join(hook::HOOK_NAME);
-    let shown = path.display();
+    let shown = text::line(&path.display().to_string()).into_owned();
     match outcome {
         Installed::Fresh => println!("{} installed the pre-push hook: {shown}", style.good("✓")),
         Installed::Updated => println!("{} updated the pre-push hook: {shown}", style.good("✓")),
@@ -83,7 +84,7 @@ pub fn run_install(dir: &Path, args: InstallArgs) -> CliResult {
     if !repo.root().join(FILE_NAME).exists() {
         ui::warn(&format!(
             "{} has no {FILE_NAME}, so pushing a tag will fail the hook; run `git release init`",
-            repo.root().display()
+            text::line(&repo.root().display().to_string())
         ));
     }
     if !on_path("git-release") {
@@ -100,16 +101,16 @@ pub fn run_uninstall(dir: &Path, _args: UninstallArgs) -> CliResult {
     let path = hooks_dir.join(hook::HOOK_NAME);
     match hook::uninstall(&hooks_dir)? {
         Uninstalled::Removed => {
-            println!("{} removed the pre-push hook: {}", style.good("✓"), path.display())
+            println!("{} removed the pre-push hook: {}", style.good("✓"), text::line(&path.display().to_string()))
         }
         Uninstalled::Restored => println!(
             "{} removed the git-release pre-push hook and restored the one that was there before: {}",
             style.good("✓"),
-            path.display()
+            text::line(&path.display().to_string())
         ),
         Uninstalled::NotInstalled => println!(
             "no git-release pre-push hook in {} (nothing changed)",
-            hooks_dir.display()
+            text::line(&hooks_dir.display().to_string())
         ),
     }
     Ok(ExitCode::SUCCESS)

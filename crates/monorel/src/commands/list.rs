@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use monorel_core::repo::HeadState;
+use monorel_core::text;
 use serde::Serialize;
 
 use super::Context;
@@ -60,7 +61,7 @@ pub fn run(dir: &Path, args: ListArgs) -> CliResult {
     let style = Style::stdout();
     let width = rows
         .iter()
-        .map(|r| r.service.len())
+        .map(|r| text::line(&r.service).chars().count())
         .max()
         .unwrap_or(7)
         .max(7);
@@ -72,7 +73,12 @@ pub fn run(dir: &Path, args: ListArgs) -> CliResult {
         } else {
             "0".into()
         };
-        println!("{:<width$}  {:<12}  {since}", row.service, version);
+        // Padding counts the escaped text, which is what the terminal shows.
+        println!(
+            "{:<width$}  {:<12}  {since}",
+            text::line(&row.service),
+            version
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use monorel_core::plan::{self, PlanError, RemoteState};
+use monorel_core::text;
 use monorel_core::Bump;
 use serde::Serialize;
 
@@ -91,7 +92,9 @@ pub fn run(dir: &Path, args: NextArgs) -> CliResult {
                 .into())
             }
             RemoteState::Unavailable { reason } => ui::warn(&format!(
-                "could not read the tags of remote `{remote}` ({reason}); the answer uses local tags only, pass --offline to skip this check"
+                "could not read the tags of remote `{}` ({}); the answer uses local tags only, pass --offline to skip this check",
+                text::line(&remote),
+                text::line(&reason)
             )),
             _ => {}
         }

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use clap::Args;
 use monorel_core::config::RegistryKind;
 use monorel_core::registry::{self, FailureKind, Promotion, RegistryFailure};
-use monorel_core::sanitize::for_terminal;
 use monorel_core::tag::{check_image_tag, ParsedTag};
+use monorel_core::text;
 use serde::Serialize;
 
 use super::Context;
@@ -165,8 +165,8 @@ pub fn run(dir: &Path, args: PromoteArgs) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
     let style = Style::stdout();
-    let target = for_terminal(&promotion.target.to_string()).into_owned();
-    let source = for_terminal(&promotion.source.to_string()).into_owned();
+    let target = text::line(&promotion.target.to_string()).into_owned();
+    let source = text::line(&promotion.source.to_string()).into_owned();
     if promotion.changed {
         println!(
             "{} promoted {source} → {}",
@@ -180,14 +180,14 @@ pub fn run(dir: &Path, args: PromoteArgs) -> CliResult {
             style.strong(&target)
         );
     }
-    println!("  digest:     {}", promotion.digest);
-    println!("  media type: {}", promotion.media_type);
+    println!("  digest:     {}", text::line(&promotion.digest));
+    println!("  media type: {}", text::line(&promotion.media_type));
     if let Some(previous) = promotion
         .previous_digest
         .as_ref()
         .filter(|p| **p != promotion.digest)
     {
-        println!("  moved from: {previous} (--force)");
+        println!("  moved from: {} (--force)", text::line(previous));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -13,7 +13,7 @@ use monorel_core::plan::{
     self, Analysis, NothingToRelease, PlanError, PushError, ReleasePlan, RemoteState, VersionChoice,
 };
 use monorel_core::registry::{self, ImageStatus};
-use monorel_core::sanitize::for_terminal;
+use monorel_core::text;
 use monorel_core::Bump;
 use serde::Serialize;
 
@@ -143,15 +143,19 @@ pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
             RemoteState::Unavailable { reason } if args.push => {
                 return Err(CliError::new(
                     Kind::Unavailable,
-                    format!("cannot read remote `{remote}` ({reason}), so --push would fail after creating the tag; nothing was created: fix the remote (`git remote -v`), choose one with --remote, or drop --push"),
+                    format!("cannot read remote `{}` ({}), so --push would fail after creating the tag; nothing was created: fix the remote (`git remote -v`), choose one with --remote, or drop --push", text::line(&remote), text::line(&reason)),
                 ))
             }
             RemoteState::Unavailable { reason } => ui::warn(&format!(
-                "could not read the tags of remote `{remote}`, going on with local tags only ({reason}); pass --offline to skip this check"
+                "could not read the tags of remote `{}`, going on with local tags only ({}); pass --offline to skip this check",
+                text::line(&remote),
+                text::line(&reason)
             )),
             RemoteState::UpToDate { missing_locally } if !missing_locally.is_empty() => ui::warn(&format!(
-                "remote `{remote}` has releases you do not have locally ({}); run `git fetch --tags {remote}`",
-                missing_locally.join(", ")
+                "remote `{}` has releases you do not have locally ({}); run {}",
+                text::line(&remote),
+                text::line(&missing_locally.join(", ")),
+                text::suggest(&text::operands(&["git", "fetch", "--tags"], &[&remote]))
             )),
             RemoteState::UpToDate { .. } | RemoteState::Skipped => {}
         }
@@ -223,17 +227,17 @@ pub fn run(dir: &Path, args: ReleaseArgs) -> CliResult {
 fn push_failed(remote: &str, plan: &ReleasePlan, error: PushError) -> CliError {
     match error {
         PushError::LostRace { ref remote, .. } => {
+            let fetch: Vec<&str> = text::operands(&["git", "fetch", "--tags"], &[remote]);
             let hint = format!(
-                "run `git fetch --tags {}`, then release again: the next version will be above theirs",
-                for_terminal(remote)
+                "run {}, then release again: the next version will be above theirs",
+                text::suggest(&fetch)
             );
             CliError::new(Kind::Refused, error.to_string()).hint(hint)
         }
         PushError::Failed(e) => CliError::from(e).hint(format!(
-            "the tag {} was created locally; once the cause above is fixed, push it with `git push {} refs/tags/{}`",
-            plan.tag,
-            for_terminal(remote),
-            plan.tag
+            "the tag {} was created locally; once the cause above is fixed, push it with {}",
+            text::line(&plan.tag),
+            text::suggest(&push_command(remote, &plan.tag))
         )),
     }
 }
@@ -259,7 +263,7 @@ fn verify_image(ctx: &Context, plan: &mut ReleasePlan) -> Result<(), CliError> {
         ImageStatus::Present { .. } | ImageStatus::Unchecked => Ok(()),
         ImageStatus::Missing => Err(CliError::new(
             Kind::Refused,
-            format!("no image {} in {}: CI has not built commit {} of {}", plan.image, registry.describe(), &plan.commit[..7], plan.service),
+            format!("no image {} in {}: CI has not built commit {} of {}", text::line(&plan.image.to_string()), text::line(&registry.describe()), short(&plan.commit), text::line(&plan.service)),
         )
         .hint("CI builds and pushes the image on every push to main; wait for that workflow to finish, or release a commit that has an image with --commit")),
         // The same judgement as the hook's and `check`'s: a missing repository refuses
@@ -269,20 +273,20 @@ fn verify_image(ctx: &Context, plan: &mut ReleasePlan) -> Result<(), CliError> {
             RegistryVerdict::Warn => {
                 ui::warn(&format!(
                     "cannot check image {}: {}; {} (going on: [hook] on-registry-error = \"warn\"; the tag message records no digest)",
-                    plan.image, failure.message, failure.hint
+                    text::line(&plan.image.to_string()), text::line(&failure.message), text::line(&failure.hint)
                 ));
                 Ok(())
             }
             RegistryVerdict::Absent => Err(CliError::new(
                 Kind::Refused,
-                format!("no image {} in {}: {}", plan.image, registry.describe(), failure.message),
+                format!("no image {} in {}: {}", text::line(&plan.image.to_string()), text::line(&registry.describe()), text::line(&failure.message)),
             )
-            .hint(failure.hint)),
+            .hint(text::line(&failure.hint))),
             RegistryVerdict::Unavailable => Err(CliError::new(
                 Kind::Unavailable,
-                format!("cannot check image {}: {}", plan.image, failure.message),
+                format!("cannot check image {}: {}", text::line(&plan.image.to_string()), text::line(&failure.message)),
             )
-            .hint(failure.hint)),
+            .hint(text::line(&failure.hint))),
         },
     }
 }
@@ -301,35 +305,36 @@ fn prompt_for_version(
     match (current, &empty) {
         (Some(c), Some(NothingToRelease::NoChanges { .. })) => eprintln!(
             "{} is at {}; no changes since {}: no commit touched {} since",
-            analysis.service,
-            style.strong(&c.tag),
-            c.tag,
-            for_terminal(service_path)
+            text::line(&analysis.service),
+            style.strong(&text::line(&c.tag)),
+            text::line(&c.tag),
+            text::line(service_path)
         ),
         (Some(c), Some(reason)) => eprintln!(
-            "{} is at {}; {reason}",
-            analysis.service,
-            style.strong(&c.tag)
+            "{} is at {}; {}",
+            text::line(&analysis.service),
+            style.strong(&text::line(&c.tag)),
+            text::line(&reason.to_string())
         ),
         (Some(c), None) => eprintln!(
             "{} is at {}; {} commit(s) touched {} since:",
-            analysis.service,
-            style.strong(&c.tag),
+            text::line(&analysis.service),
+            style.strong(&text::line(&c.tag)),
             analysis.commits.len(),
-            for_terminal(service_path)
+            text::line(service_path)
         ),
         (None, _) => eprintln!(
             "{} has no release yet; {} commit(s) touched {}:",
-            analysis.service,
+            text::line(&analysis.service),
             analysis.commits.len(),
-            for_terminal(service_path)
+            text::line(service_path)
         ),
     }
     for commit in analysis.commits.iter().take(SHOWN_COMMITS) {
         eprintln!(
             "  {} {}",
-            style.dim(commit.short_id()),
-            for_terminal(&commit.subject)
+            style.dim(&text::line(commit.short_id())),
+            text::line(&commit.subject)
         );
     }
     if analysis.commits.len() > SHOWN_COMMITS {
@@ -391,7 +396,7 @@ fn prompt_for_version(
         .unwrap_or(0);
     let picked = prompting(|| {
         dialoguer::Select::new()
-            .with_prompt(format!("Next version of {}", analysis.service))
+            .with_prompt(format!("Next version of {}", text::line(&analysis.service)))
             .items(&items)
             .default(default)
             .interact_opt()
@@ -410,16 +415,15 @@ fn prompt_for_version(
 }
 
 fn confirm(plan: &ReleasePlan) -> Result<bool, CliError> {
-    let push = plan
-        .push_to
-        .as_deref()
-        .map_or(String::new(), |r| format!(" and push it to {r}"));
+    let push = plan.push_to.as_deref().map_or(String::new(), |r| {
+        format!(" and push it to {}", text::line(r))
+    });
     prompting(|| {
         dialoguer::Confirm::new()
             .with_prompt(format!(
                 "Create {} on {}{push}?",
-                plan.tag,
-                &plan.commit[..7]
+                text::line(&plan.tag),
+                short(&plan.commit)
             ))
             .default(true)
             .interact_opt()
@@ -476,6 +480,9 @@ fn finish(
         return Ok(ExitCode::SUCCESS);
     }
     let style = Style::stdout();
+    // Everything below is from the repository, the config, the flags or the registry:
+    // each value passes the gate, and the push hint is built from its argument vector.
+    let tag = text::line(&plan.tag);
     let from = plan
         .current
         .as_ref()
@@ -484,46 +491,65 @@ fn finish(
         Some(digest) => format!("{}@{digest}", plan.image),
         None => plan.image.to_string(),
     };
+    let image = text::line(&image);
+    let commit = short(&plan.commit);
     if args.dry_run {
         println!(
-            "would create {} ({from} → {}) on {}",
-            style.strong(&plan.tag),
+            "would create {} ({from} → {}) on {commit}",
+            style.strong(&tag),
             plan.version,
-            &plan.commit[..7]
         );
         println!("  image: {image}");
         println!("  commits: {}", plan.commits.len());
-        // The plan shows what the tag message will list; subjects come from other people,
-        // so they are sanitised like everything else printed from the repository.
         for commit in plan.commits.iter().take(SHOWN_COMMITS) {
             println!(
                 "    {} {}",
-                style.dim(commit.short_id()),
-                for_terminal(&commit.subject)
+                style.dim(&text::line(commit.short_id())),
+                text::line(&commit.subject)
             );
         }
         if plan.commits.len() > SHOWN_COMMITS {
             println!("    … and {} more", plan.commits.len() - SHOWN_COMMITS);
         }
         if let Some(remote) = &plan.push_to {
-            println!("  then push it to {remote}");
+            println!("  then push it to {}", text::line(remote));
         }
         println!("dry run: nothing was written");
     } else {
         println!(
-            "{} created {} ({from} → {}) on {}",
+            "{} created {} ({from} → {}) on {commit}",
             style.good("✓"),
-            style.strong(&plan.tag),
+            style.strong(&tag),
             plan.version,
-            &plan.commit[..7]
         );
         println!("  image: {image}");
         match &plan.push_to {
             Some(remote) if pushed => {
-                println!("{} pushed {} to {remote}", style.good("✓"), plan.tag)
+                println!("{} pushed {tag} to {}", style.good("✓"), text::line(remote))
             }
-            _ => println!("  push it with: git push {remote} refs/tags/{}", plan.tag),
+            _ => match text::command(&push_command(remote, &plan.tag)) {
+                Ok(command) => println!("  push it with: {command}"),
+                Err(_) => println!(
+                    "  push it with: {}",
+                    text::suggest(&push_command(remote, &plan.tag))
+                ),
+            },
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Returns the command that pushes exactly one tag, as an argument vector (`--` first
+/// when the remote's name could be read as an option).
+fn push_command(remote: &str, tag: &str) -> Vec<String> {
+    let refspec = format!("refs/tags/{tag}");
+    text::operands(&["git", "push"], &[remote, &refspec])
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Returns the 7-character abbreviation of a commit id (shorter ids stay whole).
+fn short(commit: &str) -> &str {
+    commit.get(..7).unwrap_or(commit)
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use monorel_core::deploy;
-use monorel_core::sanitize::for_terminal;
+use monorel_core::text;
 use monorel_core::version::parse_release_version;
 use serde::Serialize;
 
@@ -88,7 +88,7 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
             };
             let shown = match (&pinned_version, &pinned) {
                 (Some(v), _) => v.to_string(),
-                (None, Some(tag)) => for_terminal(tag).into_owned(),
+                (None, Some(tag)) => text::line(tag).into_owned(),
                 (None, None) => "-".into(),
             };
             cells.insert(
@@ -124,13 +124,18 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
 fn render_table(status: &Status, style: &Style) -> String {
     const BEHIND: &str = " (behind)";
     let mut headers = vec!["SERVICE".to_string(), "LATEST".into(), "COMMITS".into()];
-    headers.extend(status.environments.iter().map(|e| e.to_uppercase()));
+    headers.extend(
+        status
+            .environments
+            .iter()
+            .map(|e| text::line(&e.to_uppercase()).into_owned()),
+    );
     let plain_rows: Vec<Vec<String>> = status
         .services
         .iter()
         .map(|row| {
             let mut cells = vec![
-                row.service.clone(),
+                text::line(&row.service).into_owned(),
                 row.latest_version.clone().unwrap_or_else(|| "-".into()),
                 row.commits_since.to_string(),
             ];
@@ -147,7 +152,7 @@ fn render_table(status: &Status, style: &Style) -> String {
             plain_rows
                 .iter()
                 .map(|r| r[i].chars().count())
-                .chain([headers[i].len()])
+                .chain([headers[i].chars().count()])
                 .max()
                 .unwrap_or(0)
         })

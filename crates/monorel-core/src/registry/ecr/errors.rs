@@ -248,7 +248,9 @@ pub(super) fn no_region() -> RegistryFailure {
 fn login_hint() -> String {
     match std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()) {
         Some(profile) => format!(
-            "log in with `aws sso login --profile {profile}` (or fix the credentials of profile {profile} in ~/.aws/config)"
+            "log in with {} (or fix the credentials of profile {} in ~/.aws/config)",
+            crate::text::suggest(&["aws", "sso", "login", "--profile", &profile]),
+            crate::text::line(&profile)
         ),
         None => "log in with `aws sso login --profile <your profile>` and set AWS_PROFILE, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; in CI, grant the job an IAM role (OIDC web identity)".into(),
     }
@@ -271,9 +273,10 @@ fn xml_field(body: &str, name: &str) -> Option<String> {
     Some(body[start..end].trim().to_string()).filter(|s| !s.is_empty())
 }
 
-/// Joins lines so a message stays on one line.
+/// Joins lines so a message stays on one line, and passes the registry's text through
+/// the gate: a server's error message is not trusted to be free of escape sequences.
 pub(super) fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::text::line(&text.split_whitespace().collect::<Vec<_>>().join(" ")).into_owned()
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ use super::{
     RepositoryInfo,
 };
 use crate::config::RegistryConfig;
+use crate::text::{BadDigest, Digest};
 
 mod errors;
 
@@ -282,8 +283,11 @@ impl Registry for Ecr {
             for (tag, answer) in tags.iter().zip(match_answers(tags, &output)) {
                 let status = match answer {
                     Answer::Found(image) => match image.image_id().and_then(|id| id.image_digest()) {
-                        Some(digest) => ImageStatus::Present {
-                            digest: digest.to_string(),
+                        Some(digest) => match Digest::parse(digest) {
+                            Ok(digest) => ImageStatus::Present {
+                                digest: digest.into_string(),
+                            },
+                            Err(bad) => ImageStatus::Failed(bad_digest(repository, tag, &bad)),
                         },
                         None => continue,
                     },
@@ -377,6 +381,10 @@ impl Registry for Ecr {
                     .into(),
             });
         };
+        let digest = Digest::parse(digest)
+            .map_err(|bad| bad_digest(&source.repository, &source.tag, &bad))?
+            .into_string();
+        let digest = digest.as_str();
         let media_type = image
             .image_manifest_media_type()
             .map(str::to_string)
@@ -388,7 +396,12 @@ impl Registry for Ecr {
         }
         .and_then(|i| i.image_id())
         .and_then(|id| id.image_digest())
-        .map(str::to_string);
+        .map(|previous| {
+            Digest::parse(previous)
+                .map(Digest::into_string)
+                .map_err(|bad| bad_digest(&source.repository, target_tag, &bad))
+        })
+        .transpose()?;
 
         let mut promotion = Promotion {
             source: source.clone(),
@@ -636,9 +649,35 @@ fn media_type_of(manifest: &str) -> Option<String> {
     value.get("mediaType")?.as_str().map(str::to_string)
 }
 
+/// The failure for an answer whose digest is not `sha256:<64 hex>`: a registry that
+/// answers garbage has not said the image exists, so the image is not taken as present.
+fn bad_digest(repository: &str, tag: &str, bad: &BadDigest) -> RegistryFailure {
+    RegistryFailure {
+        kind: FailureKind::Other,
+        message: format!(
+            "ECR answered for {}:{} with a malformed digest: {bad}",
+            crate::text::line(repository),
+            crate::text::line(tag)
+        ),
+        hint: "check the endpoint (AWS_ENDPOINT_URL) and the registry; a real ECR always answers sha256 digests".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_digests_are_failures() {
+        let failure = bad_digest(
+            "api-image",
+            "abc",
+            &Digest::parse("sha256:\u{1b}[2J").expect_err("bad"),
+        );
+        assert_eq!(failure.kind, FailureKind::Other);
+        assert!(failure.message.contains("\\x1b[2J"), "{}", failure.message);
+        assert!(crate::text::is_displayable(&failure.message));
+    }
 
     #[test]
     fn new_does_not_initialise_the_sdk() {
