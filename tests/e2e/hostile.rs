@@ -407,6 +407,7 @@ fn a_suggested_push_runs_nothing_else_when_pasted() {
             "--bump",
             "patch",
             "--offline",
+            "--allow-empty",
             &format!("--remote={remote}"),
         ],
     );

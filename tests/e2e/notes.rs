@@ -131,7 +131,7 @@ Features:
 - {login} feat(api): add login
 
 Bug fixes:
-- {ansi} fix: \u{fffd}[31mred\u{fffd}[0m alert
+- {ansi} fix: \\x1b[31mred\\x1b[0m alert
 - {pool} fix(db): pool size
 - {crash} fix: crash on start (#12)
 
@@ -176,7 +176,7 @@ fn notes_of_a_release_in_markdown_and_json() {
 
 ### Bug fixes
 
-- \u{fffd}[31mred\u{fffd}[0m alert ({ansi})
+- \\x1b[31mred\\x1b[0m alert ({ansi})
 - **db:** pool size ({pool})
 - crash on start (#12) ({crash})
 

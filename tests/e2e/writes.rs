@@ -168,13 +168,23 @@ fn init_quotes_service_names_and_paths_that_toml_must_quote() {
     let env = TestEnv::new();
     let repo = env.monorepo("mono", &config(&[]), &[]);
     std::fs::remove_file(repo.work.join("git-release.toml")).expect("rm");
-    for dir in ["services/a.b", "apps/we\"ird\\dir", "apps/x]\n[hook]"] {
+    for dir in [
+        "services/a.b",
+        "apps/we\"ird'dir",
+        "apps/x]=\"[hook]",
+        "apps/back\\slash",
+        "apps/new\nline",
+    ] {
         let path = repo.work.join(dir);
         std::fs::create_dir_all(&path).expect("mkdir");
         std::fs::write(path.join("Dockerfile"), "FROM scratch\n").expect("write");
     }
     let run = env.run(&repo.work, &["init"]).ok();
     assert!(run.stdout.contains("3 service(s)"), "{}", run.stdout);
+    // Paths the loader would refuse are skipped with the reason, never written.
+    assert!(run.stderr.contains("apps/back\\slash"), "{}", run.stderr);
+    assert!(run.stderr.contains("backslash"), "{}", run.stderr);
+    assert!(run.stderr.contains("apps/new\\nline"), "{}", run.stderr);
     let config = monorel_core::Config::load(&repo.work).expect("the written file loads");
     let services: Vec<(&str, &str)> = config
         .services
@@ -185,8 +195,8 @@ fn init_quotes_service_names_and_paths_that_toml_must_quote() {
         services,
         [
             ("a.b", "services/a.b"),
-            ("we-ird-dir", "apps/we\"ird\\dir"),
-            ("x---hook", "apps/x]\n[hook]"),
+            ("we-ird-dir", "apps/we\"ird'dir"),
+            ("x----hook", "apps/x]=\"[hook]"),
         ]
     );
     assert!(!config.hook.allow_rewrite);

@@ -199,7 +199,7 @@ pub enum PlanError {
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
     /// The remote got a tag of the same name, on another object, first.
-    #[error("the push was refused: remote {} already has {} on another object ({}): someone else released this version first; {}", text::line(remote), text::line(tag), text::line(theirs.get(..12).unwrap_or(theirs)), if *removed { format!("your local tag {} was removed, nothing else was written", text::line(tag)) } else { format!("remove your local tag with {}", text::suggest(&text::operands(&["git", "tag", "-d"], &[tag]))) })]
+    #[error("the push was refused: remote `{}` already has {} on another object ({}): someone else released this version first; {}", text::line(remote), text::line(tag), text::line(theirs.get(..12).unwrap_or(theirs)), if *removed { format!("your local tag {} was removed, nothing else was written", text::line(tag)) } else { format!("remove your local tag with {}", text::suggest(&text::operands(&["git", "tag", "-d"], &[tag]))) })]
     LostRace {
         /// The remote.
         remote: String,

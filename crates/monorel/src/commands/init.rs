@@ -131,6 +131,15 @@ fn find_services(root: &Path) -> (Vec<(String, String)>, Vec<String>) {
     let mut services = Vec::new();
     let mut skipped = Vec::new();
     for (dir_name, rel) in found {
+        // The loader refuses such a path (a backslash, control characters), so writing it
+        // would make a file that does not load.
+        if let Err(why) = text::check_relative_path(&rel) {
+            skipped.push(format!(
+                "skipped {}: {why}; rename the directory or add it by hand",
+                text::line(&rel)
+            ));
+            continue;
+        }
         let Some(name) = service_name(dir_name.clone()) else {
             skipped.push(format!(
                 "skipped {}: `{}` cannot name a service (a subcommand name, or no letters or digits); add it by hand under another name",
@@ -254,9 +263,8 @@ mod tests {
     fn names_and_paths_round_trip_through_the_config_loader() {
         let services: Vec<(String, String)> = [
             ("a.b", "services/a.b"),
-            ("plain", "apps/we\"ird\\dir"),
-            ("ctl", "x/new\nline = 1\n[hook]\nallow-rewrite = true\n#"),
-            ("esc", "x/\u{7f}\u{1b}[31m\u{85}\t\r"),
+            ("plain", "apps/we\"ird'dir"),
+            ("brackets", "apps/x]=\"[hook]"),
         ]
         .iter()
         .map(|(n, p)| (n.to_string(), p.to_string()))
@@ -268,6 +276,21 @@ mod tests {
             assert_eq!(&config.services[name].path, path, "{text}");
         }
         assert!(!config.hook.allow_rewrite, "{text}");
+        // Paths the loader refuses (`find_services` skips them) still cannot inject keys:
+        // the file fails on the path itself, not on a smuggled `[hook]` table.
+        for (name, path) in [
+            ("ctl", "x/new\nline = 1\n[hook]\nallow-rewrite = true\n#"),
+            ("esc", "x/\u{7f}\u{1b}[31m\u{85}\t\r"),
+            ("back", "apps/we\\dir"),
+        ] {
+            let text = starter_config(&[(name.to_string(), path.to_string())]);
+            let hooks = text.lines().filter(|l| l.trim() == "[hook]").count();
+            assert_eq!(hooks, 1, "only the starter's own [hook] table:\n{text}");
+            let error = Config::parse(&text, FILE_NAME)
+                .expect_err("a path the loader refuses")
+                .to_string();
+            assert!(error.contains(&format!("services.{name}.path")), "{error}");
+        }
         assert_eq!(toml_key("service-a"), "service-a");
         assert_eq!(toml_key("a.b"), "\"a.b\"");
         assert_eq!(toml_key("q\"\\"), "\"q\\\"\\\\\"");
