@@ -46,7 +46,7 @@ fn tags_that_break_the_release_rules_are_no_releases() {
             .run(w, &["next", "service-a", "--offline", "--json"])
             .ok()
             .json();
-        assert_eq!(next["current"], "service-a-v1.0.0", "packed {packed}: {next}");
+        assert_eq!(next["current"], "1.0.0", "packed {packed}: {next}");
         assert_eq!(next["next"], "1.0.1", "packed {packed}: {next}");
 
         let list = env.run(w, &["list", "--json"]).ok().json();

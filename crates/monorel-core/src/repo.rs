@@ -165,7 +165,7 @@ pub enum RepoError {
         version: String,
     },
     /// A commit was needed but the current branch has none yet.
-    #[error("the current branch has no commit yet; commit something first, then release")]
+    #[error("the current branch has no commits yet; commit the service first")]
     Unborn,
     /// Reading or writing through gix failed.
     #[error("{what}: {source}")]
@@ -630,6 +630,10 @@ impl Repo {
         since: Option<&str>,
         path: &str,
     ) -> Result<usize, RepoError> {
+        if self.head_state()? == HeadState::Unborn {
+            // No commit yet, so none touched anything (git would fail on `HEAD`).
+            return Ok(0);
+        }
         let range = match since {
             Some(since) => format!("{since}..HEAD"),
             None => "HEAD".to_string(),
