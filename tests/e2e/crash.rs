@@ -146,7 +146,6 @@ fn no_subcommand_panics_when_stdout_fails() {
         .map(|(n, _)| n)
         .collect();
     for name in names {
-        // A fresh repository for every run: install, init and deploy change theirs.
         let fresh = || {
             let env = TestEnv::new();
             let repo = setup(&env);
@@ -159,17 +158,27 @@ fn no_subcommand_panics_when_stdout_fails() {
         let (env, repo, args) = fresh();
         let baseline = run(&env, &repo.work, &args, Stdout::Captured);
         no_panic(name, Stdout::Captured, &baseline);
+        // The hook talks on stderr only (git shows it to the user); promote needs a
+        // registry (its own test below); all others print.
         assert!(
-            !baseline.stdout.is_empty(),
+            matches!(name, "hook" | "promote") || !baseline.stdout.is_empty(),
             "`{name}` printed nothing, so it tests nothing:\n{}",
             baseline.stderr
         );
+        // Commands that change the repository get a fresh one for every run.
+        let changes_files = matches!(name, "init" | "install" | "uninstall" | "deploy");
         for mode in [Stdout::ReaderGone, Stdout::Closed, Stdout::Full] {
-            let (env, repo, args) = fresh();
-            let out = run(&env, &repo.work, &args, mode);
+            let fresh_one;
+            let (env, repo) = if changes_files {
+                fresh_one = fresh();
+                (&fresh_one.0, &fresh_one.1)
+            } else {
+                (&env, &repo)
+            };
+            let out = run(env, &repo.work, &args, mode);
             no_panic(name, mode, &out);
             match mode {
-                Stdout::Full if baseline.code == 0 => {
+                Stdout::Full if baseline.code == 0 && !baseline.stdout.is_empty() => {
                     assert_eq!(out.code, 5, "`{name}` on /dev/full:\n{}", out.stderr);
                     let errors = out.error_lines();
                     assert_eq!(errors.len(), 1, "`{name}`:\n{}", out.stderr);
@@ -189,6 +198,48 @@ fn no_subcommand_panics_when_stdout_fails() {
                 ),
             }
         }
+    }
+}
+
+#[test]
+fn promote_does_not_panic_when_stdout_fails() {
+    let moto = monorel_e2e::moto::Moto::start();
+    let mut env = TestEnv::new();
+    for (k, v) in moto.env() {
+        env.set_env(k, &v);
+    }
+    let mut config = String::from("[registry]\nregion = \"us-east-1\"\n");
+    for s in SERVICES {
+        config.push_str(&format!("\n[services.{s}]\npath = \"services/{s}\"\n"));
+    }
+    let repo = env.monorepo("mono", &config, SERVICES);
+    let sha = env.git(&repo.work, &["rev-parse", "HEAD"]);
+    moto.create_repositories(&["service-a-image"], false);
+    moto.put_image(
+        "service-a-image",
+        &sha,
+        &monorel_e2e::moto::docker_manifest("crash"),
+    );
+    env.git(&repo.work, &["tag", "-a", "-m", "release", "service-a-v1.0.0"]);
+    for args in [
+        vec!["promote".to_string(), "service-a-v1.0.0".to_string()],
+        vec![
+            "promote".to_string(),
+            "service-a-v1.0.0".to_string(),
+            "--json".to_string(),
+        ],
+    ] {
+        let baseline = run(&env, &repo.work, &args, Stdout::Captured).expect_code(0);
+        assert!(!baseline.stdout.is_empty(), "{}", baseline.stderr);
+        for mode in [Stdout::ReaderGone, Stdout::Closed] {
+            let out = run(&env, &repo.work, &args, mode);
+            no_panic("promote", mode, &out);
+            assert_eq!(out.code, 0, "{mode:?}:\n{}", out.stderr);
+        }
+        let out = run(&env, &repo.work, &args, Stdout::Full);
+        no_panic("promote", Stdout::Full, &out);
+        assert_eq!(out.code, 5, "/dev/full:\n{}", out.stderr);
+        assert_eq!(out.error_lines().len(), 1, "{}", out.stderr);
     }
 }
 
