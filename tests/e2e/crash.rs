@@ -46,14 +46,24 @@ fn invocations(repo: &Monorepo) -> Vec<(&'static str, Vec<String>)> {
         ("promote", vec!["promote", "service-a-v1.0.0"]),
         (
             "release",
-            vec!["release", "service-a", "--bump", "minor", "--yes", "--dry-run"],
+            vec![
+                "release",
+                "service-a",
+                "--bump",
+                "minor",
+                "--yes",
+                "--dry-run",
+            ],
         ),
         ("status", vec!["status"]),
         ("uninstall", vec!["uninstall"]),
         ("--help", vec!["--help"]),
         ("--version", vec!["--version"]),
         ("list --json", vec!["list", "--json"]),
-        ("next --json", vec!["next", "service-a", "--offline", "--json"]),
+        (
+            "next --json",
+            vec!["next", "service-a", "--offline", "--json"],
+        ),
     ];
     all.into_iter()
         .map(|(name, args)| (name, args.into_iter().map(String::from).collect()))
@@ -220,7 +230,10 @@ fn promote_does_not_panic_when_stdout_fails() {
         &sha,
         &monorel_e2e::moto::docker_manifest("crash"),
     );
-    env.git(&repo.work, &["tag", "-a", "-m", "release", "service-a-v1.0.0"]);
+    env.git(
+        &repo.work,
+        &["tag", "-a", "-m", "release", "service-a-v1.0.0"],
+    );
     for args in [
         vec!["promote".to_string(), "service-a-v1.0.0".to_string()],
         vec![
@@ -295,11 +308,9 @@ fn absurd_numbers_in_the_config_are_refused_at_load_with_their_range() {
     ] {
         let env = TestEnv::new();
         let config = match table {
-            "registry" => config_none(SERVICES).replacen(
-                "[registry]\n",
-                &format!("[registry]\n{line}\n"),
-                1,
-            ),
+            "registry" => {
+                config_none(SERVICES).replacen("[registry]\n", &format!("[registry]\n{line}\n"), 1)
+            }
             _ => format!("[{table}]\n{line}\n\n{}", config_none(SERVICES)),
         };
         let repo = env.monorepo("mono", &config, SERVICES);
@@ -325,10 +336,7 @@ fn a_bump_past_the_integer_limit_is_an_error() {
     ] {
         env.git(&repo.work, &["tag", "-a", "-m", "at the limit", &tag]);
         let service = &tag[..9];
-        let run = env.run(
-            &repo.work,
-            &["next", service, "--offline", "--bump", bump],
-        );
+        let run = env.run(&repo.work, &["next", service, "--offline", "--bump", bump]);
         no_panic(&tag, Stdout::Captured, &run);
         assert_eq!(run.code, 1, "{tag}:\n{}", run.stderr);
         assert!(
@@ -371,7 +379,12 @@ fn a_remote_that_times_out_leaves_no_process_behind() {
     let repo = env.monorepo("mono", &config, SERVICES);
     env.git(
         &repo.work,
-        &["remote", "set-url", "origin", "ssh://git@example.invalid/mono.git"],
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            "ssh://git@example.invalid/mono.git",
+        ],
     );
     // An ssh that never answers and started a child of its own: git's transport helper.
     let pids = env.path().join("pids");

@@ -31,7 +31,10 @@ fn tags_that_break_the_release_rules_are_no_releases() {
     let w = &repo.work;
     // Higher versions than the real release, each shaped wrongly.
     env.git(w, &["tag", "service-a-v9.0.0"]);
-    env.git(w, &["tag", "-a", "-m", "tree", "service-a-v8.0.0", "HEAD^{tree}"]);
+    env.git(
+        w,
+        &["tag", "-a", "-m", "tree", "service-a-v8.0.0", "HEAD^{tree}"],
+    );
     let blob = env.git(w, &["rev-parse", "HEAD:services/service-a/main.go"]);
     env.git(w, &["tag", "-a", "-m", "blob", "service-a-v7.0.0", &blob]);
     // A lightweight tag of an annotated tag of a tree: still no release.
@@ -51,7 +54,10 @@ fn tags_that_break_the_release_rules_are_no_releases() {
 
         let list = env.run(w, &["list", "--json"]).ok().json();
         assert_eq!(list[0]["service"], "service-a");
-        assert_eq!(list[0]["latest"], "service-a-v1.0.0", "packed {packed}: {list}");
+        assert_eq!(
+            list[0]["latest"], "service-a-v1.0.0",
+            "packed {packed}: {list}"
+        );
 
         let status = env.run(w, &["status", "--json"]).ok().json();
         assert_eq!(

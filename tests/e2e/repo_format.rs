@@ -16,8 +16,11 @@ fn populate(env: &TestEnv, work: &Path) {
     for service in SERVICES {
         let dir = work.join("services").join(service);
         std::fs::create_dir_all(&dir).expect("service dir");
-        std::fs::write(dir.join("Dockerfile"), format!("FROM scratch # {service}\n"))
-            .expect("Dockerfile");
+        std::fs::write(
+            dir.join("Dockerfile"),
+            format!("FROM scratch # {service}\n"),
+        )
+        .expect("Dockerfile");
     }
     env.git(work, &["add", "-A"]);
     env.git(work, &["commit", "-q", "-m", "chore: initial import"]);
@@ -44,7 +47,14 @@ fn repository_commands() -> Vec<Vec<&'static str>> {
         vec!["next", "service-a", "--offline"],
         vec!["status"],
         vec!["check", "service-a-v1.0.0"],
-        vec!["release", "service-a", "--bump", "patch", "--yes", "--dry-run"],
+        vec![
+            "release",
+            "service-a",
+            "--bump",
+            "patch",
+            "--yes",
+            "--dry-run",
+        ],
         vec!["service-a", "--bump", "patch", "--yes"],
         vec!["promote", "service-a-v1.0.0"],
         vec!["deploy", "service-a", "--env", "stg"],
@@ -162,7 +172,11 @@ fn the_hook_blocks_a_downgrade_after_the_repository_moved_to_reftable() {
         &["tag", "-a", "-m", "downgrade", "service-a-v1.1.0"],
     );
     let run = env.git_output(&repo.work, &["push", "origin", "service-a-v1.1.0"]);
-    assert_ne!(run.code, 0, "the downgrade must be blocked:\n{}", run.stderr);
+    assert_ne!(
+        run.code, 0,
+        "the downgrade must be blocked:\n{}",
+        run.stderr
+    );
     assert!(
         run.stderr
             .contains("error: this repository stores refs in reftable"),
@@ -302,7 +316,17 @@ fn subdirectories_gitfiles_and_linked_worktrees_find_the_same_releases() {
     let sub = repo.work.join("services/service-a");
     sees_the_release(env.run(&sub, &next), "subdirectory");
     sees_the_release(
-        env.run(env.path(), &["-C", "mono/services/service-a", "next", "service-a", "--offline", "--json"]),
+        env.run(
+            env.path(),
+            &[
+                "-C",
+                "mono/services/service-a",
+                "next",
+                "service-a",
+                "--offline",
+                "--json",
+            ],
+        ),
         "-C subdirectory",
     );
 
@@ -310,7 +334,8 @@ fn subdirectories_gitfiles_and_linked_worktrees_find_the_same_releases() {
     env.git(&repo.work, &["worktree", "add", "-q", "../mono-wt"]);
     let wt = env.path().join("mono-wt");
     sees_the_release(env.run(&wt.join("services"), &next), "linked worktree");
-    env.run(&wt, &["service-a", "--bump", "minor", "--yes"]).ok();
+    env.run(&wt, &["service-a", "--bump", "minor", "--yes"])
+        .ok();
     assert!(
         env.git(&repo.work, &["tag", "-l"])
             .contains("service-a-v1.1.0"),

@@ -181,7 +181,6 @@ pub enum RepoError {
     Command(#[from] GitError),
 }
 
-
 impl RepoError {
     /// Returns what the user can do about the error, when there is more to say than the
     /// message does.

@@ -156,7 +156,9 @@ mod tests {
     fn formats_that_cannot_be_read_are_refused() {
         let refused = |text: &str| check(text).expect_err(text);
         assert!(matches!(
-            refused("[core]\n\trepositoryformatversion = 1\n[extensions]\n\trefStorage = reftable\n"),
+            refused(
+                "[core]\n\trepositoryformatversion = 1\n[extensions]\n\trefStorage = reftable\n"
+            ),
             RepoError::UnsupportedRefStorage { .. }
         ));
         // Version 0 does not make the refs readable: still refused.
@@ -165,7 +167,9 @@ mod tests {
             RepoError::UnsupportedRefStorage { .. }
         ));
         assert!(matches!(
-            refused("[core]\n\trepositoryformatversion = 1\n[extensions]\n\tobjectformat = sha256\n"),
+            refused(
+                "[core]\n\trepositoryformatversion = 1\n[extensions]\n\tobjectformat = sha256\n"
+            ),
             RepoError::UnsupportedObjectFormat { .. }
         ));
         assert!(matches!(
