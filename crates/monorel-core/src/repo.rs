@@ -851,7 +851,7 @@ mod tests {
         ] {
             t.git(&["tag", "-a", "-m", tag, tag]);
         }
-        t.git(&["tag", "api-v1.2.0"]); // lightweight: no peeled line after it
+        t.git(&["tag", "api-v1.2.0"]); // lightweight: named like one, but no release
         t.git(&["pack-refs", "--all"]);
         t.git(&["tag", "-a", "-m", "loose", "api-v1.9.0"]);
         let repo = t.open();
@@ -862,9 +862,14 @@ mod tests {
             .into_iter()
             .map(|r| r.tag)
             .collect();
-        assert_eq!(
-            tags,
-            ["api-v1.0.0", "api-v1.2.0", "api-v1.9.0", "api-v1.10.0"]
-        );
+        assert_eq!(tags, ["api-v1.0.0", "api-v1.9.0", "api-v1.10.0"]);
+        // The hook's scan reads names only (docs/hook.md, rule `newer`).
+        let mut names = Vec::new();
+        repo.scan_releases(&template, "api", |text, _| {
+            names.push(String::from_utf8_lossy(text).into_owned())
+        })
+        .expect("scan");
+        names.sort();
+        assert_eq!(names, ["1.0.0", "1.10.0", "1.2.0", "1.9.0"]);
     }
 }
