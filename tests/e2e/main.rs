@@ -1,12 +1,15 @@
 //! The end-to-end suite: one test binary, a module per feature (jj's and ripgrep's layout).
 
+mod crash;
 mod deploy;
 mod docs;
 mod hook;
 mod hostile;
 mod install;
 mod notes;
+mod odd_tags;
 mod prompt;
 mod registry;
 mod release;
+mod repo_format;
 mod writes;

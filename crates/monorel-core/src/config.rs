@@ -157,6 +157,14 @@ fn default_initial_version() -> semver::Version {
 fn default_remote() -> String {
     "origin".into()
 }
+/// Seconds `defaults.remote-timeout-seconds` may take: 0 would give up before asking, and
+/// beyond an hour a hook looks hung (and huge values overflow the clock).
+pub const REMOTE_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=3600;
+/// Seconds `registry.timeout-seconds` may take (see [`REMOTE_TIMEOUT_RANGE`]).
+pub const REGISTRY_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=3600;
+/// Seconds `registry.connect-timeout-seconds` may take.
+pub const CONNECT_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=600;
+
 fn default_remote_timeout() -> u64 {
     10
 }
@@ -436,6 +444,34 @@ impl Config {
                 "build metadata (`+…`) cannot be an image tag; remove it".into(),
             ));
         }
+        for (key, value, range) in [
+            (
+                "defaults.remote-timeout-seconds",
+                self.defaults.remote_timeout_seconds,
+                REMOTE_TIMEOUT_RANGE,
+            ),
+            (
+                "registry.timeout-seconds",
+                self.registry.timeout_seconds,
+                REGISTRY_TIMEOUT_RANGE,
+            ),
+            (
+                "registry.connect-timeout-seconds",
+                self.registry.connect_timeout_seconds,
+                CONNECT_TIMEOUT_RANGE,
+            ),
+        ] {
+            if !range.contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!(
+                        "{value} is out of range; use {} to {} seconds",
+                        range.start(),
+                        range.end()
+                    ),
+                ));
+            }
+        }
         check_placeholders(&self.registry.repository, &["{service}"])
             .map_err(|m| invalid("registry.repository", m))?;
         check_placeholders(&self.registry.image_tag, &["{sha}", "{short_sha}"])
@@ -610,6 +646,32 @@ mod tests {
             Some("service-a")
         );
         assert_eq!(closest_name("zzz", names), None);
+    }
+
+    #[test]
+    fn timeouts_out_of_range_are_refused_with_their_range() {
+        for (text, key, range) in [
+            (
+                "[defaults]\nremote-timeout-seconds = 0\n",
+                "defaults.remote-timeout-seconds",
+                "use 1 to 3600 seconds",
+            ),
+            (
+                "[registry]\ntimeout-seconds = 9223372036854775807\n",
+                "registry.timeout-seconds",
+                "use 1 to 3600 seconds",
+            ),
+            (
+                "[registry]\nconnect-timeout-seconds = 601\n",
+                "registry.connect-timeout-seconds",
+                "use 1 to 600 seconds",
+            ),
+        ] {
+            let err = Config::parse(text, "f").expect_err(text).to_string();
+            assert!(err.contains(key) && err.contains(range), "{err}");
+        }
+        let max = Config::parse("[defaults]\nremote-timeout-seconds = 3600\n", "f");
+        assert_eq!(max.expect("in range").defaults.remote_timeout_seconds, 3600);
     }
 
     #[test]

@@ -5,8 +5,14 @@
 //! paths come from users and repositories. Network commands get a deadline and never
 //! prompt (`GIT_TERMINAL_PROMPT=0`), so a missing credential fails instead of hanging a
 //! hook.
+//!
+//! A command with a deadline runs in its own process group, and the whole group is killed
+//! when the deadline passes: `git ls-remote` over ssh or https starts a transport helper
+//! (`ssh`, `git-remote-https`) that holds the connection, and killing only `git` would
+//! leave that helper running, and holding our pipes open, after the hook has given up.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,7 +50,12 @@ pub enum GitError {
 pub fn git(dir: &Path, args: &[&str], timeout: Option<Duration>) -> Result<Vec<u8>, GitError> {
     // Shown in errors as a command people may paste: quoted through the gate.
     let shown = || crate::text::command(args).unwrap_or_else(|_| args.join(" "));
-    let mut child = Command::new("git")
+    let mut command = Command::new("git");
+    if timeout.is_some() {
+        // Its own group, so that a timeout can stop git and every helper it started.
+        command.process_group(0);
+    }
+    let mut child = command
         .args(args)
         .current_dir(dir)
         .env("GIT_TERMINAL_PROMPT", "0")
@@ -62,13 +73,14 @@ pub fn git(dir: &Path, args: &[&str], timeout: Option<Duration>) -> Result<Vec<u
         })?;
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
-    let status = match timeout {
+    // A deadline beyond what the clock can represent is no deadline.
+    let deadline = timeout.and_then(|limit| Some((limit, Instant::now().checked_add(limit)?)));
+    let status = match deadline {
         None => child.wait(),
-        Some(limit) => match wait_until(&mut child, Instant::now() + limit) {
+        Some((limit, deadline)) => match wait_until(&mut child, deadline) {
             Some(status) => status,
             None => {
-                let _ = child.kill();
-                let _ = child.wait();
+                kill_group(&mut child);
                 return Err(GitError::Timeout {
                     args: shown(),
                     seconds: limit.as_secs().max(1),
@@ -96,6 +108,23 @@ pub fn git(dir: &Path, args: &[&str], timeout: Option<Duration>) -> Result<Vec<u
         });
     }
     Ok(stdout)
+}
+
+/// Kills `child`'s process group (it leads one: see [`git`]) and reaps `child`.
+///
+/// The group is signalled before `child` is reaped, while its id cannot have been reused.
+/// Should the group signal fail, `child` itself is still killed.
+fn kill_group(child: &mut Child) {
+    let group = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw);
+    let signalled = group.is_some_and(|group| {
+        rustix::process::kill_process_group(group, rustix::process::Signal::KILL).is_ok()
+    });
+    if !signalled {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
 }
 
 fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {

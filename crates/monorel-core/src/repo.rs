@@ -17,6 +17,7 @@ use crate::process::{git, GitError};
 use crate::tag::TagTemplate;
 use crate::version::release_version_of;
 
+mod format;
 mod loose;
 mod packed;
 
@@ -136,6 +137,39 @@ pub enum RepoError {
         /// The tag object.
         id: gix::ObjectId,
     },
+    /// An object that is in the repository but cannot be read.
+    #[error("object {id} is corrupt: it is in the repository but cannot be read; run `git fsck` to see the damage, then restore the object from another clone")]
+    CorruptObject {
+        /// The object.
+        id: gix::ObjectId,
+    },
+    /// Refs kept in a storage format git-release cannot read (reftable).
+    #[error("this repository stores refs in {format} (extensions.refStorage), which git-release cannot read; it refuses to run rather than see no releases and let any version through")]
+    UnsupportedRefStorage {
+        /// The configured format, as written.
+        format: String,
+    },
+    /// Objects named with a hash git-release cannot read (SHA-256).
+    #[error("this repository names objects with {format} (extensions.objectFormat), which git-release cannot read; it refuses to run rather than misread tags")]
+    UnsupportedObjectFormat {
+        /// The configured format, as written.
+        format: String,
+    },
+    /// A repository extension git-release does not know, in a version-1 repository.
+    #[error("this repository uses the git extension `extensions.{name}`, which git-release does not understand; it refuses to run rather than misread the repository")]
+    UnsupportedExtension {
+        /// The extension's name.
+        name: String,
+    },
+    /// A `core.repositoryFormatVersion` other than 0 or 1.
+    #[error("this repository has format version `{version}` (core.repositoryFormatVersion), which git-release does not understand")]
+    UnsupportedFormatVersion {
+        /// The version, as written.
+        version: String,
+    },
+    /// A commit was needed but the current branch has none yet.
+    #[error("the current branch has no commits yet; commit the service first")]
+    Unborn,
     /// Reading or writing through gix failed.
     #[error("{what}: {source}")]
     Git {
@@ -150,10 +184,22 @@ pub enum RepoError {
     Command(#[from] GitError),
 }
 
-fn missing_object(id: gix::ObjectId, source: gix::Error) -> RepoError {
-    RepoError::Git {
-        what: format!("object {id} is not in this repository (run `git fetch`)"),
-        source,
+impl RepoError {
+    /// Returns what the user can do about the error, when there is more to say than the
+    /// message does.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            RepoError::UnsupportedRefStorage { .. } => Some(
+                "convert the refs with `git refs migrate --ref-format=files` (git 2.46 or later), or release from a clone made with `git clone --ref-format=files`",
+            ),
+            RepoError::UnsupportedObjectFormat { .. } => Some(
+                "release from a SHA-1 repository; git cannot convert an existing repository between object formats",
+            ),
+            RepoError::UnsupportedExtension { .. } | RepoError::UnsupportedFormatVersion { .. } => {
+                Some("run `git config --local --list` to see the repository's format; use plain git for this repository")
+            }
+            _ => None,
+        }
     }
 }
 
@@ -163,12 +209,27 @@ fn gix_err(what: impl Into<String>) -> impl FnOnce(gix::Error) -> RepoError {
 }
 
 impl Repo {
-    /// Opens the repository containing `dir`.
+    /// Opens the repository containing `dir`, as git would find it: `GIT_DIR` and
+    /// `GIT_WORK_TREE` when set, else the nearest `.git` directory or gitfile above `dir`
+    /// (linked worktrees included).
+    ///
+    /// A repository whose format git-release cannot fully read (reftable refs, SHA-256
+    /// objects, unknown extensions) is refused here, before any command or the hook reads
+    /// a part of it and takes the rest to be empty.
     pub fn discover(dir: &Path) -> Result<Repo, RepoError> {
-        let inner = gix::discover(dir).map_err(|source| RepoError::NotARepository {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        let inner = match gix::discover_with_environment_overrides(dir) {
+            Ok(inner) => inner,
+            Err(source) => {
+                // gix refuses some formats itself (SHA-256 without its feature): say so
+                // rather than "not a repository".
+                format::check_near(dir)?;
+                return Err(RepoError::NotARepository {
+                    path: dir.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        format::check(inner.common_dir())?;
         let root = inner
             .workdir()
             .map(Path::to_path_buf)
@@ -205,8 +266,38 @@ impl Repo {
         }
     }
 
-    /// Returns every release of `service` (tags whose version parses), sorted by version.
+    /// Returns every release of `service`, sorted by version: the annotated tags of commits
+    /// whose names render from the template with a valid version.
+    ///
+    /// A lightweight tag or a tag of a tree or blob with a release's name breaks the
+    /// release rules (the hook refuses to push one) and is no release: counting it would
+    /// let `next` propose a version after a tag nobody released, or `deploy` pin it.
     pub fn releases(
+        &self,
+        template: &TagTemplate,
+        service: &str,
+    ) -> Result<Vec<Release>, RepoError> {
+        let mut releases = self.release_names(template, service)?;
+        let mut kept = Vec::with_capacity(releases.len());
+        for release in releases.drain(..) {
+            if self.is_release_tag(&release.tag)? {
+                kept.push(release);
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Returns whether tag `name` is shaped as a release must be: an annotated tag whose
+    /// chain of tag objects ends at a commit.
+    pub fn is_release_tag(&self, name: &str) -> Result<bool, RepoError> {
+        Ok(self
+            .tag_target(name)?
+            .is_some_and(|t| t.annotated && t.peeled_kind == gix::object::Kind::Commit))
+    }
+
+    /// Returns the tags of `service` whose names are releases', sorted by version, without
+    /// looking at what they point at.
+    fn release_names(
         &self,
         template: &TagTemplate,
         service: &str,
@@ -276,13 +367,20 @@ impl Repo {
         })
     }
 
-    /// Returns the highest release of `service` by semver precedence.
+    /// Returns the highest release of `service` by semver precedence (see [`Repo::releases`]
+    /// for what counts); only the tags above it are looked at beyond their names.
     pub fn latest_release(
         &self,
         template: &TagTemplate,
         service: &str,
     ) -> Result<Option<Release>, RepoError> {
-        Ok(self.releases(template, service)?.pop())
+        let mut names = self.release_names(template, service)?;
+        while let Some(release) = names.pop() {
+            if self.is_release_tag(&release.tag)? {
+                return Ok(Some(release));
+            }
+        }
+        Ok(None)
     }
 
     /// Resolves `rev` to a commit id.
@@ -293,9 +391,26 @@ impl Repo {
         if rev.starts_with('-') {
             return Err(unknown());
         }
-        let id = self.inner.rev_parse_single(rev).map_err(|_| unknown())?;
-        let object = id.object().map_err(|_| unknown())?;
-        let peeled = object.peel_tags_to_end().map_err(|_| unknown())?;
+        let id = match self.inner.rev_parse_single(rev) {
+            Ok(id) => id.detach(),
+            Err(_) if rev == "HEAD" && self.head_state()? == HeadState::Unborn => {
+                return Err(RepoError::Unborn)
+            }
+            Err(_) => return Err(unknown()),
+        };
+        // A damaged object is reported as such; anything else keeps meaning "no commit".
+        let corrupt_or = |e: RepoError| match e {
+            e @ RepoError::CorruptObject { .. } => e,
+            _ => unknown(),
+        };
+        let object = self
+            .inner
+            .find_object(id)
+            .map_err(|source| corrupt_or(self.unreadable(id, source)))?;
+        let peeled = object.peel_tags_to_end().map_err(|_| {
+            self.unreadable_in_chain(id)
+                .map_or_else(unknown, corrupt_or)
+        })?;
         if peeled.kind != gix::object::Kind::Commit {
             return Err(RepoError::NotACommit {
                 rev: rev.to_string(),
@@ -353,7 +468,7 @@ impl Repo {
                 let kind = self
                     .inner
                     .find_header(target)
-                    .map_err(|source| missing_object(target, source))?
+                    .map_err(|source| self.unreadable(target, source))?
                     .kind();
                 if kind != gix::object::Kind::Tag {
                     return Ok(TagTarget {
@@ -372,6 +487,24 @@ impl Repo {
         })
     }
 
+    /// Says why object `id` could not be read: it is missing, or it is there and damaged
+    /// (then `git fetch` cannot help, and saying "missing" would send people the wrong way).
+    fn unreadable(&self, id: gix::ObjectId, source: gix::Error) -> RepoError {
+        if self.inner.has_object(id) {
+            RepoError::CorruptObject { id }
+        } else {
+            RepoError::Git {
+                what: format!("object {id} is not in this repository (run `git fetch`)"),
+                source,
+            }
+        }
+    }
+
+    /// Finds the first object of the chain of tags starting at `id` that cannot be read.
+    fn unreadable_in_chain(&self, id: gix::ObjectId) -> Option<RepoError> {
+        self.object_target(id).err()
+    }
+
     /// Reads what object `id` is and, for a tag object, what it names.
     fn read_head(&self, id: gix::ObjectId) -> Result<ObjectHead, RepoError> {
         if let Some(head) = self.loose.borrow_mut().read(&id) {
@@ -380,7 +513,7 @@ impl Repo {
         let object = self
             .inner
             .find_object(id)
-            .map_err(|source| missing_object(id, source))?;
+            .map_err(|source| self.unreadable(id, source))?;
         if object.kind != gix::object::Kind::Tag {
             return Ok(ObjectHead::Other(object.kind));
         }
@@ -527,6 +660,10 @@ impl Repo {
         since: Option<&str>,
         path: &str,
     ) -> Result<usize, RepoError> {
+        if self.head_state()? == HeadState::Unborn {
+            // No commit yet, so none touched anything (git would fail on `HEAD`).
+            return Ok(0);
+        }
         let range = match since {
             Some(since) => format!("{since}..HEAD"),
             None => "HEAD".to_string(),
@@ -757,7 +894,7 @@ mod tests {
         ] {
             t.git(&["tag", "-a", "-m", tag, tag]);
         }
-        t.git(&["tag", "api-v1.2.0"]); // lightweight: no peeled line after it
+        t.git(&["tag", "api-v1.2.0"]); // lightweight: named like one, but no release
         t.git(&["pack-refs", "--all"]);
         t.git(&["tag", "-a", "-m", "loose", "api-v1.9.0"]);
         let repo = t.open();
@@ -768,9 +905,14 @@ mod tests {
             .into_iter()
             .map(|r| r.tag)
             .collect();
-        assert_eq!(
-            tags,
-            ["api-v1.0.0", "api-v1.2.0", "api-v1.9.0", "api-v1.10.0"]
-        );
+        assert_eq!(tags, ["api-v1.0.0", "api-v1.9.0", "api-v1.10.0"]);
+        // The hook's scan reads names only (docs/hook.md, rule `newer`).
+        let mut names = Vec::new();
+        repo.scan_releases(&template, "api", |text, _| {
+            names.push(String::from_utf8_lossy(text).into_owned())
+        })
+        .expect("scan");
+        names.sort();
+        assert_eq!(names, ["1.0.0", "1.10.0", "1.2.0", "1.9.0"]);
     }
 }

@@ -96,6 +96,9 @@ pub enum VersionError {
     /// `--bump prerelease`/`release` on a service that has no release yet.
     #[error("the service has no release yet, so there is nothing to `--bump {0}`; use --bump major/minor/patch, or no bump for the initial version")]
     NothingToContinue(Bump),
+    /// A bump that would carry a version number past the largest one semver holds.
+    #[error("{0} cannot be bumped that way: a version number would pass {max}; choose the next version by hand with --set-version", max = u64::MAX)]
+    Overflow(Version),
     /// The new version does not sort above the current one.
     #[error("{next} is not greater than the current release {current}; choose a higher version")]
     NotGreater {
@@ -200,24 +203,24 @@ pub fn next_version(
                 return Err(VersionError::NotAPrerelease(current.clone()));
             }
             Version {
-                pre: increment_pre(&current.pre),
+                pre: increment_pre(current)?,
                 ..base(current)
             }
         }
         (Bump::Prerelease, Some(id)) => {
             if is_pre && pre_id(&current.pre) == id {
                 Version {
-                    pre: increment_pre(&current.pre),
+                    pre: increment_pre(current)?,
                     ..base(current)
                 }
             } else if is_pre {
                 with_pre(base(current), Some(id))
             } else {
-                with_pre(bump_base(current, Bump::Patch), Some(id))
+                with_pre(bump_base(current, Bump::Patch)?, Some(id))
             }
         }
         (bump, None) if is_pre && release_contains(current, bump) => base(current),
-        (bump, pre) => with_pre(bump_base(current, bump), pre),
+        (bump, pre) => with_pre(bump_base(current, bump)?, pre),
     };
     if next <= *current {
         return Err(VersionError::NotGreater {
@@ -243,14 +246,17 @@ fn base(v: &Version) -> Version {
     Version::new(v.major, v.minor, v.patch)
 }
 
-fn bump_base(v: &Version, bump: Bump) -> Version {
-    match bump {
-        Bump::Major => Version::new(v.major + 1, 0, 0),
-        Bump::Minor => Version::new(v.major, v.minor + 1, 0),
-        Bump::Patch | Bump::Prerelease | Bump::Release => {
-            Version::new(v.major, v.minor, v.patch + 1)
-        }
-    }
+fn bump_base(v: &Version, bump: Bump) -> Result<Version, VersionError> {
+    let overflow = || VersionError::Overflow(v.clone());
+    Ok(match bump {
+        Bump::Major => Version::new(v.major.checked_add(1).ok_or_else(overflow)?, 0, 0),
+        Bump::Minor => Version::new(v.major, v.minor.checked_add(1).ok_or_else(overflow)?, 0),
+        Bump::Patch | Bump::Prerelease | Bump::Release => Version::new(
+            v.major,
+            v.minor,
+            v.patch.checked_add(1).ok_or_else(overflow)?,
+        ),
+    })
 }
 
 /// Whether releasing pre-release `v` already is the bump asked for (`2.0.0-rc.1` is on the
@@ -275,13 +281,23 @@ fn pre_id(pre: &Prerelease) -> &str {
     pre.as_str().split('.').next().unwrap_or("")
 }
 
-fn increment_pre(pre: &Prerelease) -> Prerelease {
-    let mut parts: Vec<String> = pre.as_str().split('.').map(str::to_string).collect();
-    match parts.last().and_then(|p| p.parse::<u64>().ok()) {
-        Some(n) => *parts.last_mut().expect("non-empty") = (n + 1).to_string(),
-        None => parts.push("1".into()),
+fn increment_pre(v: &Version) -> Result<Prerelease, VersionError> {
+    let mut parts: Vec<String> = v.pre.as_str().split('.').map(str::to_string).collect();
+    match parts.last_mut() {
+        Some(last) if last.parse::<u64>().is_ok() => {
+            let next = last
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| n.checked_add(1))
+                .ok_or_else(|| VersionError::Overflow(v.clone()))?;
+            *last = next.to_string();
+        }
+        _ => parts.push("1".into()),
     }
-    Prerelease::new(&parts.join(".")).expect("incrementing keeps a valid pre-release")
+    Prerelease::new(&parts.join(".")).map_err(|e| VersionError::NotSemver {
+        input: parts.join("."),
+        reason: e.to_string(),
+    })
 }
 
 fn check_pre_id(id: &str) -> Result<(), VersionError> {
@@ -293,6 +309,30 @@ fn check_pre_id(id: &str) -> Result<(), VersionError> {
         Ok(())
     } else {
         Err(VersionError::BadPreId(id.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod overflow_tests {
+    use super::*;
+
+    #[test]
+    fn bumps_at_the_integer_limit_are_errors() {
+        let initial = Version::new(0, 1, 0);
+        let max = u64::MAX;
+        for (current, bump) in [
+            (Version::new(max, 0, 0), Bump::Major),
+            (Version::new(1, max, 0), Bump::Minor),
+            (Version::new(1, 2, max), Bump::Patch),
+            (
+                Version::parse(&format!("1.0.0-rc.{max}")).expect("version"),
+                Bump::Prerelease,
+            ),
+        ] {
+            let err = next_version(Some(&current), bump, None, &initial).expect_err("overflow");
+            assert!(matches!(err, VersionError::Overflow(_)), "{err}");
+            assert!(err.to_string().contains("18446744073709551615"), "{err}");
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands;
+use crate::error::{CliError, Kind};
 
 /// Cut, check and promote per-service releases in a monorepo
 ///
@@ -75,33 +76,51 @@ pub struct CompletionsArgs {
 }
 
 /// Parses the process's arguments.
-pub fn parse() -> Cli {
+///
+/// `--help`, `--version` and usage errors come back as clap's error, printed by `main`
+/// through the same output as everything else (clap's own printing ignores a full disk).
+pub fn parse() -> Result<Cli, clap::Error> {
     let (directory, args) = split_leading_directory(std::env::args_os().collect());
-    let mut cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
-        Err(e) => exit_on_parse_error(e),
-    };
+    let mut cli = Cli::try_parse_from(args)?;
     if cli.directory.is_none() {
         cli.directory = directory;
     }
-    cli
+    Ok(cli)
 }
 
-/// Prints a command-line error and exits as clap would (code 2), except that the error
-/// passes the text gate: clap quotes the offending argument, and in CI that argument is
-/// often repository data (`git release check "$GITHUB_REF_NAME"`).
-fn exit_on_parse_error(e: clap::Error) -> ! {
-    use clap::error::ErrorKind;
-    match e.kind() {
-        // Our own help and version text: printed as clap prints it, on stdout.
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
-        _ => {
-            eprint!("{}", monorel_core::text::block(&e.render().to_string()));
-            std::process::exit(e.exit_code())
+/// Moves into `-C <path>` (if given) like `git -C`, and returns the directory to start
+/// looking for the repository from.
+///
+/// git resolves a relative `GIT_DIR`, `GIT_WORK_TREE`, … against the directory it was
+/// started in (after `-C`); git-release runs git in the work tree's root, so such
+/// variables are made absolute here, once, for gix and every git it starts to see the
+/// same repository the user's git does.
+pub fn enter_directory(directory: Option<&std::path::Path>) -> Result<PathBuf, CliError> {
+    if let Some(dir) = directory {
+        std::env::set_current_dir(dir).map_err(|e| {
+            CliError::new(
+                Kind::Usage,
+                format!("cannot change to directory {}: {e}", dir.display()),
+            )
+        })?;
+    }
+    let cwd = std::env::current_dir()?;
+    for name in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_COMMON_DIR",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+    ] {
+        if let Some(value) = std::env::var_os(name) {
+            let path = PathBuf::from(&value);
+            if !value.is_empty() && path.is_relative() {
+                // Still one thread: nothing else reads the environment yet.
+                std::env::set_var(name, cwd.join(path));
+            }
         }
     }
+    Ok(cwd)
 }
 
 /// Takes a leading `-C <path>` (as in `git -C`) off the arguments.

@@ -90,11 +90,21 @@ impl From<RepoError> for CliError {
             | RepoError::TagExists(_)
             | RepoError::NoIdentity
             | RepoError::TagChainTooDeep { .. } => Kind::Refused,
-            RepoError::Git { .. } | RepoError::BadTagObject { .. } | RepoError::Command(_) => {
-                Kind::Internal
-            }
+            RepoError::Unborn => Kind::Refused,
+            RepoError::Git { .. }
+            | RepoError::BadTagObject { .. }
+            | RepoError::CorruptObject { .. }
+            | RepoError::UnsupportedRefStorage { .. }
+            | RepoError::UnsupportedObjectFormat { .. }
+            | RepoError::UnsupportedExtension { .. }
+            | RepoError::UnsupportedFormatVersion { .. }
+            | RepoError::Command(_) => Kind::Internal,
         };
-        CliError::new(kind, e.to_string())
+        let error = CliError::new(kind, e.to_string());
+        match e.hint() {
+            Some(hint) => error.hint(hint),
+            None => error,
+        }
     }
 }
 
@@ -135,6 +145,9 @@ impl From<std::io::Error> for CliError {
 
 impl From<serde_json::Error> for CliError {
     fn from(e: serde_json::Error) -> Self {
+        if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) {
+            return CliError::silent(Kind::ReaderClosed);
+        }
         CliError::new(Kind::Internal, format!("cannot write JSON: {e}"))
     }
 }

@@ -42,6 +42,9 @@ pub fn run(dir: &Path, args: HookArgs) -> CliResult {
     if !hook::mentions_tags(&input) {
         return Ok(ExitCode::SUCCESS);
     }
+    // Before the lines are read: a repository git-release cannot read (reftable, SHA-256)
+    // blocks the push with the reason, not with a complaint about its object names.
+    let ctx = Context::load(dir)?;
     let updates =
         hook::parse_pre_push(&input).map_err(|e| CliError::new(Kind::Usage, e.to_string()))?;
     if updates.is_empty() {
@@ -49,7 +52,6 @@ pub fn run(dir: &Path, args: HookArgs) -> CliResult {
     }
     let remote = args.args.first().map_or("the remote", String::as_str);
 
-    let ctx = Context::load(dir)?;
     let registry = super::check::open_registry(&ctx.config);
     let report = check::check_tags(&ctx.config, &ctx.repo, &updates, registry.as_ref())
         .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;

@@ -25,10 +25,7 @@ pub mod status;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> CliResult {
-    let dir = match &cli.directory {
-        Some(dir) => dir.clone(),
-        None => std::env::current_dir()?,
-    };
+    let dir = crate::cli::enter_directory(cli.directory.as_deref())?;
     match cli.command {
         Some(Command::Release(args)) => release::run(&dir, args),
         Some(Command::Next(args)) => next::run(&dir, args),
@@ -46,17 +43,17 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Completions(args)) => {
             use clap::CommandFactory;
             let mut command = Cli::command();
-            clap_complete::generate(
-                args.shell,
-                &mut command,
-                "git-release",
-                &mut std::io::stdout(),
-            );
+            // clap_complete panics when its writer fails: write to memory, then print.
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "git-release", &mut script);
+            crate::output::out_bytes(&script);
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Man) => {
             use clap::CommandFactory;
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            crate::output::out_bytes(&page);
             Ok(ExitCode::SUCCESS)
         }
         None if cli.release.service.is_some() => release::run(&dir, cli.release),
