@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::config::{Config, UnknownService};
 use crate::conventional;
+use crate::history::{self, HistoryError};
 use crate::registry::{self, ImageRef, ImageStatus};
 use crate::repo::{CommitSummary, HeadState, Release, Repo, RepoError};
 use crate::sanitize::for_terminal;
@@ -73,6 +74,9 @@ pub enum PlanError {
     /// Repository trouble.
     #[error(transparent)]
     Repo(#[from] RepoError),
+    /// Reading the commits since the last release failed.
+    #[error(transparent)]
+    History(#[from] HistoryError),
     /// Version trouble.
     #[error(transparent)]
     Version(#[from] VersionError),
@@ -156,7 +160,13 @@ pub fn analyze_with(
     let current = repo.latest_release(&template, service)?;
     let since = current.as_ref().map(|r| format!("refs/tags/{}", r.tag));
     let commits = if scan_commits {
-        repo.commits_touching(since.as_deref(), commit, &service_config.path)?
+        let query = history::Query {
+            paths: vec![service_config.path.clone()],
+            since,
+        };
+        history::commits_since(repo, commit, std::slice::from_ref(&query), true)?
+            .pop()
+            .unwrap_or_default()
     } else {
         Vec::new()
     };
