@@ -11,7 +11,7 @@
 //!
 //! For many services one `git log --name-only` over the union of the ranges (plus one
 //! `git diff-tree` for merges, per parent) says which services each commit touched
-//! against each parent; [`walk`] then replays git's own revision walk per service over
+//! against each parent; `walk` then replays git's own revision walk per service over
 //! that graph in memory: the same date-ordered queue, the same marking of uninteresting
 //! commits and the same pruning of TREESAME merge parents, so the commits and their
 //! order come out as git would print them. Where the replay cannot be sure — a merge
@@ -169,7 +169,10 @@ fn one_pass(
         None
     } else {
         let tips: Vec<Option<gix::ObjectId>> = walked.iter().map(|&i| since[i]).collect();
-        let paths: Vec<&[String]> = walked.iter().map(|&i| queries[i].paths.as_slice()).collect();
+        let paths: Vec<&[String]> = walked
+            .iter()
+            .map(|&i| queries[i].paths.as_slice())
+            .collect();
         Some(graph::read(repo, until, &tips, &paths)?)
     };
     let mut answers = Vec::with_capacity(queries.len());

@@ -449,7 +449,7 @@ impl Repo {
         let commit = self
             .inner
             .find_commit(id)
-            .map_err(|e| missing_object(id, e.into()))?;
+            .map_err(|e| missing_object(id, e))?;
         let time = commit
             .time()
             .map_err(gix_err(format!("cannot read the date of commit {id}")))?;
@@ -540,7 +540,6 @@ pub struct TagNames {
 }
 
 impl TagNames {
-
     /// Returns what packed tag `name` peels to, from packed-refs' `^` line, without
     /// reading the tag object; `None` when the tag is loose, absent, or has no such line.
     pub fn packed_peeled(&self, name: &str) -> Option<gix::ObjectId> {

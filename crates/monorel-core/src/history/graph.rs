@@ -122,7 +122,8 @@ pub(super) fn read(
     for token in out.split(|b| *b == 0) {
         if let Some(header) = token.strip_prefix(head.as_bytes()) {
             finish(&mut graph, current.take());
-            let (id, parents, date) = parse_header(header).ok_or_else(|| unreadable("log", header))?;
+            let (id, parents, date) =
+                parse_header(header).ok_or_else(|| unreadable("log", header))?;
             graph.index.insert(id, graph.ids.len() as u32);
             graph.ids.push(id);
             graph.date.push(date);
@@ -305,7 +306,10 @@ fn unreadable(command: &'static str, token: &[u8]) -> HistoryError {
     let shown: String = String::from_utf8_lossy(token).chars().take(60).collect();
     HistoryError::Unreadable {
         command,
-        what: format!("unexpected record {:?}", crate::sanitize::for_terminal(&shown)),
+        what: format!(
+            "unexpected record {:?}",
+            crate::sanitize::for_terminal(&shown)
+        ),
     }
 }
 

@@ -96,7 +96,9 @@ fn history(rng: &mut Rng, skew: bool) -> (Vec<u8>, usize) {
         } else {
             (Some(rng.below(branches.len())), None)
         };
-        let mut tree = from.map(|b| trees[branches[b] - 1].clone()).unwrap_or_default();
+        let mut tree = from
+            .map(|b| trees[branches[b] - 1].clone())
+            .unwrap_or_default();
         if let Some(m) = merge {
             let other = &trees[branches[m] - 1];
             let paths: Vec<String> = tree.keys().chain(other.keys()).cloned().collect();
@@ -155,8 +157,12 @@ fn history(rng: &mut Rng, skew: bool) -> (Vec<u8>, usize) {
             writeln!(out, "reset refs/tags/r{n}\nfrom :{n}\n").expect("write");
         }
     }
-    writeln!(out, "reset refs/heads/main\nfrom :{}\n", branches[rng.below(branches.len())])
-        .expect("write");
+    writeln!(
+        out,
+        "reset refs/heads/main\nfrom :{}\n",
+        branches[rng.below(branches.len())]
+    )
+    .expect("write");
     out.extend_from_slice(b"done\n");
     (out, commits)
 }
@@ -189,11 +195,7 @@ fn compare(seeds: std::ops::Range<u64>, skew: bool) -> (usize, usize) {
         let (stream, _) = history(&mut rng, skew);
         fast_import(&t, &stream);
         t.git(&["checkout", "-q", "-f", "main"]);
-        let tags: Vec<String> = t
-            .git(&["tag", "-l"])
-            .lines()
-            .map(str::to_string)
-            .collect();
+        let tags: Vec<String> = t.git(&["tag", "-l"]).lines().map(str::to_string).collect();
         let repo = t.open();
         let head = repo.resolve_commit("HEAD").expect("head");
         let mut queries: Vec<Query> = SERVICES
@@ -211,9 +213,7 @@ fn compare(seeds: std::ops::Range<u64>, skew: bool) -> (usize, usize) {
         // A service made of two prefixes, as `also` will make them.
         queries.push(Query {
             paths: vec!["svc/b/".into(), "lib".into()],
-            since: tags
-                .first()
-                .map(|t| format!("refs/tags/{t}")),
+            since: tags.first().map(|t| format!("refs/tags/{t}")),
         });
         let answers = one_pass(&repo, head, &queries).expect("one pass");
         for (q, answer) in queries.iter().zip(answers) {
@@ -265,7 +265,12 @@ fn messages_read_the_same_from_both_engines() {
     std::fs::create_dir_all(t.path().join("b")).expect("mkdir");
     std::fs::write(t.path().join("a/f"), "1").expect("write");
     t.git(&["add", "-A"]);
-    t.git(&["commit", "-q", "-m", "feat(a): one\n\nbody line\n\nBREAKING CHANGE: x"]);
+    t.git(&[
+        "commit",
+        "-q",
+        "-m",
+        "feat(a): one\n\nbody line\n\nBREAKING CHANGE: x",
+    ]);
     std::fs::write(t.path().join("b/f"), "1").expect("write");
     t.git(&["add", "-A"]);
     t.git(&["commit", "-q", "-m", "fix(b): two"]);

@@ -35,7 +35,8 @@ pub fn run(dir: &Path, args: ListArgs) -> CliResult {
     let ctx = Context::load(dir)?;
     let template = ctx.config.tag_template();
     let services = &ctx.config.services;
-    let latest = history::latest_releases(&ctx.repo, &template, services.keys().map(String::as_str))?;
+    let latest =
+        history::latest_releases(&ctx.repo, &template, services.keys().map(String::as_str))?;
     // Right after `git init` and `git release init` there is no HEAD to count from yet.
     let counts = match ctx.repo.head_state()? {
         HeadState::Unborn => vec![0; services.len()],
