@@ -291,3 +291,67 @@ fn messages_read_the_same_from_both_engines() {
         assert_eq!(got, per_service(repo.root(), q, head).expect("per service"));
     }
 }
+
+/// A merge whose parent lies below the releases' common ancestor: whether git sees that
+/// parent as uninteresting yet depends on history that was not read, so the service for
+/// which it matters is answered by its own `git log`, and the answers still agree.
+#[test]
+fn a_merge_with_a_parent_below_the_history_read_falls_back_to_git() {
+    let t = TestRepo::new();
+    let write = |path: &str, text: &str| {
+        let path = t.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write("a/f", "0");
+    write("b/f", "0");
+    write("c/f", "0");
+    t.git(&["add", "-A"]);
+    t.git(&["commit", "-q", "-m", "x"]);
+    let x = t.git(&["rev-parse", "HEAD"]);
+    write("a/f", "1");
+    t.git(&["commit", "-q", "-am", "y"]);
+    let y = t.git(&["rev-parse", "HEAD"]);
+    write("b/f", "1");
+    t.git(&["commit", "-q", "-am", "b"]);
+    t.tag("ra");
+    t.tag("rb");
+    t.tag("rc");
+    t.git(&["checkout", "-q", "-b", "feat", &x]);
+    write("c/f", "2");
+    t.git(&["commit", "-q", "-am", "g"]);
+    // The feature branch takes main's older commit y (below the releases) in.
+    t.git(&["merge", "-q", "--no-edit", &y]);
+    // A change on top, so the walk for `a` goes through that merge.
+    write("a/f", "5");
+    t.git(&["commit", "-q", "-am", "g2"]);
+    t.git(&["checkout", "-q", "main"]);
+    t.git(&["merge", "-q", "--no-edit", "feat"]);
+    let repo = t.open();
+    let head = repo.resolve_commit("HEAD").expect("head");
+    let queries: Vec<Query> = ["a", "b", "c"]
+        .iter()
+        .map(|s| Query {
+            paths: vec![s.to_string()],
+            since: Some(format!("refs/tags/r{s}")),
+        })
+        .collect();
+    let answers = one_pass(&repo, head, &queries).expect("one pass");
+    let mut fell_back = Vec::new();
+    for (q, answer) in queries.iter().zip(answers) {
+        let got: Vec<String> = match answer {
+            Answer::Walked(ids) => ids.iter().map(ToString::to_string).collect(),
+            Answer::Listed(list) => {
+                fell_back.push(q.paths[0].clone());
+                list.into_iter().map(|c| c.id).collect()
+            }
+        };
+        let expected: Vec<String> = per_service(repo.root(), q, head)
+            .expect("per service")
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(got, expected, "{:?}", q.paths);
+    }
+    assert_eq!(fell_back, ["a"]);
+}
