@@ -72,12 +72,20 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
             history::count_since(&ctx.repo, head, &queries)?
         }
     };
+    // Every cell's pin at once: a file shared by many services is parsed once.
+    let mut targets = Vec::with_capacity(configured.len() * environments.len());
+    for name in configured.keys() {
+        for env in &environments {
+            targets.push(deploy::target(&ctx.config, &root, name, env)?);
+        }
+    }
+    let mut pins = deploy::read_pins(&targets).into_iter();
     let mut services = Vec::new();
     for ((name, latest), commits_since) in configured.keys().zip(latest_all).zip(counts) {
         let mut cells = BTreeMap::new();
         for env in &environments {
-            let target = deploy::target(&ctx.config, &root, name, env)?;
-            let pinned = match deploy::read_pin(&target) {
+            let read = pins.next().unwrap_or(Ok(None));
+            let pinned = match read {
                 Ok(pinned) => pinned,
                 Err(e) => {
                     ui::warn(&format!("{e}"));
