@@ -14,7 +14,13 @@ History: 100 commits on `main`. Release r (0..99) of every service points at com
 every service has the same 100 versions, ordered so that git's `v:refname` order and
 semver order are both exercised (1.9.0 < 1.10.0, several majors).
 
-Usage: gen-tags.py DIR [--services N] [--releases N]
+With `--commits C` (more commits than releases; issue 11's `list`/`status` rows) the
+history has C commits and the releases are staggered: service i's latest release is on
+commit `R-1 + i*(C-R)/N` (R releases, N services), its earlier ones spread evenly below
+it, so the services' "commits since" ranges run from a few commits to the whole history.
+`--environments` declares `stg` and `prd` environments (pins are not written).
+
+Usage: gen-tags.py DIR [--services N] [--releases N] [--commits C] [--environments]
 The directory must not exist; bench/run.sh caches it under bench/work/.
 """
 
@@ -46,7 +52,7 @@ def version(r):
 
 
 
-def commits_stream(out, services, releases):
+def commits_stream(out, services, releases, environments=False):
     """Commit 0 carries the config and one file per service; commit r>0 touches ten
     services (round-robin) so the history is not empty of content."""
     for r in range(releases):
@@ -57,7 +63,10 @@ def commits_stream(out, services, releases):
         data(out, f"chore: round {r}\n" if r else "chore: initial import\n")
         if r == 0:
             out.write(b"M 100644 inline git-release.toml\n")
-            data(out, config("gen-tags.py", services))
+            text = config("gen-tags.py", services)
+            if environments:
+                text += '\n[environments.stg]\ndir = "infra/stg"\n\n[environments.prd]\ndir = "infra/prd"\n'
+            data(out, text)
             for i in range(services):
                 out.write(f"M 100644 inline services/{service(i)}/VERSION\n".encode())
                 data(out, "0\n")
@@ -70,19 +79,30 @@ def commits_stream(out, services, releases):
     out.write(b"done\n")
 
 
-def tag_objects(commits, services, releases):
+def release_commit(i, r, services, releases, history):
+    """The commit index of service i's release r."""
+    if history == releases:
+        return r
+    latest = releases - 1 + i * (history - releases) // max(services - 1, 1)
+    if r == releases - 1:
+        return latest
+    return r * latest // (releases - 1)
+
+
+def tag_objects(commits, services, releases, history):
     """Yields (refname, tag object id, commit id, raw object) for every release tag."""
     for i in range(services):
         name = service(i)
         for r in range(releases):
             tag = f"{name}-v{version(r)}"
+            c = release_commit(i, r, services, releases, history)
             body = (
-                f"object {commits[r]}\ntype commit\ntag {tag}\n"
-                f"tagger {AUTHOR} {EPOCH + r * 3600 + 60} +0000\n\n"
+                f"object {commits[c]}\ntype commit\ntag {tag}\n"
+                f"tagger {AUTHOR} {EPOCH + c * 3600 + 60} +0000\n\n"
                 f"{name} version {version(r)}\n"
             ).encode()
             oid = hashlib.sha1(b"tag %d\0" % len(body) + body).hexdigest()
-            yield f"refs/tags/{tag}", oid, commits[r], body
+            yield f"refs/tags/{tag}", oid, commits[c], body
 
 
 def pack_header(kind, size):
@@ -117,14 +137,19 @@ def main():
     parser.add_argument("dir")
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--releases", type=int, default=100)
+    parser.add_argument("--commits", type=int, default=None)
+    parser.add_argument("--environments", action="store_true")
     args = parser.parse_args()
     if args.releases > 100:
         sys.exit("error: --releases above 100 would repeat versions")
+    history = args.commits or args.releases
+    if history < args.releases:
+        sys.exit("error: --commits below --releases")
     args.dir, tmp = scratch_repo(args.dir)
     marks = os.path.join(tmp, ".git", "bench-marks")
     fast_import(
         tmp,
-        lambda stdin: commits_stream(stdin, args.services, args.releases),
+        lambda stdin: commits_stream(stdin, args.services, history, args.environments),
         f"--export-marks={marks}",
     )
     commits = {}
@@ -136,7 +161,7 @@ def main():
     # 100,000 refs written one by one (fast-import `tag`, `git tag`, a reftable migration)
     # cost a minute of loose-ref I/O: write the tag objects as one pack and the refs
     # straight into packed-refs instead, in the format `git pack-refs --all` writes.
-    tags = list(tag_objects(commits, args.services, args.releases))
+    tags = list(tag_objects(commits, args.services, args.releases, history))
     subprocess.run(
         ["git", "index-pack", "--stdin"],
         cwd=tmp,

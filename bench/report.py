@@ -6,7 +6,7 @@ prints the table, and replaces the generated section of docs/benchmarks.md (betw
 BEGIN/END markers; the hand-written text around it is kept).
 
 rows.tsv lines, tab-separated:
-  pair  ID  TITLE  TARGET  BASE  OURS-NAME  REFERENCE-NAME  NOTE
+  pair  ID  TITLE  TARGET  BASE  OURS-NAME  REFERENCE-NAME  NOTE   (TARGET "-": no verdict)
 (BASE.p1.json, BASE.p2.json, …: one hyperfine export per pass, pooled here)
   na    ID  TITLE  TARGET  REASON
 
@@ -68,7 +68,11 @@ def load_rows(results):
                 sd = ratio_mean * math.sqrt(
                     (a["stddev"] / a["mean"]) ** 2 + (b["stddev"] / b["mean"]) ** 2
                 )
-                verdict = "pass" if ratio_median <= float(target) else "MISS"
+                # Target "-": a row measured for information, with no verdict.
+                if target == "-":
+                    verdict = "measured"
+                else:
+                    verdict = "pass" if ratio_median <= float(target) else "MISS"
                 rows.append(
                     {
                         "id": rid,
@@ -79,7 +83,7 @@ def load_rows(results):
                         "ratio": f"{ratio_median:.2f}x",
                         "ratio_mean": f"{ratio_mean:.2f} ± {sd:.2f}",
                         "ratio_cpu": f"{a['cpu'] / b['cpu']:.2f}x" if b["cpu"] > 0 else "—",
-                        "target": f"≤ {target}x",
+                        "target": "—" if target == "-" else f"≤ {target}x",
                         "verdict": verdict,
                         "note": note,
                     }

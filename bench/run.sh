@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The speed benchmarks of issues 2, 3 and 4: git-release against git's own commands, run
+# The speed benchmarks of issues 2, 3, 4 and 11: git-release against git's own commands, run
 # side by side in the same hyperfine invocation (two passes per row, see hf), so the
 # figures that matter are ratios (absolute times vary by machine and load). Never timed
 # tests: this script is run by hand.
 #
-# Usage: bash bench/run.sh [ROW...]        rows: 1 2 3 4 5 6 (default: all)
+# Usage: bash bench/run.sh [ROW...]        rows: 1 2 3 4 5 6 7 8 (default: all)
 # Writes bench/work/results/*.json and the generated section of docs/benchmarks.md.
 #
 # Environment:
@@ -35,7 +35,7 @@ WARMUP=${BENCH_WARMUP:-3}
 MIN_RUNS=${BENCH_MIN_RUNS:-30}
 PASSES=${BENCH_PASSES:-2}
 ROWS=("$@")
-((${#ROWS[@]})) || ROWS=(1 2 3 4 5 6)
+((${#ROWS[@]})) || ROWS=(1 2 3 4 5 6 7 8)
 ZERO=0000000000000000000000000000000000000000
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -129,6 +129,19 @@ history_repo() {
     fi
 }
 
+list_repo() {
+    if [ ! -d "$WORK/list-1k" ]; then
+        say "generating bench/work/list-1k (1,000 services × 100 tags, 5,000 commits)"
+        python3 bench/gen-tags.py "$WORK/list-1k" --commits 5000 --environments
+    fi
+}
+wide_repo() {
+    if [ ! -d "$WORK/list-10k" ]; then
+        say "generating bench/work/list-10k (10,000 services × 5 tags, 200 commits)"
+        python3 bench/gen-tags.py "$WORK/list-10k" --services 10000 --releases 5 --commits 200 --environments
+    fi
+}
+
 # --- row 1: next --bump patch among 100,000 tags (issue 2) ----------------------------------
 row1() {
     local id=1 title="next svc-0500 --bump patch --offline, 100,000 packed annotated tags" target=0.5
@@ -167,8 +180,8 @@ row2() {
         "no shell (hyperfine -N); git-release's own scan is \`git log -z --format=%H%x00%B\` over the same range and path"
 }
 
-# --- row 6: release notes of a 1,667-commit range (issue 15) ---------------------------------
-row6() {
+# --- row 8: release notes of a 1,667-commit range (issue 15) ---------------------------------
+row8() {
     local id=6 title="notes svc-0001 (unreleased notes: 5,000 commits, 1,667 touch the service)" target=1.2
     history_repo
     local repo=$WORK/history-5k
@@ -176,13 +189,13 @@ row6() {
         na "$id" "$title" "$target" "not available: this git-release has no \`notes\`"
         return
     fi
-    if ! hf "$RESULTS/row6" -N -- \
+    if ! hf "$RESULTS/row8" -N -- \
         "git-release notes" "'$BIN' notes -C '$repo' svc-0001" \
         "git log --format=%s" "git -C '$repo' log --format=%s svc-0001-v1.4.2..HEAD -- services/svc-0001"; then
         broken "$id" "$title" "$target" "hyperfine failed (see above)"
         return
     fi
-    pair 6 "$title" "$target" "$RESULTS/row6" "git-release notes" "git log --format=%s" \
+    pair 8 "$title" "$target" "$RESULTS/row8" "git-release notes" "git log --format=%s" \
         "no shell (hyperfine -N); the same range and path as row 2, rendered as Markdown"
 }
 
@@ -431,6 +444,53 @@ row5() {
     ) || FAILED=1
 }
 
+# --- row 6: list and status over 1,000 services, 100,000 tags, 5,000 commits (issue 11) --------
+row6() {
+    local title="1,000 services × 100 tags, 5,000 commits, releases staggered over the history" target=2
+    list_repo
+    local repo=$WORK/list-1k log=$RESULTS/row6.log
+    if ! "$BIN" list -C "$repo" --json >"$log" 2>&1; then
+        broken 6 "\`list\`: $title" "$target" "\`git-release list\` failed: $(first_line "$log")"
+        return
+    fi
+    local since
+    since=$(python3 -c 'import json,sys; print(sum(r["commits_since"] for r in json.load(open(sys.argv[1]))))' "$log")
+    say "row 6: list counts $since commits since the services' releases"
+    if ! hf "$RESULTS/row6" -N -- \
+        "git-release list" "'$BIN' list -C '$repo'" \
+        "git-release status" "'$BIN' status -C '$repo'" \
+        "git log --name-only" "git -C '$repo' log --format=%H --name-only"; then
+        broken 6 "\`list\`: $title" "$target" "hyperfine failed (see above)"
+        return
+    fi
+    pair 6a "\`list\`: $title" "$target" "$RESULTS/row6" "git-release list" "git log --name-only" \
+        "no shell (hyperfine -N); the services' ranges add up to $since commits touching them; git-release reads history once (git log + in-memory walk per service)"
+    pair 6b "\`status\` (2 environments, no pins written): same repository" "$target" "$RESULTS/row6" \
+        "git-release status" "git log --name-only" ""
+}
+
+# --- row 7: list over 10,000 services (issue 11) -----------------------------------------------
+row7() {
+    local title="\`list\`, 10,000 services × 5 tags, 200 commits" target=3
+    wide_repo
+    local repo=$WORK/list-10k log=$RESULTS/row7.log
+    if ! "$BIN" list -C "$repo" >"$log" 2>&1; then
+        broken 7 "$title" "$target" "\`git-release list\` failed: $(first_line "$log")"
+        return
+    fi
+    if ! hf "$RESULTS/row7" --shell=bash -- \
+        "git-release list" "'$BIN' list -C '$repo'" \
+        "git-release status" "'$BIN' status -C '$repo'" \
+        "git tag -l | wc -l; git log" "git -C '$repo' tag -l | wc -l; git -C '$repo' log --format=%H --name-only"; then
+        broken 7 "$title" "$target" "hyperfine failed (see above)"
+        return
+    fi
+    pair 7 "$title" "$target" "$RESULTS/row7" "git-release list" "git tag -l | wc -l; git log" \
+        "through bash (the reference is two commands); 50,000 packed annotated tags"
+    pair 7b "\`status\` (2 environments, no pins written): same repository" "-" "$RESULTS/row7" \
+        "git-release status" "git tag -l | wc -l; git log" "no target: measured for the per-service costs of environments and pins"
+}
+
 # --- run -------------------------------------------------------------------------------------
 meta() { printf '%s\t%s\n' "$1" "$2" >>"$RESULTS/meta.tsv"; }
 : >"$RESULTS/meta.tsv"
@@ -453,7 +513,9 @@ for row in "${ROWS[@]}"; do
     4) say "row 4"; row4 ;;
     5) say "row 5"; row5 ;;
     6) say "row 6"; row6 ;;
-    *) say "unknown row $row (rows: 1 2 3 4 5 6)"; exit 2 ;;
+    7) say "row 7"; row7 ;;
+    8) say "row 8"; row8 ;;
+    *) say "unknown row $row (rows: 1 2 3 4 5 6 7 8)"; exit 2 ;;
     esac
 done
 

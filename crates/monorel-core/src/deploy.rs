@@ -33,7 +33,7 @@ mod json;
 const BOM: &str = "\u{feff}";
 
 /// How a pin file is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PinFormat {
     /// Terraform's JSON variables syntax (`*.tfvars.json`).
@@ -321,8 +321,51 @@ pub fn read_pin(target: &PinTarget) -> Result<Option<String>, DeployError> {
     }
 }
 
-/// Returns the new text of a JSON pin file: `old` with the pin's keys set in place, or a
-/// new file when there is none (or it is blank).
+/// Reads the pins of many targets, reading and parsing each file once.
+///
+/// `status` asks for every service in every environment; when an environment keeps all
+/// its pins in one shared file, reading it per service would parse it once per service.
+/// A file that cannot be read or parsed is left to [`read_pin`], so the errors are the
+/// same.
+pub fn read_pins(targets: &[PinTarget]) -> Vec<Result<Option<String>, DeployError>> {
+    enum Parsed {
+        Missing,
+        Json(String),
+        Hcl(hcl_edit::structure::Body),
+    }
+    let mut files: std::collections::HashMap<(&Path, PinFormat), Option<Parsed>> =
+        std::collections::HashMap::new();
+    targets
+        .iter()
+        .map(|target| {
+            let parsed = files
+                .entry((target.path.as_path(), target.format))
+                .or_insert_with(|| match target.read() {
+                    Ok(None) => Some(Parsed::Missing),
+                    Ok(Some(text)) => {
+                        let (_, text) = split_bom(&text);
+                        match target.format {
+                            PinFormat::Json => Some(Parsed::Json(text.to_string())),
+                            PinFormat::Hcl => hcl_edit::parser::parse_body(text).ok().map(Parsed::Hcl),
+                        }
+                    }
+                    Err(_) => None,
+                });
+            match parsed {
+                None => read_pin(target),
+                Some(Parsed::Missing) => Ok(None),
+                Some(Parsed::Json(text)) if text.trim().is_empty() => Ok(None),
+                // The same scanner as `read_pin`; its errors come from `read_pin` itself.
+                Some(Parsed::Json(text)) => json::get_string(text, &target.variable)
+                    .or_else(|_| read_pin(target)),
+                Some(Parsed::Hcl(body)) => Ok(body
+                    .get_attribute(&target.variable)
+                    .and_then(|a| a.value.as_str())
+                    .map(str::to_string)),
+            }
+        })
+        .collect()
+}
 ///
 /// A stale digest is removed when no digest is known, so the file never pairs a tag with
 /// another release's digest.
@@ -584,5 +627,37 @@ mod tests {
             read_pin(&h).expect("read").as_deref(),
             Some("service-a-v0.0.9")
         );
+    }
+
+    #[test]
+    fn read_pins_reads_a_shared_file_once_and_answers_as_read_pin() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let config = config(
+            "[environments.prod]\ndir = \"infra/prod\"\nfile = \"shared.tfvars\"\nvariable = \"{service_snake}_release\"\n\n[environments.stg]\ndir = \"infra/stg\"\nfile = \"bad.tfvars.json\"\n",
+        );
+        let targets: Vec<PinTarget> = ["service-a", "service-b", "service-c"]
+            .iter()
+            .flat_map(|s| {
+                ["prod", "stg"].map(|e| target(&config, tmp.path(), s, e).expect("target"))
+            })
+            .collect();
+        std::fs::create_dir_all(tmp.path().join("infra/prod")).expect("mkdir");
+        std::fs::create_dir_all(tmp.path().join("infra/stg")).expect("mkdir");
+        std::fs::write(
+            tmp.path().join("infra/prod/shared.tfvars"),
+            "service_a_release = \"service-a-v1.0.0\"\nservice_c_release = \"service-c-v2.0.0\"\n",
+        )
+        .expect("write");
+        std::fs::write(tmp.path().join("infra/stg/bad.tfvars.json"), "{not json").expect("write");
+        let batch: Vec<String> = read_pins(&targets)
+            .into_iter()
+            .map(|r| format!("{r:?}"))
+            .collect();
+        let one_by_one: Vec<String> = targets
+            .iter()
+            .map(|t| format!("{:?}", read_pin(t)))
+            .collect();
+        assert_eq!(batch, one_by_one);
+        assert!(batch[0].contains("service-a-v1.0.0") && batch[1].contains("Malformed"));
     }
 }

@@ -11,6 +11,8 @@
 //! - [`conventional`]: conventional-commit analysis that suggests a bump.
 //! - [`repo`]: the git repository (gix for reads and tag objects, the `git` binary for
 //!   the network).
+//! - [`history`]: which commits since each service's last release touched it, for many
+//!   services from one pass over history.
 //! - [`notes`]: release notes from conventional commits (tag message, Markdown, JSON).
 //! - [`plan`]: a validated release plan that `--dry-run` and `--json` print and that is
 //!   carried out only after every check passed.
@@ -29,6 +31,7 @@ pub mod check;
 pub mod config;
 pub mod conventional;
 pub mod deploy;
+pub mod history;
 pub mod hook;
 pub mod notes;
 pub mod plan;

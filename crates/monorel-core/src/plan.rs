@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::config::{Config, UnknownService};
 use crate::conventional;
+use crate::history::{self, HistoryError};
 use crate::notes;
 use crate::registry::{self, ImageRef, ImageStatus};
 use crate::repo::{CommitSummary, HeadState, Release, Repo, RepoError};
@@ -139,6 +140,9 @@ pub enum PlanError {
     /// Repository trouble.
     #[error(transparent)]
     Repo(#[from] RepoError),
+    /// Reading the commits since the last release failed.
+    #[error(transparent)]
+    History(#[from] HistoryError),
     /// Version trouble.
     #[error(transparent)]
     Version(#[from] VersionError),
@@ -308,7 +312,13 @@ pub fn analyze_with(
     let current = repo.latest_release(&template, service)?;
     let since = current.as_ref().map(|r| format!("refs/tags/{}", r.tag));
     let commits = if scan_commits {
-        repo.commits_touching(since.as_deref(), commit, &service_config.path)?
+        let query = history::Query {
+            paths: vec![service_config.path.clone()],
+            since,
+        };
+        history::commits_since(repo, commit, std::slice::from_ref(&query), true)?
+            .pop()
+            .unwrap_or_default()
     } else {
         Vec::new()
     };
@@ -626,7 +636,11 @@ fn notes_range(
     let until = repo.resolve_commit(&analysis.commit)?;
     let since = previous.as_ref().map(|tag| format!("refs/tags/{tag}"));
     let path = &config.service(&analysis.service)?.path;
-    let commits = repo.commits_touching(since.as_deref(), until, path)?;
+    let query = history::Query {
+        paths: vec![path.clone()],
+        since,
+    };
+    let commits = history::per_service(repo.root(), &query, until)?;
     Ok((previous, commits))
 }
 

@@ -48,6 +48,17 @@ pub enum GitError {
 
 /// Runs `git args…` in `dir`, capturing output, with an optional deadline.
 pub fn git(dir: &Path, args: &[&str], timeout: Option<Duration>) -> Result<Vec<u8>, GitError> {
+    git_with_input(dir, args, None, timeout)
+}
+
+/// Runs `git args…` in `dir` like [`git`], writing `input` to its stdin when given (for
+/// `--stdin`: thousands of revisions do not fit safely on a command line).
+pub fn git_with_input(
+    dir: &Path,
+    args: &[&str],
+    input: Option<Vec<u8>>,
+    timeout: Option<Duration>,
+) -> Result<Vec<u8>, GitError> {
     // Shown in errors as a command people may paste: quoted through the gate.
     let shown = || crate::text::command(args).unwrap_or_else(|_| args.join(" "));
     let mut command = Command::new("git");
@@ -63,7 +74,11 @@ pub fn git(dir: &Path, args: &[&str], timeout: Option<Duration>) -> Result<Vec<u
         // commits then costs ~1,000 context switches (docs/benchmarks.md). We read it all
         // at the end anyway.
         .env("GIT_FLUSH", "0")
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -71,6 +86,15 @@ pub fn git(dir: &Path, args: &[&str], timeout: Option<Duration>) -> Result<Vec<u
             args: shown(),
             source,
         })?;
+    // Written from a thread: git may fill its stdout pipe before it has read all of stdin.
+    let writer = match (input, child.stdin.take()) {
+        (Some(input), Some(mut stdin)) => Some(std::thread::spawn(move || {
+            use std::io::Write;
+            // A write error means git exited early; its status says why.
+            let _ = stdin.write_all(&input);
+        })),
+        _ => None,
+    };
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     // A deadline beyond what the clock can represent is no deadline.
@@ -93,6 +117,9 @@ pub fn git(dir: &Path, args: &[&str], timeout: Option<Duration>) -> Result<Vec<u
         source,
     })?;
     let stdout = stdout.join().unwrap_or_default();
+    if let Some(writer) = writer {
+        let _ = writer.join();
+    }
     if !status.success() {
         let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default())
             .trim()

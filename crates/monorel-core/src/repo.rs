@@ -1,6 +1,6 @@
 //! The git repository: gix for reading refs and objects and for writing tag objects, the
-//! `git` binary for what gix lacks (push, ls-remote over https/ssh, pathspec-limited log,
-//! status).
+//! `git` binary for what gix lacks (push, ls-remote over https/ssh, status). Which commits
+//! touched which service is [`crate::history`]'s.
 //!
 //! Listing a service's releases uses a prefix scan of the ref store
 //! (`refs/tags/service-a-v…`), which binary-searches `packed-refs` instead of reading all
@@ -601,80 +601,16 @@ impl Repo {
         self.inner.state().map(|s| format!("{s:?}").to_lowercase())
     }
 
-    /// Returns the commits in `since..until` that touched `path`, newest first.
-    ///
-    /// Uses `git log -z`: git's pathspec walk uses commit-graph Bloom filters, which gix
-    /// does not, and is 3–4x faster on big ranges (FACTS.md).
-    pub fn commits_touching(
-        &self,
-        since: Option<&str>,
-        until: gix::ObjectId,
-        path: &str,
-    ) -> Result<Vec<CommitSummary>, RepoError> {
-        let range = match since {
-            Some(since) => format!("{since}..{until}"),
-            None => until.to_string(),
-        };
-        let pathspec = format!(":(literal){}", path.trim_matches('/'));
-        let out = git(
-            &self.root,
-            &[
-                "log",
-                "-z",
-                "--no-color",
-                "--format=%H%x00%P%x00%B",
-                &range,
-                "--",
-                &pathspec,
-            ],
-            None,
-        )?;
-        let mut fields = out.split(|b| *b == 0);
-        let mut commits = Vec::new();
-        while let (Some(id), Some(parents), Some(message)) =
-            (fields.next(), fields.next(), fields.next())
-        {
-            let id = String::from_utf8_lossy(id).trim().to_string();
-            if id.is_empty() {
-                break;
-            }
-            let parents = parents
-                .split(|b| *b == b' ')
-                .filter(|p| !p.is_empty())
-                .count();
-            let message = String::from_utf8_lossy(message).trim_end().to_string();
-            let subject = message.lines().next().unwrap_or("").to_string();
-            commits.push(CommitSummary {
-                id,
-                subject,
-                message,
-                parents,
-            });
-        }
-        Ok(commits)
-    }
-
-    /// Counts the commits in `since..HEAD` that touched `path`.
-    pub fn count_commits_touching(
-        &self,
-        since: Option<&str>,
-        path: &str,
-    ) -> Result<usize, RepoError> {
-        if self.head_state()? == HeadState::Unborn {
-            // No commit yet, so none touched anything (git would fail on `HEAD`).
-            return Ok(0);
-        }
-        let range = match since {
-            Some(since) => format!("{since}..HEAD"),
-            None => "HEAD".to_string(),
-        };
-        let pathspec = format!(":(literal){}", path.trim_matches('/'));
-        let out = git(
-            &self.root,
-            &["rev-list", "--count", &range, "--", &pathspec],
-            None,
-        )?;
-        Ok(String::from_utf8_lossy(&out).trim().parse().unwrap_or(0))
+    /// Returns the committer time of commit `id` (seconds since the epoch).
+    pub fn commit_time(&self, id: gix::ObjectId) -> Result<i64, RepoError> {
+        let commit = self
+            .inner
+            .find_commit(id)
+            .map_err(|e| self.unreadable(id, e))?;
+        let time = commit
+            .time()
+            .map_err(gix_err(format!("cannot read the date of commit {id}")))?;
+        Ok(time.seconds)
     }
 
     /// Returns the paths under `path` with uncommitted changes (tracked files only).
@@ -773,6 +709,17 @@ pub struct TagNames {
 }
 
 impl TagNames {
+    /// Returns what packed tag `name` peels to, from packed-refs' `^` line, without
+    /// reading the tag object; `None` when the tag is loose, absent, or has no such line.
+    pub fn packed_peeled(&self, name: &str) -> Option<gix::ObjectId> {
+        let full = format!("refs/tags/{name}");
+        if self.loose.binary_search(&full).is_ok() {
+            return None;
+        }
+        let packed = self.packed.as_ref()?;
+        let reference = packed.try_find(full.as_str()).ok()??;
+        gix::ObjectId::from_hex(reference.object?).ok()
+    }
     /// Calls `visit(version_text, version)` for every release of `service`, in no
     /// particular order. `version_text` is the tag name between the service's prefix and
     /// the template's suffix (valid UTF-8, as it parsed): the hook compares it with the

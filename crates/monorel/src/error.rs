@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use monorel_core::config::ConfigError;
+use monorel_core::history::HistoryError;
 use monorel_core::plan::PlanError;
 use monorel_core::repo::RepoError;
 use monorel_core::text;
@@ -108,10 +109,20 @@ impl From<RepoError> for CliError {
     }
 }
 
+impl From<HistoryError> for CliError {
+    fn from(e: HistoryError) -> Self {
+        match e {
+            HistoryError::Repo(e) => e.into(),
+            e => CliError::new(Kind::Internal, e.to_string()),
+        }
+    }
+}
+
 impl From<PlanError> for CliError {
     fn from(e: PlanError) -> Self {
         match e {
             PlanError::Repo(e) => e.into(),
+            PlanError::History(e) => e.into(),
             e => CliError::new(Kind::Refused, e.to_string()),
         }
     }

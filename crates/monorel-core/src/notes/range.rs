@@ -50,6 +50,9 @@ pub enum NotesError {
     /// Repository trouble.
     #[error(transparent)]
     Repo(#[from] RepoError),
+    /// Reading the range's history failed.
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
 }
 
 /// Reads the notes of `target`, a release tag or a service name, starting at `from` (a
@@ -96,7 +99,11 @@ pub fn read(
             (previous, since)
         }
     };
-    let commits = repo.commits_touching(since.as_deref(), until, path)?;
+    let query = crate::history::Query {
+        paths: vec![path.to_string()],
+        since,
+    };
+    let commits = crate::history::per_service(repo.root(), &query, until)?;
     let input: Vec<CommitInput<'_>> = commits
         .iter()
         .map(|c| CommitInput {

@@ -5,7 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use monorel_core::repo::HeadState;
+use monorel_core::history::{self, Query};
+use monorel_core::repo::{HeadState, Release};
 use monorel_core::text;
 use serde::Serialize;
 
@@ -34,26 +35,30 @@ struct Row {
 pub fn run(dir: &Path, args: ListArgs) -> CliResult {
     let ctx = Context::load(dir)?;
     let template = ctx.config.tag_template();
+    let services = &ctx.config.services;
+    let latest =
+        history::latest_releases(&ctx.repo, &template, services.keys().map(String::as_str))?;
     // Right after `git init` and `git release init` there is no HEAD to count from yet.
-    let unborn = matches!(ctx.repo.head_state()?, HeadState::Unborn);
-    let mut rows = Vec::new();
-    for (name, service) in &ctx.config.services {
-        let latest = ctx.repo.latest_release(&template, name)?;
-        let since = latest.as_ref().map(|r| format!("refs/tags/{}", r.tag));
-        let commits_since = if unborn {
-            0
-        } else {
-            ctx.repo
-                .count_commits_touching(since.as_deref(), &service.path)?
-        };
-        rows.push(Row {
+    let counts = match ctx.repo.head_state()? {
+        HeadState::Unborn => vec![0; services.len()],
+        _ => {
+            let head = ctx.repo.resolve_commit("HEAD")?;
+            let queries = history_queries(services.values().map(|s| &s.path), &latest);
+            history::count_since(&ctx.repo, head, &queries)?
+        }
+    };
+    let rows: Vec<Row> = services
+        .iter()
+        .zip(latest)
+        .zip(counts)
+        .map(|(((name, service), latest), commits_since)| Row {
             service: name.clone(),
             path: service.path.clone(),
             latest: latest.as_ref().map(|r| r.tag.clone()),
             version: latest.as_ref().map(|r| r.version.to_string()),
             commits_since,
-        });
-    }
+        })
+        .collect();
     if args.json {
         ui::print_json(&rows)?;
         return Ok(ExitCode::SUCCESS);
@@ -81,4 +86,18 @@ pub fn run(dir: &Path, args: ListArgs) -> CliResult {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One history question per service: its path, since its latest release.
+pub(crate) fn history_queries<'a>(
+    paths: impl Iterator<Item = &'a String>,
+    latest: &[Option<Release>],
+) -> Vec<Query> {
+    paths
+        .zip(latest)
+        .map(|(path, latest)| Query {
+            paths: vec![path.clone()],
+            since: latest.as_ref().map(|r| format!("refs/tags/{}", r.tag)),
+        })
+        .collect()
 }

@@ -10,10 +10,13 @@ use std::process::ExitCode;
 
 use clap::Args;
 use monorel_core::deploy;
+use monorel_core::history;
+use monorel_core::repo::HeadState;
 use monorel_core::text;
 use monorel_core::version::parse_release_version;
 use serde::Serialize;
 
+use super::list::history_queries;
 use super::Context;
 use crate::error::CliResult;
 use crate::ui::{self, Style};
@@ -57,17 +60,32 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
     let root = ctx.root();
     let template = ctx.config.tag_template();
     let environments: Vec<String> = ctx.config.environments.keys().cloned().collect();
+    let configured = &ctx.config.services;
+    let latest_all =
+        history::latest_releases(&ctx.repo, &template, configured.keys().map(String::as_str))?;
+    // Right after `git init` there is no HEAD to count from yet: nothing since, as `list`.
+    let counts = match ctx.repo.head_state()? {
+        HeadState::Unborn => vec![0; configured.len()],
+        _ => {
+            let head = ctx.repo.resolve_commit("HEAD")?;
+            let queries = history_queries(configured.values().map(|s| &s.path), &latest_all);
+            history::count_since(&ctx.repo, head, &queries)?
+        }
+    };
+    // Every cell's pin at once: a file shared by many services is parsed once.
+    let mut targets = Vec::with_capacity(configured.len() * environments.len());
+    for name in configured.keys() {
+        for env in &environments {
+            targets.push(deploy::target(&ctx.config, &root, name, env)?);
+        }
+    }
+    let mut pins = deploy::read_pins(&targets).into_iter();
     let mut services = Vec::new();
-    for (name, service) in &ctx.config.services {
-        let latest = ctx.repo.latest_release(&template, name)?;
-        let since = latest.as_ref().map(|r| format!("refs/tags/{}", r.tag));
-        let commits_since = ctx
-            .repo
-            .count_commits_touching(since.as_deref(), &service.path)?;
+    for ((name, latest), commits_since) in configured.keys().zip(latest_all).zip(counts) {
         let mut cells = BTreeMap::new();
         for env in &environments {
-            let target = deploy::target(&ctx.config, &root, name, env)?;
-            let pinned = match deploy::read_pin(&target) {
+            let read = pins.next().unwrap_or(Ok(None));
+            let pinned = match read {
                 Ok(pinned) => pinned,
                 Err(e) => {
                     ui::warn(&format!("{e}"));

@@ -1,0 +1,323 @@
+//! Which commits since each service's last release touched the service: the question
+//! behind `list`, `status` and the release suggestion, answered for many services from
+//! ONE pass over history.
+//!
+//! The answer is defined as what `git log <since>..<until> -- <paths>` prints for each
+//! service alone (git's default history simplification: a merge that is TREESAME to a
+//! parent for the service's paths follows only that parent, so a side branch whose
+//! changes the merge did not keep is not counted). That per-service walk is [`per_service`];
+//! it is exact by definition and stays the engine for a single service (git's
+//! pathspec walk uses the commit-graph's Bloom filters and needs no diff output).
+//!
+//! For many services one `git log --name-only` over the union of the ranges (plus one
+//! `git diff-tree` for merges, per parent) says which services each commit touched
+//! against each parent; `walk` then replays git's own revision walk per service over
+//! that graph in memory: the same date-ordered queue, the same marking of uninteresting
+//! commits and the same pruning of TREESAME merge parents, so the commits and their
+//! order come out as git would print them. Where the replay cannot be sure — a merge
+//! whose parent lies below the part of history that was read, or committer dates that go
+//! backwards inside it — that service falls back to [`per_service`]: never a guess.
+//!
+//! Each service is a list of path prefixes, so that shared paths (`also = [...]`) only
+//! add prefixes; a prefix matches itself and everything under `prefix/`, like the
+//! `:(literal)` pathspec the per-service walk uses.
+
+use std::path::Path;
+
+use crate::process::{git, GitError};
+use crate::repo::{CommitSummary, Repo, RepoError};
+
+mod graph;
+mod walk;
+
+#[cfg(test)]
+mod tests;
+
+/// From how many services one pass over history is used instead of one `git log` per
+/// service. A single service keeps its pathspec `git log`, which git speeds up with the
+/// commit-graph's Bloom filters and which prints only the commits asked for (row 2 of
+/// docs/benchmarks.md); from two services on, a second pathspec walk costs about as much
+/// as the one read. Not tuned further: the crossover was not measured.
+pub const ONE_PASS_FROM: usize = 2;
+
+/// One service's question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// The path prefixes that belong to the service (relative to the work tree's root).
+    pub paths: Vec<String>,
+    /// Its last release as a revision (`refs/tags/<tag>`); `None` asks for all history.
+    pub since: Option<String>,
+}
+
+/// The error returned by [`commits_since`] and [`count_since`].
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// Reading the repository or running git failed.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    /// git printed something this module does not understand.
+    #[error("cannot read the output of `git {command}` ({what}); run `git-release` with a newer git (2.25 or later) or report this")]
+    Unreadable {
+        /// The git subcommand.
+        command: &'static str,
+        /// What was wrong.
+        what: String,
+    },
+}
+
+impl From<GitError> for HistoryError {
+    fn from(e: GitError) -> Self {
+        HistoryError::Repo(RepoError::Command(e))
+    }
+}
+
+/// Returns, for each query, the commits in `since..until` that touched its paths, newest
+/// first, in the order `git log` prints them; with `messages`, each with its message.
+pub fn commits_since(
+    repo: &Repo,
+    until: gix::ObjectId,
+    queries: &[Query],
+    messages: bool,
+) -> Result<Vec<Vec<CommitSummary>>, HistoryError> {
+    if queries.len() < ONE_PASS_FROM {
+        return queries
+            .iter()
+            .map(|q| per_service(repo.root(), q, until))
+            .collect();
+    }
+    let answers = one_pass(repo, until, queries)?;
+    let mut wanted = Vec::new();
+    let mut out = Vec::with_capacity(answers.len());
+    for answer in answers {
+        out.push(match answer {
+            Answer::Listed(list) => list,
+            Answer::Walked(ids) => {
+                wanted.extend(ids.iter().cloned());
+                ids.into_iter()
+                    .map(|id| CommitSummary {
+                        id: id.to_string(),
+                        subject: String::new(),
+                        message: String::new(),
+                        parents: 0,
+                    })
+                    .collect()
+            }
+        });
+    }
+    if messages && !wanted.is_empty() {
+        let found = messages_of(repo.root(), &wanted)?;
+        for summary in out.iter_mut().flatten() {
+            if let Some((subject, message, parents)) = found.get(summary.id.as_str()) {
+                summary.subject.clone_from(subject);
+                summary.message.clone_from(message);
+                summary.parents = *parents;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Returns, for each query, how many commits [`commits_since`] would list.
+pub fn count_since(
+    repo: &Repo,
+    until: gix::ObjectId,
+    queries: &[Query],
+) -> Result<Vec<usize>, HistoryError> {
+    if queries.len() < ONE_PASS_FROM {
+        return queries
+            .iter()
+            .map(|q| per_service(repo.root(), q, until).map(|l| l.len()))
+            .collect();
+    }
+    Ok(one_pass(repo, until, queries)?
+        .into_iter()
+        .map(|a| match a {
+            Answer::Listed(list) => list.len(),
+            Answer::Walked(ids) => ids.len(),
+        })
+        .collect())
+}
+
+/// One query's answer: walked in memory, or listed by a per-service `git log`.
+enum Answer {
+    Walked(Vec<gix::ObjectId>),
+    Listed(Vec<CommitSummary>),
+}
+
+/// Answers every query from one read of history; falls back per query where the replay
+/// of git's walk cannot be sure (see the module documentation).
+fn one_pass(
+    repo: &Repo,
+    until: gix::ObjectId,
+    queries: &[Query],
+) -> Result<Vec<Answer>, HistoryError> {
+    // Resolve the releases first: one that does not resolve is left to the per-service
+    // walk, which fails on it exactly as before.
+    let names = repo.tag_names()?;
+    let mut since = Vec::with_capacity(queries.len());
+    let mut simple = Vec::with_capacity(queries.len());
+    for q in queries {
+        let resolved = match &q.since {
+            None => Some(None),
+            // A packed release tag peels by its `^` line: no object read per service.
+            Some(rev) => rev
+                .strip_prefix("refs/tags/")
+                .and_then(|tag| names.packed_peeled(tag))
+                .or_else(|| repo.resolve_commit(rev).ok())
+                .map(Some),
+        };
+        simple.push(resolved.is_some() && q.paths.iter().all(|p| plain_prefix(p)));
+        since.push(resolved.flatten());
+    }
+    let walked: Vec<usize> = (0..queries.len()).filter(|&i| simple[i]).collect();
+    let graph = if walked.is_empty() {
+        None
+    } else {
+        let tips: Vec<Option<gix::ObjectId>> = walked.iter().map(|&i| since[i]).collect();
+        let paths: Vec<&[String]> = walked
+            .iter()
+            .map(|&i| queries[i].paths.as_slice())
+            .collect();
+        Some(graph::read(repo, until, &tips, &paths)?)
+    };
+    let mut answers = Vec::with_capacity(queries.len());
+    let mut walker = graph.as_ref().map(walk::Walker::new);
+    let mut slot = 0;
+    for (i, q) in queries.iter().enumerate() {
+        let mut found = None;
+        if simple[i] {
+            if let (Some(graph), Some(walker)) = (&graph, walker.as_mut()) {
+                found = walker
+                    .run(slot as u32, until, since[i])
+                    .map(|list| list.into_iter().map(|c| graph.ids[c as usize]).collect());
+            }
+            slot += 1;
+        }
+        answers.push(match found {
+            Some(ids) => Answer::Walked(ids),
+            None => Answer::Listed(per_service(repo.root(), q, until)?),
+        });
+    }
+    Ok(answers)
+}
+
+/// Whether `path` is a prefix the in-memory attribution matches exactly as git's
+/// `:(literal)` pathspec does (no empty or doubled components after trimming `/`).
+fn plain_prefix(path: &str) -> bool {
+    let path = path.trim_matches('/');
+    !path.is_empty() && !path.split('/').any(str::is_empty)
+}
+
+/// Returns the commits in `since..until` that touched the query's paths, newest first:
+/// one `git log` with a pathspec, the definition of the answer.
+pub fn per_service(
+    root: &Path,
+    query: &Query,
+    until: gix::ObjectId,
+) -> Result<Vec<CommitSummary>, HistoryError> {
+    let range = match &query.since {
+        Some(since) => format!("{since}..{until}"),
+        None => until.to_string(),
+    };
+    let pathspecs: Vec<String> = query
+        .paths
+        .iter()
+        .map(|p| format!(":(literal){}", p.trim_matches('/')))
+        .collect();
+    let mut args = vec!["log", "-z", "--no-color", FORMAT, &range, "--"];
+    args.extend(pathspecs.iter().map(String::as_str));
+    let out = git(root, &args, None)?;
+    Ok(parse_messages(&out))
+}
+
+/// The `git log` format both engines read commits with: id, parents, message.
+const FORMAT: &str = "--format=%H%x00%P%x00%B";
+
+/// Parses `git log -z` output in [`FORMAT`].
+fn parse_messages(out: &[u8]) -> Vec<CommitSummary> {
+    let mut fields = out.split(|b| *b == 0);
+    let mut commits = Vec::new();
+    while let (Some(id), Some(parents), Some(message)) =
+        (fields.next(), fields.next(), fields.next())
+    {
+        let id = String::from_utf8_lossy(id).trim().to_string();
+        if id.is_empty() {
+            break;
+        }
+        let parents = parents
+            .split(|b| *b == b' ')
+            .filter(|p| !p.is_empty())
+            .count();
+        let message = String::from_utf8_lossy(message).trim_end().to_string();
+        let subject = message.lines().next().unwrap_or("").to_string();
+        commits.push(CommitSummary {
+            id,
+            subject,
+            message,
+            parents,
+        });
+    }
+    commits
+}
+
+/// Reads the messages of `ids` with the same `git log` format as [`per_service`], so a
+/// message reads byte for byte the same whichever engine found its commit.
+fn messages_of(
+    root: &Path,
+    ids: &[gix::ObjectId],
+) -> Result<std::collections::HashMap<String, (String, String, usize)>, HistoryError> {
+    let mut input = Vec::with_capacity(ids.len() * 41);
+    for id in ids {
+        input.extend_from_slice(id.to_string().as_bytes());
+        input.push(b'\n');
+    }
+    let out = crate::process::git_with_input(
+        root,
+        &[
+            "log",
+            "-z",
+            "--no-color",
+            "--no-walk=unsorted",
+            FORMAT,
+            "--stdin",
+        ],
+        Some(input),
+        None,
+    )?;
+    Ok(parse_messages(&out)
+        .into_iter()
+        .map(|c| (c.id, (c.subject, c.message, c.parents)))
+        .collect())
+}
+
+/// Returns the highest release of each service, reading the repository's tag names once
+/// (not one listing of `refs/tags` per service: that is quadratic at 10,000 services).
+pub fn latest_releases<'a>(
+    repo: &Repo,
+    template: &crate::tag::TagTemplate,
+    services: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<Option<crate::repo::Release>>, RepoError> {
+    let names = repo.tag_names()?;
+    services
+        .into_iter()
+        .map(|service| {
+            let mut best: Option<(semver::Version, Vec<u8>)> = None;
+            names.scan_releases(template, service, |text, version| {
+                // `>=`: among equal versions the last one scanned wins, as in `Repo::latest_release`.
+                if best.as_ref().is_none_or(|(v, _)| version >= *v) {
+                    best = Some((version, text.to_vec()));
+                }
+            })?;
+            Ok(best.map(|(version, text)| crate::repo::Release {
+                // Never lossy: a version that parsed is valid UTF-8.
+                tag: format!(
+                    "{}{}{}",
+                    template.prefix(service),
+                    String::from_utf8_lossy(&text),
+                    template.suffix()
+                ),
+                version,
+            }))
+        })
+        .collect()
+}
