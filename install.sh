@@ -17,8 +17,13 @@ set -eu
 
 say() { printf '==> %s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
+# die MESSAGE [HINT...]: the error, then one `hint:` line per hint, and exit 1.
 die() {
-    printf 'error: %s\n' "$*" >&2
+    printf 'error: %s\n' "$1" >&2
+    shift
+    for hint in "$@"; do
+        printf 'hint: %s\n' "$hint" >&2
+    done
     exit 1
 }
 
@@ -114,10 +119,8 @@ download() {
     if command -v curl >/dev/null 2>&1; then
         curl --fail --silent --show-error --location --proto '=https' --proto-redir '=https' \
             --connect-timeout 20 --retry 2 --output "$2" "$1"
-    elif command -v wget >/dev/null 2>&1; then
-        wget --quiet --https-only --tries=3 --timeout=20 --output-document="$2" "$1"
     else
-        die "neither curl nor wget is installed, so $1 cannot be downloaded; install one of them, or download the archive and its .sha256 yourself and pass the path to --from"
+        wget --quiet --https-only --tries=3 --timeout=20 --output-document="$2" "$1"
     fi
 }
 
@@ -161,6 +164,9 @@ unpack_archive() {
     sums="$tmp/archive.tar.gz.sha256"
     case $from in
     https://*)
+        command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 ||
+            die "neither curl nor wget is installed, so $from cannot be downloaded; nothing was installed" \
+                "install one of them, or download the archive and its .sha256 yourself and pass the path to --from"
         say "downloading $from"
         download "$from" "$archive" || die "could not download $from (see above); check the URL and your network"
         if [ -z "$sha256" ]; then
@@ -195,7 +201,8 @@ unpack_archive() {
     expected=$(printf '%s' "$sha256" | tr 'A-F' 'a-f')
     actual=$(sha256_of "$archive") || die "cannot compute the SHA-256 of $from"
     if [ "$actual" != "$expected" ]; then
-        die "checksum mismatch for $from: expected $expected, got $actual; the archive is damaged or is not the one that was published, so nothing was installed. Download it again, or ask whoever published it for the right checksum"
+        die "checksum mismatch for $from: expected $expected, got $actual; nothing was installed" \
+            "the archive is damaged or is not the one that was published: download it again, or ask whoever published it for the right checksum"
     fi
     say "checksum ok: sha256 $actual"
 

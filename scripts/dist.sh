@@ -13,8 +13,8 @@
 #
 # Usage:
 #   scripts/dist.sh                       build with the `release` profile (fat LTO: the
-#                                         best start-up, ~10 CPU-minutes cold) and package it
-#   scripts/dist.sh --profile NAME        build with another cargo profile (dev, install)
+#                                         best start-up, ~13 CPU-minutes cold) and package it
+#   scripts/dist.sh --profile NAME        build with another cargo profile (dev, quick-release)
 #   scripts/dist.sh --binary PATH         package an already built binary, build nothing
 #                                         (the test suite packages target/debug/git-release:
 #                                         what it tests is the archive and the checksum path)
@@ -25,7 +25,7 @@
 # Prints the archive's path on stdout. Publish both files side by side (a bucket, a file
 # share, a release page); `./install.sh --from <path-or-https-URL>` fetches the .sha256
 # beside the archive and refuses an archive that does not match it.
-# The archive is reproducible with GNU tar: the same binary gives the same bytes
+# The archive is reproducible with GNU tar: the same binary and commit give the same bytes
 # (file times are the commit's, owners are 0, gzip stores no name or time).
 set -euo pipefail
 
@@ -64,8 +64,7 @@ while [ $# -gt 0 ]; do
         exit 0
         ;;
     *)
-        usage >&2
-        die "unknown option '$1'"
+        die "unknown option '$1'; scripts/dist.sh --help lists the options"
         ;;
     esac
 done
@@ -145,7 +144,7 @@ if tar --version 2>/dev/null | grep -q 'GNU tar'; then
     tar_flags=(--sort=name --mtime="@$epoch" --owner=0 --group=0 --numeric-owner --format=gnu)
 fi
 archive="$name.tar.gz"
-(cd "$stage" && tar ${tar_flags[@]+"${tar_flags[@]}"} -cf - "$name") | gzip -n -9 >"$stage/$archive"
+(cd "$stage" && tar ${tar_flags[@]+"${tar_flags[@]}"} -cf - "$name") | gzip -n >"$stage/$archive"
 (cd "$stage" && sha256sum "$archive" >"$archive.sha256")
 # Rename into place, checksum last: a reader never sees a checksum for a partial archive.
 mv -f "$stage/$archive" "$out/$archive"

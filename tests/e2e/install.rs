@@ -251,6 +251,7 @@ fn dist_archive() -> &'static Path {
         let run = Run::from(out);
         assert_eq!(run.code, 0, "scripts/dist.sh failed:\n{}", run.stderr);
         let archive = PathBuf::from(run.stdout.trim_end());
+        let out_dir = std::fs::canonicalize(&out_dir).expect("the output directory");
         assert_eq!(archive.parent(), Some(out_dir.as_path()), "{}", run.stdout);
         archive
     })
