@@ -268,8 +268,21 @@ fn archive_name() -> String {
 
 /// What install.sh needs on the prebuilt path, and no cargo, rustc or rustup.
 const NO_RUST_TOOLS: &[&str] = &[
-    "dirname", "basename", "git", "mkdir", "mktemp", "rm", "cp", "mv", "chmod", "tar", "gzip",
-    "sha256sum", "tr", "uname", "cat",
+    "dirname",
+    "basename",
+    "git",
+    "mkdir",
+    "mktemp",
+    "rm",
+    "cp",
+    "mv",
+    "chmod",
+    "tar",
+    "gzip",
+    "sha256sum",
+    "tr",
+    "uname",
+    "cat",
 ];
 
 /// Runs `/bin/sh install.sh args…` in `cwd` with only `path` on PATH, plus `vars`; returns
@@ -361,7 +374,11 @@ fn install_sh_from_a_dist_archive_needs_no_rust_and_installs_binary_man_page_and
     );
     assert_eq!(run.code, 0, "install.sh --from failed:\n{}", run.stderr);
     assert!(took < Duration::from_secs(60), "took {took:?}");
-    assert!(run.stderr.contains("==> checksum ok: sha256 "), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("==> checksum ok: sha256 "),
+        "{}",
+        run.stderr
+    );
 
     // The very binary that was packaged, its man page, and the hook.
     let installed = prefix.join("bin/git-release");
@@ -388,7 +405,11 @@ fn install_sh_from_a_dist_archive_needs_no_rust_and_installs_binary_man_page_and
     };
     env.git(&repo.work, &["tag", "servce-a-v0.1.0"]);
     let run = push("servce-a-v0.1.0");
-    assert_eq!(run.code, 1, "the hook let a misnamed tag through:\n{}", run.stderr);
+    assert_eq!(
+        run.code, 1,
+        "the hook let a misnamed tag through:\n{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("[naming]"), "{}", run.stderr);
     let run = Run::from(
         env.command(&installed, &repo.work)
@@ -414,8 +435,8 @@ fn install_sh_from_takes_the_archive_and_checksum_from_the_environment() {
     // The archive alone, without its .sha256: the sum comes from GIT_RELEASE_SHA256.
     let lone = env.path().join(archive_name());
     std::fs::copy(dist_archive(), &lone).expect("copy archive");
-    let sums = std::fs::read_to_string(format!("{}.sha256", dist_archive().display()))
-        .expect(".sha256");
+    let sums =
+        std::fs::read_to_string(format!("{}.sha256", dist_archive().display())).expect(".sha256");
     let sum = sums.split(' ').next().expect("sum").to_ascii_uppercase();
     let prefix = env.path().join("prefix");
     let from = lone.to_str().expect("utf-8");
@@ -460,8 +481,8 @@ fn install_sh_refuses_a_corrupted_or_unverifiable_archive_and_installs_nothing()
     let prefix = env.path().join("prefix");
     let prefix_arg = prefix.to_str().expect("utf-8");
     let name = archive_name();
-    let good_sum = std::fs::read_to_string(format!("{}.sha256", dist_archive().display()))
-        .expect(".sha256");
+    let good_sum =
+        std::fs::read_to_string(format!("{}.sha256", dist_archive().display())).expect(".sha256");
 
     // One flipped byte in the middle of the archive, with the published .sha256 beside it.
     let dir = env.path().join("corrupt");
@@ -524,7 +545,12 @@ fn install_sh_refuses_a_corrupted_or_unverifiable_archive_and_installs_nothing()
         &env,
         &repo.work,
         &tools,
-        &["--from", &format!("http://127.0.0.1:9/{name}"), "--prefix", prefix_arg],
+        &[
+            "--from",
+            &format!("http://127.0.0.1:9/{name}"),
+            "--prefix",
+            prefix_arg,
+        ],
         &[],
     );
     assert_nothing_installed(&prefix, &repo.work, &run);
@@ -537,12 +563,18 @@ fn install_sh_refuses_a_corrupted_or_unverifiable_archive_and_installs_nothing()
         &env,
         &repo.work,
         &tools,
-        &["--from", &format!("https://127.0.0.1:9/{name}"), "--prefix", prefix_arg],
+        &[
+            "--from",
+            &format!("https://127.0.0.1:9/{name}"),
+            "--prefix",
+            prefix_arg,
+        ],
         &[],
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        run.stderr.contains("error: neither curl nor wget is installed"),
+        run.stderr
+            .contains("error: neither curl nor wget is installed"),
         "{}",
         run.stderr
     );
@@ -562,7 +594,14 @@ impl HttpsServer {
         let cert = env.path().join("cert.pem");
         let key = env.path().join("key.pem");
         let out = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ])
             .args(["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
             .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
             .arg(&key)
@@ -570,7 +609,11 @@ impl HttpsServer {
             .arg(&cert)
             .output()
             .expect("openssl is needed for the https test (apt-get install openssl)");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let script = r#"
 import functools, http.server, ssl, sys
 handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
@@ -658,7 +701,11 @@ fn install_sh_from_an_https_url_fetches_the_checksum_beside_the_archive() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(took < Duration::from_secs(60), "took {took:?}");
-    assert!(run.stderr.contains(&format!("==> downloading {url}")), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("==> downloading {url}")),
+        "{}",
+        run.stderr
+    );
     assert!(prefix.join("bin/git-release").is_file());
     let shim = std::fs::read_to_string(repo.work.join(".git/hooks/pre-push")).expect("hook");
     assert!(shim.contains("managed by `git release install`"));

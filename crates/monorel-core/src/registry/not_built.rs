@@ -79,7 +79,9 @@ mod tests {
             let ImageStatus::Failed(failure) = status else {
                 panic!("a backend that is not built in answered {status:?}");
             };
-            assert!(failure.message.contains("built without the ECR backend (cargo feature `ecr`)"));
+            assert!(failure
+                .message
+                .contains("built without the ECR backend (cargo feature `ecr`)"));
         }
         assert!(registry.promote(&image, "service-a-v1.0.0", false).is_err());
     }
