@@ -275,13 +275,9 @@ if [ -n "$new_bin" ]; then
     { mkdir -p "$bin" && install_file "$new_bin" "$git_release" 755; } ||
         die "cannot write $git_release; choose another place with --prefix DIR"
 else
-    # The `quick-release` profile (Cargo.toml) builds in a fraction of the CPU time of
-    # the fat-LTO `release` profile that scripts/dist.sh ships (docs/benchmarks.md).
     set -- install --locked --path "$here/crates/monorel" --root "$prefix"
     if [ "$debug" = true ]; then
         set -- "$@" --debug
-    else
-        set -- "$@" --profile quick-release
     fi
     case ${CARGO_NET_OFFLINE:-} in
     true | 1) set -- "$@" --offline ;;

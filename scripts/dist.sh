@@ -14,7 +14,7 @@
 # Usage:
 #   scripts/dist.sh                       build with the `release` profile (fat LTO: the
 #                                         best start-up, ~13 CPU-minutes cold) and package it
-#   scripts/dist.sh --profile NAME        build with another cargo profile (dev, quick-release)
+#   scripts/dist.sh --profile NAME        build with another cargo profile (like dev)
 #   scripts/dist.sh --binary PATH         package an already built binary, build nothing
 #                                         (the test suite packages target/debug/git-release:
 #                                         what it tests is the archive and the checksum path)
