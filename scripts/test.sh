@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 say() { printf '==> %s\n' "$*" >&2; }
 
 # Debian packages the tests use: shellcheck (install.sh and the hook shim are linted),
-# tmux is not needed (the prompt tests use a pseudo-terminal from Rust).
-bash scripts/ensure-debian-packages.sh shellcheck git
+# curl and openssl (install.sh --from downloads an archive from a local https server with
+# a self-signed certificate); tmux is not needed (the prompt tests use a pseudo-terminal
+# from Rust).
+bash scripts/ensure-debian-packages.sh shellcheck git curl openssl
 
 # moto (the ECR API, for real, on loopback), actionlint and check-jsonschema (the GitLab
 # CI schema), in the project's own venv.
@@ -28,6 +30,8 @@ say "cargo build"
 cargo build --locked -p monorel
 say "cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
+say "cargo clippy without the optional backends (--no-default-features)"
+cargo clippy --locked -p monorel --no-default-features -- -D warnings
 say "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --workspace --quiet
 say "cargo test"

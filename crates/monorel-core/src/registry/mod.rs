@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use crate::config::{Config, RegistryKind};
 
+#[cfg(feature = "ecr")]
 pub mod ecr;
+mod not_built;
 
 /// One image: a repository and a tag in it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -243,7 +245,10 @@ impl Registry for NoRegistry {
 pub fn open(config: &Config) -> Box<dyn Registry> {
     match config.registry.kind {
         RegistryKind::None => Box::new(NoRegistry),
+        #[cfg(feature = "ecr")]
         RegistryKind::Ecr => Box::new(ecr::Ecr::new(&config.registry)),
+        #[cfg(not(feature = "ecr"))]
+        RegistryKind::Ecr => Box::new(not_built::NotBuilt::new("ecr", "ECR")),
     }
 }
 
