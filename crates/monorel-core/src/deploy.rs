@@ -346,7 +346,9 @@ pub fn read_pins(targets: &[PinTarget]) -> Vec<Result<Option<String>, DeployErro
                         let (_, text) = split_bom(&text);
                         match target.format {
                             PinFormat::Json => Some(Parsed::Json(text.to_string())),
-                            PinFormat::Hcl => hcl_edit::parser::parse_body(text).ok().map(Parsed::Hcl),
+                            PinFormat::Hcl => {
+                                hcl_edit::parser::parse_body(text).ok().map(Parsed::Hcl)
+                            }
                         }
                     }
                     Err(_) => None,
@@ -356,8 +358,9 @@ pub fn read_pins(targets: &[PinTarget]) -> Vec<Result<Option<String>, DeployErro
                 Some(Parsed::Missing) => Ok(None),
                 Some(Parsed::Json(text)) if text.trim().is_empty() => Ok(None),
                 // The same scanner as `read_pin`; its errors come from `read_pin` itself.
-                Some(Parsed::Json(text)) => json::get_string(text, &target.variable)
-                    .or_else(|_| read_pin(target)),
+                Some(Parsed::Json(text)) => {
+                    json::get_string(text, &target.variable).or_else(|_| read_pin(target))
+                }
                 Some(Parsed::Hcl(body)) => Ok(body
                     .get_attribute(&target.variable)
                     .and_then(|a| a.value.as_str())

@@ -23,8 +23,7 @@
 //! - [`safe_write`]: every file write: a lock, a temporary file renamed over the
 //!   original, confined to the repository.
 //! - [`text`]: the one gate for hostile text: display escaping, shell quoting of
-//!   suggested commands, validated config names and registry digests ([`sanitize`] is
-//!   its old name).
+//!   suggested commands, validated config names and registry digests.
 #![deny(missing_docs)]
 
 pub mod check;
@@ -39,7 +38,6 @@ pub mod process;
 pub mod registry;
 pub mod repo;
 pub mod safe_write;
-pub mod sanitize;
 pub mod tag;
 pub mod text;
 pub mod version;

@@ -164,9 +164,7 @@ fn naming_table() {
         }
         for failure in &check.failures {
             assert!(
-                failure
-                    .message
-                    .contains(&*crate::text::line(tag))
+                failure.message.contains(&*crate::text::line(tag))
                     && !failure.message.contains('\n'),
                 "the message must name the tag on one line: {failure:?}"
             );

@@ -306,10 +306,7 @@ fn unreadable(command: &'static str, token: &[u8]) -> HistoryError {
     let shown: String = String::from_utf8_lossy(token).chars().take(60).collect();
     HistoryError::Unreadable {
         command,
-        what: format!(
-            "unexpected record {:?}",
-            crate::text::line(&shown)
-        ),
+        what: format!("unexpected record {:?}", crate::text::line(&shown)),
     }
 }
 

@@ -11,8 +11,8 @@ use serde::Serialize;
 use super::{build, CommitInput, Notes};
 use crate::config::{Config, UnknownService};
 use crate::repo::{Repo, RepoError};
-use crate::text;
 use crate::tag::ParsedTag;
+use crate::text;
 
 /// The notes of one release (or of a service's unreleased commits), with what they cover.
 #[derive(Debug, Clone, Serialize)]
