@@ -43,6 +43,11 @@ fn invocations(repo: &Monorepo) -> Vec<(&'static str, Vec<String>)> {
         ("list", vec!["list"]),
         ("man", vec!["man"]),
         ("next", vec!["next", "service-a", "--offline"]),
+        ("notes", vec!["notes", "service-a"]),
+        (
+            "notes --json",
+            vec!["notes", "service-a", "--format", "json"],
+        ),
         ("promote", vec!["promote", "service-a-v1.0.0"]),
         (
             "release",

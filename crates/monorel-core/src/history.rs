@@ -301,23 +301,29 @@ pub fn latest_releases<'a>(
     services
         .into_iter()
         .map(|service| {
-            let mut best: Option<(semver::Version, Vec<u8>)> = None;
+            let mut candidates: Vec<(semver::Version, Vec<u8>)> = Vec::new();
             names.scan_releases(template, service, |text, version| {
-                // `>=`: among equal versions the last one scanned wins, as in `Repo::latest_release`.
-                if best.as_ref().is_none_or(|(v, _)| version >= *v) {
-                    best = Some((version, text.to_vec()));
-                }
+                candidates.push((version, text.to_vec()));
             })?;
-            Ok(best.map(|(version, text)| crate::repo::Release {
-                // Never lossy: a version that parsed is valid UTF-8.
-                tag: format!(
+            // Stable: among equal versions the last one scanned wins, as in
+            // `Repo::latest_release`.
+            candidates.sort_by(|a, b| a.0.cmp(&b.0));
+            // A name is not enough: a lightweight tag, or one of a tree, is no release
+            // (and a damaged tag object is an error, not a silent skip). Usually only the
+            // top candidate is read.
+            while let Some((version, text)) = candidates.pop() {
+                let tag = format!(
                     "{}{}{}",
                     template.prefix(service),
+                    // Never lossy: a version that parsed is valid UTF-8.
                     String::from_utf8_lossy(&text),
                     template.suffix()
-                ),
-                version,
-            }))
+                );
+                if repo.is_release_tag(&tag)? {
+                    return Ok(Some(crate::repo::Release { tag, version }));
+                }
+            }
+            Ok(None)
         })
         .collect()
 }

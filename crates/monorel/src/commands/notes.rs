@@ -2,12 +2,12 @@
 //! notes of a service, for CI to publish (Markdown for a GitHub or GitLab release body,
 //! JSON for anything else). The notes themselves are built in `monorel_core::notes`.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use monorel_core::notes;
+use monorel_core::text;
 
 use super::Context;
 use crate::error::CliResult;
@@ -40,18 +40,17 @@ pub enum Format {
 pub fn run(dir: &Path, args: NotesArgs) -> CliResult {
     let ctx = Context::load(dir)?;
     let release = notes::read(&ctx.repo, &ctx.config, &args.target, args.from.as_deref())?;
-    let text = match args.format {
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(&release)?),
+    match args.format {
+        Format::Json => crate::ui::print_json(&release)?,
         Format::Md if release.notes.is_empty() => {
             let since = release
                 .previous
                 .as_deref()
-                .unwrap_or("the start of history");
-            format!("No changes since {since}.\n")
+                .map_or("the start of history".into(), text::line);
+            println!("No changes since {since}.");
         }
-        Format::Md => release.notes.to_markdown(),
-    };
-    // Not `print!`: a closed pipe (`| head`) is an error to report quietly, not a panic.
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+        // Every line of the notes passed the text gate when they were built.
+        Format::Md => print!("{}", release.notes.to_markdown()),
+    }
     Ok(ExitCode::SUCCESS)
 }
