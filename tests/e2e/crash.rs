@@ -6,25 +6,13 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use monorel_e2e::{binary, config_none, Monorepo, Run, TestEnv};
+use monorel_e2e::{binary, config_none, released_with_stg, Monorepo, Run, TestEnv};
 
 const SERVICES: &[&str] = &["service-a", "service-b"];
 
 /// A monorepo with a release of service-a, a commit after it, and a `stg` environment.
 fn setup(env: &TestEnv) -> Monorepo {
-    let mut config = config_none(SERVICES);
-    config.push_str("\n[environments.stg]\ndir = \"infra/stg\"\n");
-    let repo = env.monorepo("mono", &config, SERVICES);
-    std::fs::create_dir_all(repo.work.join("infra/stg")).expect("env dir");
-    std::fs::write(repo.work.join("infra/stg/main.tf"), "# stg\n").expect("main.tf");
-    env.git(&repo.work, &["add", "-A"]);
-    env.git(&repo.work, &["commit", "-q", "-m", "chore: stg"]);
-    env.git(
-        &repo.work,
-        &["tag", "-a", "-m", "release 1.0.0", "service-a-v1.0.0"],
-    );
-    env.commit_to(&repo, "service-a", "main.go", "feat: more");
-    repo
+    released_with_stg(env, SERVICES, "feat: more")
 }
 
 /// One invocation per subcommand (and clap's own output), each of which prints to stdout

@@ -812,22 +812,7 @@ fn every_edit_of_the_config_reaches_the_next_push() {
 
 /// Runs the hook binary as git would, with `input` on stdin.
 fn hook_stdin(env: &TestEnv, repo: &Monorepo, input: &str) -> Run {
-    use std::io::Write;
-    let mut child = env
-        .command(monorel_e2e::binary(), &repo.work)
-        .args(["hook", "pre-push", "origin", &repo.url])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn the hook");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    Run::from(child.wait_with_output().expect("wait for the hook"))
+    Run::from(env.hook_pre_push(repo, input))
 }
 
 /// git writes the local ref as the user typed it, spaces included

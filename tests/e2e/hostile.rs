@@ -8,7 +8,6 @@
 //! word splitter (`shell-words`), must give back exactly the intended arguments. One
 //! suggested command is pasted into `sh` for real: it must run nothing else.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
@@ -313,21 +312,7 @@ fn hostile_tag_names_in_the_hook() {
             "0".repeat(40)
         ));
     }
-    let mut child = env
-        .command(binary(), &repo.work)
-        .args(["hook", "pre-push", "origin", &repo.url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the hook");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("hook output");
+    let out = env.hook_pre_push(&repo, &input);
     assert_eq!(out.status.code(), Some(1));
     clean(&out.stdout, "hook stdout");
     let stderr = clean(&out.stderr, "hook stderr");

@@ -3,25 +3,13 @@
 //! or `deploy`, and a damaged object is reported as corrupt (with `git fsck`), not as
 //! missing (with `git fetch`, which cannot help).
 
-use monorel_e2e::{config_none, Monorepo, TestEnv};
+use monorel_e2e::{released_with_stg, Monorepo, TestEnv};
 
 const SERVICES: &[&str] = &["service-a", "service-b"];
 
 /// service-a has one real release, 1.0.0, and a commit after it.
 fn setup(env: &TestEnv) -> Monorepo {
-    let mut config = config_none(SERVICES);
-    config.push_str("\n[environments.stg]\ndir = \"infra/stg\"\n");
-    let repo = env.monorepo("mono", &config, SERVICES);
-    std::fs::create_dir_all(repo.work.join("infra/stg")).expect("env dir");
-    std::fs::write(repo.work.join("infra/stg/main.tf"), "# stg\n").expect("main.tf");
-    env.git(&repo.work, &["add", "-A"]);
-    env.git(&repo.work, &["commit", "-q", "-m", "chore: stg"]);
-    env.git(
-        &repo.work,
-        &["tag", "-a", "-m", "release 1.0.0", "service-a-v1.0.0"],
-    );
-    env.commit_to(&repo, "service-a", "main.go", "fix: a bug");
-    repo
+    released_with_stg(env, SERVICES, "fix: a bug")
 }
 
 #[test]

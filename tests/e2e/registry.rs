@@ -710,23 +710,7 @@ fn hook_checks_the_tags_of_several_services_in_one_push() {
 
 /// Runs the installed hook's binary as git would, with `lines` on stdin.
 fn hook_stdin(w: &World, lines: &str) -> Run {
-    use std::io::Write;
-    let mut child = w
-        .env
-        .command(monorel_e2e::binary(), &w.repo.work)
-        .args(["hook", "pre-push", "origin", &w.repo.url])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn the hook");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(lines.as_bytes())
-        .expect("write stdin");
-    Run::from(child.wait_with_output().expect("wait for the hook"))
+    Run::from(w.env.hook_pre_push(&w.repo, lines))
 }
 
 /// The pre-push line for pushing local tag `tag` as a new tag.

@@ -132,6 +132,27 @@ impl TestEnv {
         )
     }
 
+    /// Runs the pre-push hook's binary in `repo` as git would (`hook pre-push origin
+    /// <url>`), with `input` (git's ref lines) on stdin, and returns its raw output.
+    pub fn hook_pre_push(&self, repo: &Monorepo, input: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command(binary(), &repo.work)
+            .args(["hook", "pre-push", "origin", &repo.url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the hook");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("wait for the hook")
+    }
+
     /// Runs `git args…` in `cwd` and returns its output (whether or not it succeeded).
     pub fn git_output(&self, cwd: &Path, args: &[&str]) -> Run {
         Run::from(
@@ -299,4 +320,30 @@ pub fn config_none(services: &[&str]) -> String {
         text.push_str(&format!("\n[services.{s}]\npath = \"services/{s}\"\n"));
     }
     text
+}
+
+/// A monorepo of `services` (`kind = "none"`) with a `stg` environment in `infra/stg`,
+/// the release `<first>-v1.0.0` of the first service, and one commit to it after that
+/// release with `subject`.
+pub fn released_with_stg(env: &TestEnv, services: &[&str], subject: &str) -> Monorepo {
+    let mut config = config_none(services);
+    config.push_str("\n[environments.stg]\ndir = \"infra/stg\"\n");
+    let repo = env.monorepo("mono", &config, services);
+    std::fs::create_dir_all(repo.work.join("infra/stg")).expect("env dir");
+    std::fs::write(repo.work.join("infra/stg/main.tf"), "# stg\n").expect("main.tf");
+    env.git(&repo.work, &["add", "-A"]);
+    env.git(&repo.work, &["commit", "-q", "-m", "chore: stg"]);
+    let first = services[0];
+    env.git(
+        &repo.work,
+        &[
+            "tag",
+            "-a",
+            "-m",
+            "release 1.0.0",
+            &format!("{first}-v1.0.0"),
+        ],
+    );
+    env.commit_to(&repo, first, "main.go", subject);
+    repo
 }
