@@ -104,6 +104,10 @@ pub struct Defaults {
     /// Seconds to wait for `git ls-remote` before going on without the remote's tags.
     #[serde(default = "default_remote_timeout")]
     pub remote_timeout_seconds: u64,
+    /// Shared paths (or globs) whose commits belong to every service, as if each listed
+    /// them in its own `also`.
+    #[serde(default)]
+    pub also: Vec<String>,
 }
 
 impl Default for Defaults {
@@ -113,6 +117,7 @@ impl Default for Defaults {
             initial_version: default_initial_version(),
             remote: default_remote(),
             remote_timeout_seconds: default_remote_timeout(),
+            also: Vec::new(),
         }
     }
 }
@@ -272,6 +277,72 @@ pub struct ServiceConfig {
     /// Overrides `[registry] image-tag` for this service.
     #[serde(default)]
     pub image_tag: Option<String>,
+    /// Shared paths (or globs, see [`is_glob`]) whose commits also belong to the service:
+    /// the code its image is built from besides `path` (`libs/common`, `proto`). They
+    /// count toward its suggestion, notes, `list` and `status`; `path` keeps its meaning.
+    #[serde(default)]
+    pub also: Vec<String>,
+}
+
+/// The paths whose commits belong to one service: its `path`, `[defaults] also` and its
+/// own `also`, split into plain prefixes and globs. Returned by [`Config::paths_of`], the
+/// one place that assembles them, so no history question can forget the shared paths.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServicePaths {
+    /// Literal paths: each matches itself and everything under it.
+    pub prefixes: Vec<String>,
+    /// Glob patterns (git's `:(glob)` wildmatch: `*` and `?` stay inside one component,
+    /// `**` crosses them, `[...]` is a class); each matches what it names and everything
+    /// under it.
+    pub globs: Vec<String>,
+}
+
+/// Whether an `also` entry is a glob: it contains `*`, `?` or `[`. `path` is always
+/// literal.
+pub fn is_glob(entry: &str) -> bool {
+    entry.contains(['*', '?', '['])
+}
+
+/// Checks an `also` entry: a relative path like `path`, and, for a glob, brackets that
+/// close (an unclosed `[` matches nothing in git, which would silently drop the entry).
+fn check_also(entry: &str) -> Result<(), String> {
+    crate::text::check_relative_path(entry)?;
+    if !is_glob(entry) {
+        return Ok(());
+    }
+    let mut chars = entry.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '[' {
+            continue;
+        }
+        // As in git's wildmatch, a class may start with `!` or `^`, and a `]` right
+        // after that is a member, not the end.
+        if matches!(chars.peek(), Some('!' | '^')) {
+            chars.next();
+        }
+        if chars.peek() == Some(&']') {
+            chars.next();
+        }
+        loop {
+            match chars.next() {
+                Some(']') => break,
+                Some('/') => {
+                    return Err(format!(
+                        "`{}` has a `[...]` class with a `/` in it, which never matches a path; remove the class",
+                        crate::text::line(entry)
+                    ))
+                }
+                Some(_) => {}
+                None => {
+                    return Err(format!(
+                        "`{}` has a `[` that is never closed; close the class or remove the `[`",
+                        crate::text::line(entry)
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `[environments.<name>]`.
@@ -430,6 +501,27 @@ impl Config {
             .replace("{short_sha}", short)
     }
 
+    /// Returns the paths whose commits belong to `service`: its `path`, then
+    /// `[defaults] also`, then its own `also` (duplicates dropped). Every history question
+    /// (suggestion, notes, `list`, `status`) is built from this.
+    pub fn paths_of(&self, service: &ServiceConfig) -> ServicePaths {
+        let mut paths = ServicePaths {
+            prefixes: vec![service.path.clone()],
+            globs: Vec::new(),
+        };
+        for entry in self.defaults.also.iter().chain(&service.also) {
+            let list = if is_glob(entry) {
+                &mut paths.globs
+            } else {
+                &mut paths.prefixes
+            };
+            if !list.contains(entry) {
+                list.push(entry.clone());
+            }
+        }
+        paths
+    }
+
     fn validate(&self, file: &str) -> Result<(), ConfigError> {
         let invalid = |key: &str, message: String| ConfigError::Invalid {
             file: file.to_string(),
@@ -476,8 +568,14 @@ impl Config {
             .map_err(|m| invalid("registry.repository", m))?;
         check_placeholders(&self.registry.image_tag, &["{sha}", "{short_sha}"])
             .map_err(|m| invalid("registry.image-tag", m))?;
+        for (i, entry) in self.defaults.also.iter().enumerate() {
+            check_also(entry).map_err(|rule| invalid(&format!("defaults.also[{i}]"), rule))?;
+        }
         for (name, service) in &self.services {
             let key = format!("services.{}", crate::text::line(name));
+            for (i, entry) in service.also.iter().enumerate() {
+                check_also(entry).map_err(|rule| invalid(&format!("{key}.also[{i}]"), rule))?;
+            }
             if RESERVED_NAMES.contains(&name.as_str()) {
                 return Err(invalid(
                     &key,

@@ -21,6 +21,11 @@
 //! Each service is a list of path prefixes, so that shared paths (`also = [...]`) only
 //! add prefixes; a prefix matches itself and everything under `prefix/`, like the
 //! `:(literal)` pathspec the per-service walk uses.
+//!
+//! Globs (`also = ["libs/*/src"]`) are answered by [`per_service`] alone, with `:(glob)`
+//! pathspecs: the in-memory attribution matches prefixes only, and re-implementing git's
+//! wildmatch there would be a second definition that could drift from git's. A service
+//! with a glob therefore costs one `git log` of its own; correctness first.
 
 use std::path::Path;
 
@@ -45,8 +50,24 @@ pub const ONE_PASS_FROM: usize = 2;
 pub struct Query {
     /// The path prefixes that belong to the service (relative to the work tree's root).
     pub paths: Vec<String>,
+    /// Glob patterns that belong to the service as well (git's `:(glob)` semantics); each
+    /// matches the paths it names and everything under them.
+    pub globs: Vec<String>,
     /// Its last release as a revision (`refs/tags/<tag>`); `None` asks for all history.
     pub since: Option<String>,
+}
+
+impl Query {
+    /// The question for a service whose paths are `paths` (from
+    /// [`crate::config::Config::paths_of`], so shared paths are never forgotten), since
+    /// `since`.
+    pub fn new(paths: crate::config::ServicePaths, since: Option<String>) -> Query {
+        Query {
+            paths: paths.prefixes,
+            globs: paths.globs,
+            since,
+        }
+    }
 }
 
 /// The error returned by [`commits_since`] and [`count_since`].
@@ -166,7 +187,9 @@ fn one_pass(
                 .or_else(|| repo.resolve_commit(rev).ok())
                 .map(Some),
         };
-        simple.push(resolved.is_some() && q.paths.iter().all(|p| plain_prefix(p)));
+        simple.push(
+            resolved.is_some() && q.globs.is_empty() && q.paths.iter().all(|p| plain_prefix(p)),
+        );
         since.push(resolved.flatten());
     }
     let walked: Vec<usize> = (0..queries.len()).filter(|&i| simple[i]).collect();
@@ -219,11 +242,18 @@ pub fn per_service(
         Some(since) => format!("{since}..{until}"),
         None => until.to_string(),
     };
-    let pathspecs: Vec<String> = query
+    let mut pathspecs: Vec<String> = query
         .paths
         .iter()
         .map(|p| format!(":(literal){}", p.trim_matches('/')))
         .collect();
+    // A glob pathspec matches whole paths only; `<glob>/**` adds what lies under a
+    // directory it names, so a glob behaves like a path.
+    for glob in &query.globs {
+        let glob = glob.trim_end_matches('/');
+        pathspecs.push(format!(":(glob){glob}"));
+        pathspecs.push(format!(":(glob){glob}/**"));
+    }
     let mut args = vec!["log", "-z", "--no-color", FORMAT, &range, "--"];
     args.extend(pathspecs.iter().map(String::as_str));
     let out = git(root, &args, None)?;

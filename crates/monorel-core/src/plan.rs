@@ -312,10 +312,7 @@ pub fn analyze_with(
     let current = repo.latest_release(&template, service)?;
     let since = current.as_ref().map(|r| format!("refs/tags/{}", r.tag));
     let commits = if scan_commits {
-        let query = history::Query {
-            paths: vec![service_config.path.clone()],
-            since,
-        };
+        let query = history::Query::new(config.paths_of(service_config), since);
         history::commits_since(repo, commit, std::slice::from_ref(&query), true)?
             .pop()
             .unwrap_or_default()
@@ -635,11 +632,8 @@ fn notes_range(
     );
     let until = repo.resolve_commit(&analysis.commit)?;
     let since = previous.as_ref().map(|tag| format!("refs/tags/{tag}"));
-    let path = &config.service(&analysis.service)?.path;
-    let query = history::Query {
-        paths: vec![path.clone()],
-        since,
-    };
+    let paths = config.paths_of(config.service(&analysis.service)?);
+    let query = history::Query::new(paths, since);
     let commits = history::per_service(repo.root(), &query, until)?;
     Ok((previous, commits))
 }

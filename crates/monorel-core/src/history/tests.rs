@@ -202,6 +202,7 @@ fn compare(seeds: std::ops::Range<u64>, skew: bool) -> (usize, usize) {
             .iter()
             .map(|s| Query {
                 paths: vec![s.to_string()],
+                globs: Vec::new(),
                 since: match rng.below(5) {
                     0 => None,
                     1 => Some("HEAD".into()),
@@ -210,11 +211,32 @@ fn compare(seeds: std::ops::Range<u64>, skew: bool) -> (usize, usize) {
                 },
             })
             .collect();
-        // A service made of two prefixes, as `also` will make them.
-        queries.push(Query {
-            paths: vec!["svc/b/".into(), "lib".into()],
-            since: tags.first().map(|t| format!("refs/tags/{t}")),
-        });
+        // Services with shared paths, as `also` and `[defaults] also` make them: their
+        // own prefix plus one or two others, through the same `Config::paths_of`.
+        for (i, s) in SERVICES.iter().enumerate() {
+            let mut also = vec!["lib".to_string()];
+            if rng.chance(50) {
+                also.push(SERVICES[(i + 1) % SERVICES.len()].to_string());
+            }
+            let config = crate::config::Config {
+                defaults: crate::config::Defaults {
+                    also: also[..1].to_vec(),
+                    ..Default::default()
+                },
+                ..crate::config::Config::parse("", "test").expect("empty config")
+            };
+            let service = crate::config::ServiceConfig {
+                path: s.to_string(),
+                also: also[1..].to_vec(),
+                ..Default::default()
+            };
+            let since = match rng.below(3) {
+                0 => None,
+                _ if tags.is_empty() => None,
+                _ => Some(format!("refs/tags/{}", tags[rng.below(tags.len())])),
+            };
+            queries.push(Query::new(config.paths_of(&service), since));
+        }
         let answers = one_pass(&repo, head, &queries).expect("one pass");
         for (q, answer) in queries.iter().zip(answers) {
             let expected: Vec<String> = per_service(repo.root(), q, head)
@@ -279,10 +301,12 @@ fn messages_read_the_same_from_both_engines() {
     let queries = vec![
         Query {
             paths: vec!["a".into()],
+            globs: Vec::new(),
             since: None,
         },
         Query {
             paths: vec!["b".into()],
+            globs: Vec::new(),
             since: None,
         },
     ];
@@ -333,6 +357,7 @@ fn a_merge_with_a_parent_below_the_history_read_falls_back_to_git() {
         .iter()
         .map(|s| Query {
             paths: vec![s.to_string()],
+            globs: Vec::new(),
             since: Some(format!("refs/tags/r{s}")),
         })
         .collect();

@@ -82,7 +82,7 @@ pub fn read(
     } else {
         return Err(NotesError::UnknownTarget(text::line(target).into_owned()));
     };
-    let path = &config.service(&service)?.path;
+    let paths = config.paths_of(config.service(&service)?);
     let (previous, since) = match from {
         Some(from) => (
             Some(text::line(from).into_owned()),
@@ -99,10 +99,7 @@ pub fn read(
             (previous, since)
         }
     };
-    let query = crate::history::Query {
-        paths: vec![path.to_string()],
-        since,
-    };
+    let query = crate::history::Query::new(paths, since);
     let commits = crate::history::per_service(repo.root(), &query, until)?;
     let input: Vec<CommitInput<'_>> = commits
         .iter()

@@ -1,10 +1,15 @@
 //! `git release list`: every configured service, its latest release, and how many
-//! commits touched it since.
+//! commits touched it (its own path or its shared `also` paths) since.
+//!
+//! `--changed` keeps only the services with such commits, and `--since <rev>` asks about
+//! `<rev>..HEAD` instead of each service's last release: what a CI matrix needs to build
+//! what changed on a push. Both answer from the same one-pass history read.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
+use monorel_core::config::{Config, ServiceConfig};
 use monorel_core::history::{self, Query};
 use monorel_core::repo::{HeadState, Release};
 use monorel_core::text;
@@ -20,6 +25,12 @@ pub struct ListArgs {
     /// Print the list as JSON
     #[arg(long)]
     pub json: bool,
+    /// List only the services with commits since their latest release (own or shared paths)
+    #[arg(long)]
+    pub changed: bool,
+    /// With --changed, count the commits in <REV>..HEAD instead of since each release
+    #[arg(long, value_name = "REV", requires = "changed")]
+    pub since: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -43,7 +54,15 @@ pub fn run(dir: &Path, args: ListArgs) -> CliResult {
         HeadState::Unborn => vec![0; services.len()],
         _ => {
             let head = ctx.repo.resolve_commit("HEAD")?;
-            let queries = history_queries(services.values().map(|s| &s.path), &latest);
+            let mut queries = history_queries(&ctx.config, services.values(), &latest);
+            if let Some(rev) = &args.since {
+                // Resolved here to an object id: a revision from the command line never
+                // reaches `git log` as an argument it could read as an option.
+                let since = ctx.repo.resolve_commit(rev)?.to_string();
+                for query in &mut queries {
+                    query.since = Some(since.clone());
+                }
+            }
             history::count_since(&ctx.repo, head, &queries)?
         }
     };
@@ -58,9 +77,14 @@ pub fn run(dir: &Path, args: ListArgs) -> CliResult {
             version: latest.as_ref().map(|r| r.version.to_string()),
             commits_since,
         })
+        .filter(|row| !args.changed || row.commits_since > 0)
         .collect();
     if args.json {
         ui::print_json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.changed && rows.is_empty() {
+        // Nothing changed: no output, exit 0, so `for s in $(…)` loops run zero times.
         return Ok(ExitCode::SUCCESS);
     }
     let style = Style::stdout();
@@ -88,16 +112,20 @@ pub fn run(dir: &Path, args: ListArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One history question per service: its path, since its latest release.
+/// One history question per service: its paths (own and shared), since its latest
+/// release.
 pub(crate) fn history_queries<'a>(
-    paths: impl Iterator<Item = &'a String>,
+    config: &Config,
+    services: impl Iterator<Item = &'a ServiceConfig>,
     latest: &[Option<Release>],
 ) -> Vec<Query> {
-    paths
+    services
         .zip(latest)
-        .map(|(path, latest)| Query {
-            paths: vec![path.clone()],
-            since: latest.as_ref().map(|r| format!("refs/tags/{}", r.tag)),
+        .map(|(service, latest)| {
+            Query::new(
+                config.paths_of(service),
+                latest.as_ref().map(|r| format!("refs/tags/{}", r.tag)),
+            )
         })
         .collect()
 }

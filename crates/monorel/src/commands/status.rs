@@ -68,7 +68,7 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
         HeadState::Unborn => vec![0; configured.len()],
         _ => {
             let head = ctx.repo.resolve_commit("HEAD")?;
-            let queries = history_queries(configured.values().map(|s| &s.path), &latest_all);
+            let queries = history_queries(&ctx.config, configured.values(), &latest_all);
             history::count_since(&ctx.repo, head, &queries)?
         }
     };
