@@ -1,5 +1,6 @@
 //! The end-to-end suite: one test binary, a module per feature (jj's and ripgrep's layout).
 
+mod also;
 mod crash;
 mod deploy;
 mod docs;

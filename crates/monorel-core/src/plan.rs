@@ -66,9 +66,12 @@ impl Analysis {
                 .iter()
                 .any(|r| r.tag == current.tag)
                 .then(|| self.commit.clone());
+            let service = config.service(&self.service)?;
+            let paths = config.paths_of(service);
             return Ok(Some(NothingToRelease::NoChanges {
                 since: current.tag.clone(),
-                path: config.service(&self.service)?.path.clone(),
+                path: service.path.clone(),
+                also: paths.prefixes[1..].iter().chain(&paths.globs).cloned().collect(),
                 released_here,
             }));
         }
@@ -229,6 +232,9 @@ pub enum NothingToRelease {
         since: String,
         /// The service's path.
         path: String,
+        /// Its shared paths (`[defaults] also` and its own `also`), which were looked at
+        /// too.
+        also: Vec<String>,
         /// The commit (full hex), when the last release is on this very commit.
         released_here: Option<String>,
     },
@@ -263,11 +269,21 @@ impl std::fmt::Display for NothingToRelease {
                 "no changes since {since}: commit {} is already released as {since}",
                 &commit[..commit.len().min(7)]
             ),
-            NothingToRelease::NoChanges { since, path, .. } => write!(
-                f,
-                "no changes since {since}: no commit has touched `{}` since then",
-                text::line(path)
-            ),
+            NothingToRelease::NoChanges {
+                since, path, also, ..
+            } => {
+                write!(
+                    f,
+                    "no changes since {since}: no commit has touched `{}`",
+                    text::line(path)
+                )?;
+                if !also.is_empty() {
+                    let shared: Vec<String> =
+                        also.iter().map(|p| format!("`{}`", text::line(p))).collect();
+                    write!(f, " or its shared paths {}", shared.join(", "))?;
+                }
+                write!(f, " since then")
+            }
             NothingToRelease::AlreadyReleased { tag, commit } => write!(
                 f,
                 "commit {} is already released as {tag}",
