@@ -689,6 +689,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn paths_of_joins_path_defaults_and_own_also_without_duplicates() {
+        let config = Config::parse(
+            "[defaults]\nalso = [\"proto\", \"libs/*/src\"]\n\n[services.api]\npath = \"services/api\"\nalso = [\"libs/common\", \"proto\", \"libs/[ab]/x?\"]\n",
+            "f",
+        )
+        .expect("valid");
+        let paths = config.paths_of(&config.services["api"]);
+        assert_eq!(paths.prefixes, ["services/api", "proto", "libs/common"]);
+        assert_eq!(paths.globs, ["libs/*/src", "libs/[ab]/x?"]);
+    }
+
+    #[test]
+    fn bad_also_entries_are_refused_with_their_key() {
+        for (entry, key, rule) in [
+            ("../x", "services.api.also[0]", "`..`"),
+            ("/x", "services.api.also[0]", "absolute"),
+            ("", "services.api.also[0]", "empty"),
+            ("libs/[ab", "services.api.also[0]", "never closed"),
+            ("libs/[a/b]", "services.api.also[0]", "`/`"),
+            ("a\u{1b}[31m", "services.api.also[0]", "control"),
+        ] {
+            let text = format!(
+                "[services.api]\npath = \"services/api\"\nalso = [{}]\n",
+                serde_json::Value::String(entry.into())
+            );
+            let err = Config::parse(&text, "f").expect_err(entry).to_string();
+            assert!(err.contains(key) && err.contains(rule), "{entry:?}: {err}");
+        }
+        let err = Config::parse("[defaults]\nalso = [\"ok\", \"../no\"]\n", "f")
+            .expect_err("defaults")
+            .to_string();
+        assert!(err.contains("defaults.also[1]"), "{err}");
+        // Classes as git reads them: `[]a]` and `[!]]` close.
+        Config::parse(
+            "[services.api]\npath = \"a\"\nalso = [\"x/[]a]\", \"y/[!]]z\", \"**/gen\"]\n",
+            "f",
+        )
+        .expect("valid classes");
+    }
+
+    #[test]
     fn defaults_apply_to_an_almost_empty_file() {
         let config =
             Config::parse("[services.api]\npath = \"services/api\"\n", "t").expect("valid");
