@@ -20,7 +20,7 @@ commit `R-1 + i*(C-R)/N` (R releases, N services), its earlier ones spread evenl
 it, so the services' "commits since" ranges run from a few commits to the whole history.
 `--environments` declares `stg` and `prd` environments (pins are not written).
 
-Usage: gen-tags.py DIR [--services N] [--releases N] [--commits C] [--environments]
+Usage: gen-tags.py DIR [--services N] [--releases N] [--commits C] [--environments] [--shared]
 The directory must not exist; bench/run.sh caches it under bench/work/.
 """
 
@@ -52,9 +52,22 @@ def version(r):
 
 
 
-def commits_stream(out, services, releases, environments=False):
+def shared_config(text, services):
+    """Adds shared paths (issue 15's `also`) to a generated config: every service shares
+    `libs/common` through `[defaults] also`, every tenth one also lists `proto`."""
+    text = text.replace("[registry]\n", '[defaults]\nalso = ["libs/common"]\n\n[registry]\n', 1)
+    for i in range(0, services, 10):
+        name = service(i)
+        text = text.replace(
+            f'path = "services/{name}"\n', f'path = "services/{name}"\nalso = ["proto"]\n', 1
+        )
+    return text
+
+
+def commits_stream(out, services, releases, environments=False, shared=False):
     """Commit 0 carries the config and one file per service; commit r>0 touches ten
-    services (round-robin) so the history is not empty of content."""
+    services (round-robin) so the history is not empty of content. With `shared`, every
+    50th commit also touches `libs/common` and every 70th `proto`."""
     for r in range(releases):
         when = EPOCH + r * 3600
         out.write(b"commit refs/heads/main\n")
@@ -64,6 +77,8 @@ def commits_stream(out, services, releases, environments=False):
         if r == 0:
             out.write(b"M 100644 inline git-release.toml\n")
             text = config("gen-tags.py", services)
+            if shared:
+                text = shared_config(text, services)
             if environments:
                 text += '\n[environments.stg]\ndir = "infra/stg"\n\n[environments.prd]\ndir = "infra/prd"\n'
             data(out, text)
@@ -75,6 +90,10 @@ def commits_stream(out, services, releases, environments=False):
                 i = (r * 10 + k) % services
                 out.write(f"M 100644 inline services/{service(i)}/VERSION\n".encode())
                 data(out, f"{r}\n")
+            for every, path in ((50, "libs/common"), (70, "proto")):
+                if shared and r % every == 0:
+                    out.write(f"M 100644 inline {path}/VERSION\n".encode())
+                    data(out, f"{r}\n")
         out.write(b"\n")
     out.write(b"done\n")
 
@@ -139,6 +158,7 @@ def main():
     parser.add_argument("--releases", type=int, default=100)
     parser.add_argument("--commits", type=int, default=None)
     parser.add_argument("--environments", action="store_true")
+    parser.add_argument("--shared", action="store_true")
     args = parser.parse_args()
     if args.releases > 100:
         sys.exit("error: --releases above 100 would repeat versions")
@@ -149,7 +169,9 @@ def main():
     marks = os.path.join(tmp, ".git", "bench-marks")
     fast_import(
         tmp,
-        lambda stdin: commits_stream(stdin, args.services, history, args.environments),
+        lambda stdin: commits_stream(
+            stdin, args.services, history, args.environments, args.shared
+        ),
         f"--export-marks={marks}",
     )
     commits = {}

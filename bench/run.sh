@@ -4,7 +4,7 @@
 # figures that matter are ratios (absolute times vary by machine and load). Never timed
 # tests: this script is run by hand.
 #
-# Usage: bash bench/run.sh [ROW...]        rows: 1 2 3 4 5 6 7 8 (default: all)
+# Usage: bash bench/run.sh [ROW...]        rows: 1 2 3 4 5 6 7 8 9 (default: all)
 # Writes bench/work/results/*.json and the generated section of docs/benchmarks.md.
 #
 # Environment:
@@ -35,7 +35,7 @@ WARMUP=${BENCH_WARMUP:-3}
 MIN_RUNS=${BENCH_MIN_RUNS:-30}
 PASSES=${BENCH_PASSES:-2}
 ROWS=("$@")
-((${#ROWS[@]})) || ROWS=(1 2 3 4 5 6 7 8)
+((${#ROWS[@]})) || ROWS=(1 2 3 4 5 6 7 8 9)
 ZERO=0000000000000000000000000000000000000000
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -133,6 +133,12 @@ list_repo() {
     if [ ! -d "$WORK/list-1k" ]; then
         say "generating bench/work/list-1k (1,000 services × 100 tags, 5,000 commits)"
         python3 bench/gen-tags.py "$WORK/list-1k" --commits 5000 --environments
+    fi
+}
+shared_repo() {
+    if [ ! -d "$WORK/shared-1k" ]; then
+        say "generating bench/work/shared-1k (1,000 services × 100 tags, 5,000 commits, shared paths)"
+        python3 bench/gen-tags.py "$WORK/shared-1k" --commits 5000 --shared
     fi
 }
 wide_repo() {
@@ -469,6 +475,28 @@ row6() {
         "git-release status" "git log --name-only" ""
 }
 
+# --- row 9: list --changed with shared paths (issue 15) ---------------------------------------
+row9() {
+    local title="\`list --changed\`, 1,000 services × 100 tags, 5,000 commits, shared paths (\`[defaults] also\` + \`also\` on every tenth service)" target=1.5
+    shared_repo
+    local repo=$WORK/shared-1k log=$RESULTS/row9.log
+    if ! "$BIN" list -C "$repo" --changed --json >"$log" 2>&1; then
+        broken 9 "$title" "$target" "\`git-release list --changed\` failed: $(first_line "$log")"
+        return
+    fi
+    local changed
+    changed=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$log")
+    say "row 9: list --changed prints $changed services"
+    if ! hf "$RESULTS/row9" -N -- \
+        "git-release list --changed" "'$BIN' list -C '$repo' --changed --json" \
+        "git log --name-only" "git -C '$repo' log --format=%H --name-only"; then
+        broken 9 "$title" "$target" "hyperfine failed (see above)"
+        return
+    fi
+    pair 9 "$title" "$target" "$RESULTS/row9" "git-release list --changed" "git log --name-only" \
+        "no shell (hyperfine -N); $changed services changed; the union of the services' ranges is the whole history, so the reference is one git log over all of it"
+}
+
 # --- row 7: list over 10,000 services (issue 11) -----------------------------------------------
 row7() {
     local title="\`list\`, 10,000 services × 5 tags, 200 commits" target=3
@@ -515,7 +543,8 @@ for row in "${ROWS[@]}"; do
     6) say "row 6"; row6 ;;
     7) say "row 7"; row7 ;;
     8) say "row 8"; row8 ;;
-    *) say "unknown row $row (rows: 1 2 3 4 5 6 7 8)"; exit 2 ;;
+    9) say "row 9"; row9 ;;
+    *) say "unknown row $row (rows: 1 2 3 4 5 6 7 8 9)"; exit 2 ;;
     esac
 done
 
