@@ -299,7 +299,15 @@ fn prompt_for_version(
     let pre = args.pre.as_deref();
     let style = Style::stderr();
     let current = analysis.current.as_ref();
-    let service_path = &ctx.config.service(&analysis.service)?.path;
+    // The service's path and its shared paths: the commits of all of them were looked at.
+    let paths = ctx.config.paths_of(ctx.config.service(&analysis.service)?);
+    let service_path = paths
+        .prefixes
+        .iter()
+        .chain(&paths.globs)
+        .map(|p| text::line(p).into_owned())
+        .collect::<Vec<_>>()
+        .join(", ");
     // With nothing to release there is no suggestion: the commits call for nothing.
     let empty = analysis.nothing_to_release(&ctx.repo, &ctx.config, None)?;
     match (current, &empty) {
@@ -308,7 +316,7 @@ fn prompt_for_version(
             text::line(&analysis.service),
             style.strong(&text::line(&c.tag)),
             text::line(&c.tag),
-            text::line(service_path)
+            service_path
         ),
         (Some(c), Some(reason)) => eprintln!(
             "{} is at {}; {}",
@@ -321,13 +329,13 @@ fn prompt_for_version(
             text::line(&analysis.service),
             style.strong(&text::line(&c.tag)),
             analysis.commits.len(),
-            text::line(service_path)
+            service_path
         ),
         (None, _) => eprintln!(
             "{} has no release yet; {} commit(s) touched {}:",
             text::line(&analysis.service),
             analysis.commits.len(),
-            text::line(service_path)
+            service_path
         ),
     }
     for commit in analysis.commits.iter().take(SHOWN_COMMITS) {
