@@ -116,7 +116,10 @@ fn a_change_under_a_shared_path_counts_only_for_the_services_that_list_it() {
     // The plain table shows the same, and `status`-like counts in `list` agree.
     let table = env.run(&repo.work, &["list", "--changed"]).ok().stdout;
     assert!(table.contains("api"), "{table}");
-    assert!(!table.contains("web") && !table.contains("worker"), "{table}");
+    assert!(
+        !table.contains("web") && !table.contains("worker"),
+        "{table}"
+    );
     let all = env.run(&repo.work, &["list", "--json"]).ok().json();
     let counts: Vec<u64> = all
         .as_array()
@@ -131,7 +134,12 @@ fn a_change_under_a_shared_path_counts_only_for_the_services_that_list_it() {
 fn defaults_also_applies_to_every_service() {
     let env = TestEnv::new();
     let repo = released(&env);
-    commit_file(&env, &repo, "proto/orders.proto", "fix(proto): field number");
+    commit_file(
+        &env,
+        &repo,
+        "proto/orders.proto",
+        "fix(proto): field number",
+    );
     assert_eq!(names(&changed(&env, &repo, &[])), ["api", "web", "worker"]);
     for service in ["api", "web", "worker"] {
         let json = next(&env, &repo, service);
@@ -177,7 +185,10 @@ fn since_counts_the_commits_of_a_push_instead_of_since_each_release() {
     // A revision that is not one, or that looks like an option, is refused by name.
     for bad in ["no-such-rev", "--output=/tmp/x"] {
         let run = env
-            .run(&repo.work, &["list", "--changed", &format!("--since={bad}")])
+            .run(
+                &repo.work,
+                &["list", "--changed", &format!("--since={bad}")],
+            )
             .expect_code(1);
         assert!(
             run.stderr.contains("error:") && run.stderr.contains(bad),
@@ -218,7 +229,10 @@ fn a_bad_also_entry_is_refused_with_its_key() {
         ("libs/[ab", "never closed"),
     ] {
         let text = std::fs::read_to_string(repo.work.join("git-release.toml")).expect("read");
-        let text = text.replace("also = [\"proto\"]", &format!("also = [\"proto\", {entry:?}]"));
+        let text = text.replace(
+            "also = [\"proto\"]",
+            &format!("also = [\"proto\", {entry:?}]"),
+        );
         std::fs::write(repo.work.join("git-release.toml"), &text).expect("write");
         let run = env.run(&repo.work, &["list"]);
         assert!(!run.success(), "{entry}");

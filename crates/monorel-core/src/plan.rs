@@ -71,7 +71,11 @@ impl Analysis {
             return Ok(Some(NothingToRelease::NoChanges {
                 since: current.tag.clone(),
                 path: service.path.clone(),
-                also: paths.prefixes[1..].iter().chain(&paths.globs).cloned().collect(),
+                also: paths.prefixes[1..]
+                    .iter()
+                    .chain(&paths.globs)
+                    .cloned()
+                    .collect(),
                 released_here,
             }));
         }
@@ -278,8 +282,10 @@ impl std::fmt::Display for NothingToRelease {
                     text::line(path)
                 )?;
                 if !also.is_empty() {
-                    let shared: Vec<String> =
-                        also.iter().map(|p| format!("`{}`", text::line(p))).collect();
+                    let shared: Vec<String> = also
+                        .iter()
+                        .map(|p| format!("`{}`", text::line(p)))
+                        .collect();
                     write!(f, " or its shared paths {}", shared.join(", "))?;
                 }
                 write!(f, " since then")
