@@ -34,7 +34,10 @@ fn the_source_build_compiles_no_aws_lc() {
         .filter_map(|line| line.strip_prefix("name = \""))
         .filter_map(|rest| rest.strip_suffix('"'))
         .collect();
-    assert!(names.contains(&"ring"), "the TLS stack is on ring: {names:?}");
+    assert!(
+        names.contains(&"ring"),
+        "the TLS stack is on ring: {names:?}"
+    );
     for heavy in ["aws-lc-sys", "aws-lc-rs", "aws-lc-fips-sys"] {
         assert!(
             !names.contains(&heavy),
