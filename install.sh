@@ -278,6 +278,10 @@ else
     set -- install --locked --path "$here/crates/monorel" --root "$prefix"
     if [ "$debug" = true ]; then
         set -- "$@" --debug
+    else
+        # The `from-source` profile (Cargo.toml): fat LTO at opt-level 1, far less CPU than
+        # `release` for a start-up within noise of it (docs/benchmarks.md, "Build cost").
+        set -- "$@" --profile from-source
     fi
     case ${CARGO_NET_OFFLINE:-} in
     true | 1) set -- "$@" --offline ;;

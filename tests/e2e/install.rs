@@ -23,6 +23,30 @@ fn checkout() -> PathBuf {
         .to_path_buf()
 }
 
+/// The cold source build's budget (issue 11, docs/benchmarks.md "Build cost"): AWS-LC's C
+/// build was its largest single cost, so no crate of the workspace may bring it back (the
+/// ECR backend's TLS runs on `ring`). Cargo.lock lists every package any build can use.
+#[test]
+fn the_source_build_compiles_no_aws_lc() {
+    let lock = std::fs::read_to_string(checkout().join("Cargo.lock")).expect("read Cargo.lock");
+    let names: Vec<&str> = lock
+        .lines()
+        .filter_map(|line| line.strip_prefix("name = \""))
+        .filter_map(|rest| rest.strip_suffix('"'))
+        .collect();
+    assert!(
+        names.contains(&"ring"),
+        "the TLS stack is on ring: {names:?}"
+    );
+    for heavy in ["aws-lc-sys", "aws-lc-rs", "aws-lc-fips-sys"] {
+        assert!(
+            !names.contains(&heavy),
+            "{heavy} is back in Cargo.lock: it compiles AWS-LC (C) in every cold build; \
+             `cargo tree -i {heavy}` shows who pulls it in"
+        );
+    }
+}
+
 #[test]
 fn shell_scripts_pass_shellcheck() {
     let found = std::process::Command::new("shellcheck")

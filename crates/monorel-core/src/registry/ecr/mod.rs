@@ -34,6 +34,7 @@ use crate::config::RegistryConfig;
 use crate::text::{BadDigest, Digest};
 
 mod errors;
+mod https;
 
 use errors::{error_chain, no_credentials, no_region, one_line};
 
@@ -123,6 +124,7 @@ impl Ecr {
             .operation_timeout(timeout)
             .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https::https_client())
             .timeout_config(timeouts)
             .retry_config(RetryConfig::standard().with_max_attempts(3));
         // The configured region wins, so nothing waits on instance metadata off EC2.
