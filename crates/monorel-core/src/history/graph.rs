@@ -132,15 +132,8 @@ pub(super) fn read(
             first_path = true;
             continue;
         }
-        let path = if first_path {
-            first_path = false;
-            match token.strip_prefix(b"\n") {
-                Some(path) => path,
-                None if token.is_empty() => continue,
-                None => return Err(unreadable("log", token)),
-            }
-        } else {
-            token
+        let Some(path) = path_of(token, &mut first_path, "log")? else {
+            continue;
         };
         match current.as_mut() {
             Some(touched) if !path.is_empty() => prefixes.attribute(path, touched),
@@ -237,15 +230,8 @@ fn read_merges(
             first_path = true;
             continue;
         }
-        let path = if first_path {
-            first_path = false;
-            match token.strip_prefix(b"\n") {
-                Some(path) => path,
-                None if token.is_empty() => continue,
-                None => return Err(unreadable("diff-tree", token)),
-            }
-        } else {
-            token
+        let Some(path) = path_of(token, &mut first_path, "diff-tree")? else {
+            continue;
         };
         match current.as_mut() {
             Some((_, touched)) if !path.is_empty() => prefixes.attribute(path, touched),
@@ -349,5 +335,23 @@ impl Prefixes {
                 }
             }
         }
+    }
+}
+
+/// Returns the path in `token`, a `-z` field of `git log --name-only` or `git diff-tree`
+/// output: the first path after a header comes with git's `\n` before it; `None` for the
+/// empty field after a header with no paths.
+fn path_of<'a>(
+    token: &'a [u8],
+    first_path: &mut bool,
+    command: &'static str,
+) -> Result<Option<&'a [u8]>, HistoryError> {
+    if !std::mem::take(first_path) {
+        return Ok(Some(token));
+    }
+    match token.strip_prefix(b"\n") {
+        Some(path) => Ok(Some(path)),
+        None if token.is_empty() => Ok(None),
+        None => Err(unreadable(command, token)),
     }
 }
