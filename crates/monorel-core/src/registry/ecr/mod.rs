@@ -18,9 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::{ImageFailureCode, ImageIdentifier, ImageTagMutability};
 use aws_sdk_ecr::Client;
@@ -34,18 +32,9 @@ use crate::config::RegistryConfig;
 use crate::text::{BadDigest, Digest};
 
 mod errors;
-mod https;
 
-use errors::{error_chain, no_credentials, no_region, one_line};
-
-/// Runs `future` on `runtime`, giving up at `deadline` (the timer needs the runtime's context).
-fn block_on_until<F: std::future::Future>(
-    runtime: &tokio::runtime::Runtime,
-    deadline: Instant,
-    future: F,
-) -> Result<F::Output, tokio::time::error::Elapsed> {
-    runtime.block_on(async move { tokio::time::timeout_at(deadline, future).await })
-}
+use crate::aws::{block_on_until, env_region, error_chain, one_line, Session, Settings};
+use errors::no_credentials;
 
 /// The manifest media types ECR may store; asking for all four means it never converts.
 pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
@@ -58,22 +47,20 @@ pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
 /// ECR's limit on image ids per `BatchGetImage` call.
 const BATCH_LIMIT: usize = 100;
 
-/// The longest single attempt; the operation as a whole is bounded by `timeout-seconds`.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// The ECR backend.
 #[derive(Debug)]
 pub struct Ecr {
     config: RegistryConfig,
-    backend: OnceLock<Result<Backend, RegistryFailure>>,
+    session: Session,
+    client: OnceLock<Client>,
 }
 
-/// What the first call builds: a runtime of our own (callers stay synchronous) and a client.
-#[derive(Debug)]
-struct Backend {
-    runtime: tokio::runtime::Runtime,
-    sdk: SdkConfig,
-    client: Client,
+/// What the first call builds: the session's runtime and configuration, and a client.
+#[derive(Debug, Clone, Copy)]
+struct Backend<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    sdk: &'a SdkConfig,
+    client: &'a Client,
 }
 
 impl Ecr {
@@ -81,67 +68,47 @@ impl Ecr {
     pub fn new(config: &RegistryConfig) -> Ecr {
         Ecr {
             config: config.clone(),
-            backend: OnceLock::new(),
+            session: Session::new(Settings {
+                service: "ECR",
+                endpoint_env: "ECR",
+                region: config.region.clone(),
+                region_key: "[registry] region".into(),
+                timeout: Duration::from_secs(config.timeout_seconds),
+                connect_timeout: Duration::from_secs(config.connect_timeout_seconds),
+            }),
+            client: OnceLock::new(),
         }
     }
 
     /// Returns whether the SDK was initialised (tests and benchmarks assert laziness).
     pub fn initialised(&self) -> bool {
-        self.backend.get().is_some()
+        self.session.initialised()
     }
 
     fn timeout(&self) -> Duration {
-        Duration::from_secs(self.config.timeout_seconds.max(1))
+        self.session.timeout()
     }
 
     fn deadline(&self) -> Instant {
-        Instant::now() + self.timeout()
+        self.session.deadline()
     }
 
-    /// Builds the runtime, loads the AWS configuration and the client, once.
-    fn backend(&self, deadline: Instant) -> Result<&Backend, RegistryFailure> {
-        self.backend
-            .get_or_init(|| self.build_backend(deadline))
-            .as_ref()
-            .map_err(Clone::clone)
-    }
-
-    fn build_backend(&self, deadline: Instant) -> Result<Backend, RegistryFailure> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| RegistryFailure {
+    /// Loads the AWS configuration and builds the client, once.
+    fn backend(&self, deadline: Instant) -> Result<Backend<'_>, RegistryFailure> {
+        let loaded = self.session.load(deadline).map_err(|e| match e {
+            crate::aws::SessionError::Timeout { .. } => {
+                self.timed_out("loading the AWS configuration")
+            }
+            other => RegistryFailure {
                 kind: FailureKind::Other,
-                message: format!("cannot start the async runtime for ECR: {e}"),
-                hint: "this is a bug or an exhausted system; retry".into(),
-            })?;
-        let timeout = self.timeout();
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(
-                self.config.connect_timeout_seconds.max(1),
-            ))
-            .operation_attempt_timeout(ATTEMPT_TIMEOUT.min(timeout))
-            .operation_timeout(timeout)
-            .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(https::https_client())
-            .timeout_config(timeouts)
-            .retry_config(RetryConfig::standard().with_max_attempts(3));
-        // The configured region wins, so nothing waits on instance metadata off EC2.
-        if let Some(region) = &self.config.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        let sdk = block_on_until(&runtime, deadline, loader.load())
-            .map_err(|_| self.timed_out("loading the AWS configuration"))?;
-        // Without a region every call fails deep in the SDK with a message that does not
-        // say where to set it; say it here, before any call.
-        if sdk.region().is_none() {
-            return Err(no_region());
-        }
-        let client = Client::new(&sdk);
+                message: other.to_string(),
+                hint: other.hint(),
+            },
+        })?;
+        let client = self.client.get_or_init(|| Client::new(&loaded.sdk));
         Ok(Backend {
-            runtime,
-            sdk,
+            runtime: &loaded.runtime,
+            sdk: &loaded.sdk,
             client,
         })
     }
@@ -343,7 +310,7 @@ impl Registry for Ecr {
 
         // Call 1: the source manifest and what the release tag names now, together.
         let read = block_on_until(
-            &backend.runtime,
+            backend.runtime,
             deadline,
             Ecr::batch_get(
                 backend.client.clone(),
@@ -429,7 +396,7 @@ impl Registry for Ecr {
 
         // Call 2: the same manifest bytes under the release tag; ECR verifies the digest.
         let put = block_on_until(
-            &backend.runtime,
+            backend.runtime,
             deadline,
             backend
                 .client
@@ -500,7 +467,7 @@ impl Registry for Ecr {
                 Some(no_credentials("no credentials provider is configured"));
             return access;
         };
-        let resolved = block_on_until(&backend.runtime, deadline, provider.provide_credentials());
+        let resolved = block_on_until(backend.runtime, deadline, provider.provide_credentials());
         match resolved {
             Err(_) => access.credentials_error = Some(self.timed_out("resolving AWS credentials")),
             Ok(Err(e)) => access.credentials_error = Some(no_credentials(&error_chain(&e))),
@@ -631,18 +598,6 @@ fn match_answers<'a>(
         }
     }
     answers
-}
-
-/// The region from the environment, read without the SDK (for messages only).
-fn env_region() -> Option<(&'static str, String)> {
-    ["AWS_REGION", "AWS_DEFAULT_REGION"]
-        .into_iter()
-        .find_map(|var| {
-            std::env::var(var)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .map(|v| (var, v))
-        })
 }
 
 /// The `mediaType` field of a manifest, when ECR does not say.
