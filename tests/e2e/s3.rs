@@ -398,7 +398,7 @@ fn force_on_a_versioned_bucket_replaces_and_keeps_the_old_version() {
     assert_one_error(&run, "holds other content");
     assert_eq!(
         w.moto.versions(BUCKET, "lambda-a-v1.0.0"),
-        [old_version.clone()]
+        std::slice::from_ref(&old_version)
     );
 
     let proxy = w.proxy(Fault::None);
