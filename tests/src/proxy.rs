@@ -3,8 +3,11 @@
 //! It forwards every request byte for byte to the upstream server (one upstream
 //! connection per request, `Connection: close` on both sides so framing stays trivial)
 //! and can instead answer with an injected fault: an HTTP 500, or ECR's throttling or
-//! expired-token error in its real awsJson1.1 wire format. It never imitates a successful ECR answer. It also
-//! records each request's `X-Amz-Target` (the API operation), so tests can count calls.
+//! expired-token error in its real awsJson1.1 wire format, or S3's in its REST-XML one. It
+//! never imitates a successful answer. It also records each request's `X-Amz-Target` (the
+//! API operation of a JSON API), and every request's method, path, headers and body size
+//! ([`Proxy::requests`]), so tests can count calls and check the headers a REST API such
+//! as S3 gets (the conditional-copy headers that moto ignores).
 //!
 //! [`BlackHole`] is the other bad server: it accepts connections and never answers.
 
@@ -29,11 +32,40 @@ pub enum Fault {
     ExpiredToken,
     /// Wait this many milliseconds, then forward.
     DelayMs(u64),
+    /// Answer HTTP 503 `SlowDown`, as S3 does when a prefix gets too many requests.
+    S3SlowDown,
+    /// Answer HTTP 400 `ExpiredToken` in S3's XML, as S3 does for expired session
+    /// credentials.
+    S3ExpiredToken,
+}
+
+/// One request the proxy saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// `GET`, `HEAD`, `PUT`, …
+    pub method: String,
+    /// The request target: path and query.
+    pub target: String,
+    /// The headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The size of the request body in bytes.
+    pub body_len: usize,
+}
+
+impl Recorded {
+    /// The value of header `name` (any case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
 }
 
 struct Shared {
     fault: Mutex<Fault>,
     targets: Mutex<Vec<String>>,
+    requests: Mutex<Vec<Recorded>>,
     stop: AtomicBool,
 }
 
@@ -55,6 +87,7 @@ impl Proxy {
         let shared = Arc::new(Shared {
             fault: Mutex::new(fault),
             targets: Mutex::new(Vec::new()),
+            requests: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         });
         let upstream = upstream.to_string();
@@ -95,9 +128,15 @@ impl Proxy {
             .collect()
     }
 
-    /// Forgets the operations seen so far.
+    /// Forgets the operations (and requests) seen so far.
     pub fn clear_operations(&self) {
         self.shared.targets.lock().expect("targets lock").clear();
+        self.shared.requests.lock().expect("requests lock").clear();
+    }
+
+    /// Returns every request seen so far, in arrival order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.requests.lock().expect("requests lock").clone()
     }
 }
 
@@ -168,6 +207,33 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
     let Some(request) = read_request(&mut reader)? else {
         return Ok(());
     };
+    {
+        let mut first = request
+            .head
+            .first()
+            .map(String::as_str)
+            .unwrap_or("")
+            .split(' ');
+        let recorded = Recorded {
+            method: first.next().unwrap_or("").to_string(),
+            target: first.next().unwrap_or("").to_string(),
+            headers: request
+                .head
+                .iter()
+                .skip(1)
+                .filter_map(|line| {
+                    let (key, value) = line.split_once(':')?;
+                    Some((key.trim().to_ascii_lowercase(), value.trim().to_string()))
+                })
+                .collect(),
+            body_len: request.body.len(),
+        };
+        shared
+            .requests
+            .lock()
+            .expect("requests lock")
+            .push(recorded);
+    }
     if let Some(target) = header(&request.head, "x-amz-target") {
         shared
             .targets
@@ -200,6 +266,24 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
             write!(
                 client,
                 "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-errortype: ExpiredTokenException\r\nx-amzn-requestid: 3f1c7c2e-0000-4000-8000-000000000000\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            client.write_all(body)?;
+        }
+        Fault::S3SlowDown => {
+            let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>";
+            write!(
+                client,
+                "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            client.write_all(body)?;
+        }
+        Fault::S3ExpiredToken => {
+            let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>";
+            write!(
+                client,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             )?;
             client.write_all(body)?;

@@ -25,8 +25,8 @@ use aws_sdk_ecr::Client;
 use tokio::time::Instant;
 
 use super::{
-    Access, FailureKind, ImageRef, ImageStatus, Promotion, Registry, RegistryFailure,
-    RepositoryInfo,
+    Access, ArtifactRef, ArtifactStatus, FailureKind, Identity, ImageRef, PromoteRequest,
+    Promotion, Registry, RegistryFailure, RepositoryInfo,
 };
 use crate::config::RegistryConfig;
 use crate::text::{BadDigest, Digest};
@@ -66,13 +66,23 @@ struct Backend<'a> {
 impl Ecr {
     /// Prepares a client; no I/O happens and the SDK is not touched until the first call.
     pub fn new(config: &RegistryConfig) -> Ecr {
+        Ecr::named(config, None)
+    }
+
+    /// Like [`Ecr::new`] for the store `[registries.<name>]` (`None`: `[registry]`), whose
+    /// name the messages use.
+    pub fn named(config: &RegistryConfig, name: Option<&str>) -> Ecr {
+        let region_key = match name {
+            Some(name) => format!("[registries.{}] region", crate::text::line(name)),
+            None => "[registry] region".into(),
+        };
         Ecr {
             config: config.clone(),
             session: Session::new(Settings {
                 service: "ECR",
                 endpoint_env: "ECR",
                 region: config.region.clone(),
-                region_key: "[registry] region".into(),
+                region_key,
                 timeout: Duration::from_secs(config.timeout_seconds),
                 connect_timeout: Duration::from_secs(config.connect_timeout_seconds),
             }),
@@ -161,16 +171,10 @@ impl Ecr {
     }
 }
 
-impl Registry for Ecr {
-    fn describe(&self) -> String {
-        match (&self.config.region, env_region()) {
-            (Some(region), _) => format!("ECR ({region})"),
-            (None, Some((_, region))) => format!("ECR ({region})"),
-            (None, None) => "ECR (region from the AWS configuration)".into(),
-        }
-    }
-
-    fn check(&self, images: &[ImageRef]) -> Vec<ImageStatus> {
+impl Ecr {
+    /// Answers for every image, in the order given: one `BatchGetImage` per repository
+    /// and 100 tags, all in parallel.
+    fn check_images(&self, images: &[ImageRef]) -> Vec<ArtifactStatus> {
         if images.is_empty() {
             return Vec::new();
         }
@@ -180,7 +184,7 @@ impl Registry for Ecr {
             Err(failure) => {
                 return images
                     .iter()
-                    .map(|_| ImageStatus::Failed(failure.clone()))
+                    .map(|_| ArtifactStatus::Failed(failure.clone()))
                     .collect()
             }
         };
@@ -230,20 +234,20 @@ impl Registry for Ecr {
             answers
         });
 
-        let mut statuses: HashMap<(&str, &str), ImageStatus> = HashMap::new();
+        let mut statuses: HashMap<(&str, &str), ArtifactStatus> = HashMap::new();
         for ((repository, tags), answer) in batches.iter().zip(answers) {
             let output = match answer {
                 None => {
                     let failure = self.timed_out(&format!("checking images in {repository}"));
                     for tag in tags {
-                        statuses.insert((repository, tag), ImageStatus::Failed(failure.clone()));
+                        statuses.insert((repository, tag), ArtifactStatus::Failed(failure.clone()));
                     }
                     continue;
                 }
                 Some(Err(err)) => {
                     let failure = self.failure(&err, "ecr:BatchGetImage", repository);
                     for tag in tags {
-                        statuses.insert((repository, tag), ImageStatus::Failed(failure.clone()));
+                        statuses.insert((repository, tag), ArtifactStatus::Failed(failure.clone()));
                     }
                     continue;
                 }
@@ -253,16 +257,16 @@ impl Registry for Ecr {
                 let status = match answer {
                     Answer::Found(image) => match image.image_id().and_then(|id| id.image_digest()) {
                         Some(digest) => match Digest::parse(digest) {
-                            Ok(digest) => ImageStatus::Present {
+                            Ok(digest) => ArtifactStatus::Present(Identity::Image {
                                 digest: digest.into_string(),
-                            },
-                            Err(bad) => ImageStatus::Failed(bad_digest(repository, tag, &bad)),
+                            }),
+                            Err(bad) => ArtifactStatus::Failed(bad_digest(repository, tag, &bad)),
                         },
                         None => continue,
                     },
                     Answer::Failed(failure) => match failure.failure_code() {
-                        Some(ImageFailureCode::ImageNotFound) => ImageStatus::Missing,
-                        code => ImageStatus::Failed(RegistryFailure {
+                        Some(ImageFailureCode::ImageNotFound) => ArtifactStatus::Missing,
+                        code => ArtifactStatus::Failed(RegistryFailure {
                             kind: FailureKind::Other,
                             message: format!(
                                 "ECR could not read {repository}:{tag} ({}: {})",
@@ -285,7 +289,7 @@ impl Registry for Ecr {
                     .get(&(image.repository.as_str(), image.tag.as_str()))
                     .cloned()
                     .unwrap_or_else(|| {
-                        ImageStatus::Failed(RegistryFailure {
+                        ArtifactStatus::Failed(RegistryFailure {
                             kind: FailureKind::Other,
                             message: format!("ECR did not answer for {image}"),
                             hint: "retry; this should not happen".into(),
@@ -294,15 +298,56 @@ impl Registry for Ecr {
             })
             .collect()
     }
+}
 
-    fn promote(
-        &self,
-        source: &ImageRef,
-        target_tag: &str,
-        force: bool,
-    ) -> Result<Promotion, RegistryFailure> {
+impl Registry for Ecr {
+    fn describe(&self) -> String {
+        match (&self.config.region, env_region()) {
+            (Some(region), _) => format!("ECR ({region})"),
+            (None, Some((_, region))) => format!("ECR ({region})"),
+            (None, None) => "ECR (region from the AWS configuration)".into(),
+        }
+    }
+
+    fn check(&self, artifacts: &[ArtifactRef]) -> Vec<ArtifactStatus> {
+        let images: Vec<ImageRef> = artifacts
+            .iter()
+            .filter_map(|a| a.as_image().cloned())
+            .collect();
+        let mut answers = self.check_images(&images).into_iter();
+        artifacts
+            .iter()
+            .map(|artifact| match artifact {
+                ArtifactRef::Image(image) => answers.next().unwrap_or_else(|| {
+                    ArtifactStatus::Failed(RegistryFailure {
+                        kind: FailureKind::Other,
+                        message: format!("ECR did not answer for {image}"),
+                        hint: "retry; this should not happen".into(),
+                    })
+                }),
+                ArtifactRef::Object(_) => {
+                    ArtifactStatus::Failed(super::wrong_kind(&self.describe(), artifact))
+                }
+            })
+            .collect()
+    }
+
+    fn promote(&self, request: &PromoteRequest) -> Result<Promotion, RegistryFailure> {
+        let (Some(source), Some(target)) = (request.source.as_image(), request.target.as_image())
+        else {
+            let odd = if request.source.as_image().is_none() {
+                &request.source
+            } else {
+                &request.target
+            };
+            return Err(super::wrong_kind(&self.describe(), odd));
+        };
+        let force = request.force;
+        let target_tag = target.tag.as_str();
         let deadline = self.deadline();
         let backend = self.backend(deadline)?;
+        // A tag names an image in its own repository: the release tag goes next to the
+        // commit tag.
         let target = ImageRef {
             repository: source.repository.clone(),
             tag: target_tag.to_string(),
@@ -373,12 +418,15 @@ impl Registry for Ecr {
         .transpose()?;
 
         let mut promotion = Promotion {
-            source: source.clone(),
-            target: target.clone(),
-            digest: digest.to_string(),
-            media_type: media_type.clone(),
+            source: ArtifactRef::Image(source.clone()),
+            target: ArtifactRef::Image(target.clone()),
+            identity: Identity::Image {
+                digest: digest.to_string(),
+            },
+            media_type: Some(media_type.clone()),
             changed: false,
             previous_digest: previous.clone(),
+            previous_version_id: None,
         };
         match &previous {
             Some(previous) if previous == digest => return Ok(promotion),
@@ -544,6 +592,8 @@ impl Registry for Ecr {
                             .map(|m| m.as_str().to_string())
                             .unwrap_or_else(|| "MUTABLE".into()),
                         immutable: matches!(mutability, Some(ImageTagMutability::Immutable)),
+                        versioning: None,
+                        notes: Vec::new(),
                     })
                 }
             })
