@@ -7,6 +7,7 @@ mod docs;
 mod hook;
 mod hostile;
 mod install;
+mod live;
 mod notes;
 mod odd_tags;
 mod prompt;

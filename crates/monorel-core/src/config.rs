@@ -532,6 +532,9 @@ pub struct ServiceConfig {
     /// count toward its suggestion, notes, `list` and `status`; `path` keeps its meaning.
     #[serde(default)]
     pub also: Vec<String>,
+    /// Per-environment names in live (`ecs`, `lambda`) environments.
+    #[serde(default)]
+    pub environments: BTreeMap<String, EnvironmentOverride>,
 }
 
 /// The paths whose commits belong to one service: its `path`, `[defaults] also` and its
@@ -595,11 +598,68 @@ fn check_also(entry: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What an environment is: where `deploy` puts a release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvironmentKind {
+    /// A Terraform root module whose variables file pins the release (applied by the team).
+    #[default]
+    Terraform,
+    /// An ECS service: `deploy` registers a task-definition revision with the release's
+    /// image by digest and rolls the service out to it.
+    Ecs,
+    /// A Lambda function: `deploy` publishes a version with the release's code and moves
+    /// an alias to it.
+    Lambda,
+}
+
+impl EnvironmentKind {
+    /// The name as written in `git-release.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvironmentKind::Terraform => "terraform",
+            EnvironmentKind::Ecs => "ecs",
+            EnvironmentKind::Lambda => "lambda",
+        }
+    }
+
+    /// The keys an environment of this kind takes besides `kind` (for the refusal of a
+    /// key that belongs to another kind).
+    pub fn keys(self) -> &'static [&'static str] {
+        match self {
+            // A Terraform environment may name what its Terraform runs (an ECS service or a
+            // Lambda alias) so that `status` reads it live and shows drift from the pin.
+            EnvironmentKind::Terraform => &[
+                "dir",
+                "file",
+                "variable",
+                "cluster",
+                "service",
+                "container",
+                "function",
+                "alias",
+                "region",
+            ],
+            EnvironmentKind::Ecs => &["cluster", "service", "container", "region"],
+            EnvironmentKind::Lambda => &["function", "alias", "region"],
+        }
+    }
+}
+
 /// `[environments.<name>]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+///
+/// One flat table for every kind, so the file reads the same whatever the kind; keys of
+/// another kind are refused by [`Config::parse`] with the kind they belong to. (No
+/// `skip_serializing_if` here: the config cache is postcard, which needs every field.)
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct EnvironmentConfig {
-    /// The Terraform root module of the environment, relative to the repository root.
+    /// What the environment is; `terraform` when absent (every older file).
+    #[serde(default)]
+    pub kind: EnvironmentKind,
+    /// The Terraform root module of the environment, relative to the repository root
+    /// (required for `kind = "terraform"`, the only kind that takes it).
+    #[serde(default)]
     pub dir: String,
     /// The variables file each service's pin is written to.
     #[serde(default = "default_env_file")]
@@ -607,6 +667,116 @@ pub struct EnvironmentConfig {
     /// The variable that holds the release tag.
     #[serde(default = "default_env_variable")]
     pub variable: String,
+    /// ECS: the cluster (name or ARN); required for `kind = "ecs"`.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// ECS: the service's name template (default `{service}`).
+    #[serde(default)]
+    pub service: Option<String>,
+    /// ECS: the container whose image is the release (default `{service}`).
+    #[serde(default)]
+    pub container: Option<String>,
+    /// ECS and Lambda: the AWS region, else the AWS chain's.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Lambda: the function's name template (default `{service}`).
+    #[serde(default)]
+    pub function: Option<String>,
+    /// Lambda: the alias that is moved to the new version (default `{env}`).
+    #[serde(default)]
+    pub alias: Option<String>,
+}
+
+/// `[services.<svc>.environments.<env>]`: one service's own names in one live
+/// environment (its ECS service, container, Lambda function, …), over the environment's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EnvironmentOverride {
+    /// ECS cluster.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// ECS service name.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// ECS container name.
+    #[serde(default)]
+    pub container: Option<String>,
+    /// AWS region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Lambda function name.
+    #[serde(default)]
+    pub function: Option<String>,
+    /// Lambda alias.
+    #[serde(default)]
+    pub alias: Option<String>,
+}
+
+impl EnvironmentOverride {
+    fn set_keys(&self) -> Vec<&'static str> {
+        [
+            ("cluster", self.cluster.is_some()),
+            ("service", self.service.is_some()),
+            ("container", self.container.is_some()),
+            ("region", self.region.is_some()),
+            ("function", self.function.is_some()),
+            ("alias", self.alias.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect()
+    }
+}
+
+/// Where one service runs in one live environment, every template rendered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum LiveTarget {
+    /// An ECS service.
+    Ecs {
+        /// The cluster.
+        cluster: String,
+        /// The ECS service.
+        service: String,
+        /// The container whose image is the release.
+        container: String,
+        /// The region, when configured.
+        region: Option<String>,
+    },
+    /// A Lambda function's alias.
+    Lambda {
+        /// The function.
+        function: String,
+        /// The alias.
+        alias: String,
+        /// The region, when configured.
+        region: Option<String>,
+    },
+}
+
+/// The placeholders of live-environment templates.
+pub const LIVE_PLACEHOLDERS: &[&str] =
+    &["{service}", "{service_snake}", "{service_pascal}", "{env}"];
+
+/// Renders a live-environment template: `{service}`, `{service_snake}` (`-` → `_`),
+/// `{service_pascal}` (`web-api` → `WebApi`), `{env}`.
+pub fn render_live(template: &str, service: &str, env: &str) -> String {
+    let pascal: String = service
+        .split(['-', '_', '.'])
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect();
+    template
+        .replace("{service_snake}", &service.replace('-', "_"))
+        .replace("{service_pascal}", &pascal)
+        .replace("{service}", service)
+        .replace("{env}", env)
 }
 
 fn default_env_file() -> String {
@@ -692,7 +862,7 @@ impl Config {
                 file: file.to_string(),
                 line,
                 column,
-                message: one_line(e.message()),
+                message: with_closest_field(&one_line(e.message())),
             }
         })?;
         config.validate(file)?;
@@ -773,6 +943,68 @@ impl Config {
         template
             .replace("{sha}", commit)
             .replace("{short_sha}", short)
+    }
+
+    /// Returns where `service` runs in environment `env` when that environment is live
+    /// (`ecs` or `lambda`), every template rendered and the service's overrides applied;
+    /// `None` for a Terraform environment or an unknown one.
+    pub fn live_target(&self, service: &str, env: &str) -> Option<LiveTarget> {
+        let kind = self.environments.get(env)?.kind;
+        self.live_as(kind, service, env)
+    }
+
+    fn live_as(&self, kind: EnvironmentKind, service: &str, env: &str) -> Option<LiveTarget> {
+        let environment = self.environments.get(env)?;
+        let over = self
+            .services
+            .get(service)
+            .and_then(|s| s.environments.get(env))
+            .cloned()
+            .unwrap_or_default();
+        let pick = |own: &Option<String>, shared: &Option<String>, default: &str| {
+            let template = own.as_deref().or(shared.as_deref()).unwrap_or(default);
+            render_live(template, service, env)
+        };
+        let region = over.region.clone().or_else(|| environment.region.clone());
+        match kind {
+            EnvironmentKind::Terraform => None,
+            EnvironmentKind::Ecs => Some(LiveTarget::Ecs {
+                cluster: pick(&over.cluster, &environment.cluster, ""),
+                service: pick(&over.service, &environment.service, "{service}"),
+                container: pick(&over.container, &environment.container, "{service}"),
+                region,
+            }),
+            EnvironmentKind::Lambda => Some(LiveTarget::Lambda {
+                function: pick(&over.function, &environment.function, "{service}"),
+                alias: pick(&over.alias, &environment.alias, "{env}"),
+                region,
+            }),
+        }
+    }
+
+    /// Returns what `status` reads live for `service` in `env`: the deploy target of a
+    /// live environment, or, for a Terraform environment that names a `cluster` (ECS) or
+    /// a `function` (Lambda), what its Terraform runs, to compare with the pin.
+    pub fn live_read(&self, service: &str, env: &str) -> Option<LiveTarget> {
+        let environment = self.environments.get(env)?;
+        if environment.kind != EnvironmentKind::Terraform {
+            return self.live_target(service, env);
+        }
+        let over = self
+            .services
+            .get(service)
+            .and_then(|s| s.environments.get(env));
+        let has = |own: Option<&Option<String>>, shared: &Option<String>| {
+            own.is_some_and(Option::is_some) || shared.is_some()
+        };
+        let as_kind = |kind| self.live_as(kind, service, env);
+        if has(over.map(|o| &o.cluster), &environment.cluster) {
+            as_kind(EnvironmentKind::Ecs)
+        } else if has(over.map(|o| &o.function), &environment.function) {
+            as_kind(EnvironmentKind::Lambda)
+        } else {
+            None
+        }
     }
 
     /// Returns the paths whose commits belong to `service`: its `path`, then
@@ -912,6 +1144,53 @@ impl Config {
                 .map_err(|m| invalid(&format!("environments.{name}.file"), m))?;
             check_placeholders(&env.variable, &["{service}", "{service_snake}", "{env}"])
                 .map_err(|m| invalid(&format!("environments.{name}.variable"), m))?;
+            validate_kind(name, env).map_err(|(key, m)| invalid(&key, m))?;
+        }
+        for (service_name, service) in &self.services {
+            for (env_name, over) in &service.environments {
+                let key = format!(
+                    "services.{}.environments.{}",
+                    crate::text::line(service_name),
+                    crate::text::line(env_name)
+                );
+                let Some(env) = self.environments.get(env_name) else {
+                    return Err(invalid(
+                        &key,
+                        format!(
+                            "there is no [environments.{}]{}; add it or remove this table",
+                            crate::text::line(env_name),
+                            suggestion_text(&closest_name(
+                                env_name,
+                                self.environments.keys().map(String::as_str)
+                            ))
+                        ),
+                    ));
+                };
+                for set in over.set_keys() {
+                    if !env.kind.keys().contains(&set) {
+                        return Err(invalid(
+                            &format!("{key}.{set}"),
+                            format!(
+                                "`{set}` does not apply to a `kind = \"{}\"` environment (its keys: {}); remove it",
+                                env.kind.as_str(),
+                                env.kind.keys().join(", ")
+                            ),
+                        ));
+                    }
+                }
+                for (field, value) in [
+                    ("cluster", &over.cluster),
+                    ("service", &over.service),
+                    ("container", &over.container),
+                    ("function", &over.function),
+                    ("alias", &over.alias),
+                ] {
+                    if let Some(value) = value {
+                        check_placeholders(value, LIVE_PLACEHOLDERS)
+                            .map_err(|m| invalid(&format!("{key}.{field}"), m))?;
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -969,6 +1248,84 @@ fn check_placeholders(template: &str, allowed: &[&str]) -> Result<(), String> {
         return Err("must not be empty".into());
     }
     Ok(())
+}
+
+/// Checks the keys of one environment against its kind: the kind's required keys are
+/// there, keys of another kind are not, and every template is valid.
+fn validate_kind(name: &str, env: &EnvironmentConfig) -> Result<(), (String, String)> {
+    let key = |k: &str| format!("environments.{}.{k}", crate::text::line(name));
+    let set: Vec<&str> = [
+        ("dir", !env.dir.is_empty()),
+        ("file", env.file != default_env_file()),
+        ("variable", env.variable != default_env_variable()),
+        ("cluster", env.cluster.is_some()),
+        ("service", env.service.is_some()),
+        ("container", env.container.is_some()),
+        ("region", env.region.is_some()),
+        ("function", env.function.is_some()),
+        ("alias", env.alias.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| set.then_some(k))
+    .collect();
+    for k in set {
+        if !env.kind.keys().contains(&k) {
+            return Err((
+                key(k),
+                format!(
+                    "`{k}` does not apply to a `kind = \"{}\"` environment (its keys: {}); remove it or change `kind`",
+                    env.kind.as_str(),
+                    env.kind.keys().join(", ")
+                ),
+            ));
+        }
+    }
+    match env.kind {
+        EnvironmentKind::Terraform if env.dir.trim().is_empty() => Err((
+            key("dir"),
+            "a Terraform environment needs `dir`, its root module (like dir = \"infra/stg\")"
+                .into(),
+        )),
+        EnvironmentKind::Ecs if env.cluster.as_deref().is_none_or(|c| c.trim().is_empty()) => {
+            Err((
+                key("cluster"),
+                "an ECS environment needs `cluster` (like cluster = \"main\")".into(),
+            ))
+        }
+        _ => {
+            for (k, value) in [
+                ("cluster", &env.cluster),
+                ("service", &env.service),
+                ("container", &env.container),
+                ("function", &env.function),
+                ("alias", &env.alias),
+            ] {
+                if let Some(value) = value {
+                    check_placeholders(value, LIVE_PLACEHOLDERS).map_err(|m| (key(k), m))?;
+                }
+            }
+            if let Some(region) = &env.region {
+                crate::text::check_name(region).map_err(|rule| (key("region"), rule))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Turns serde's `unknown field `x`, expected one of `a`, `b`` into `unknown field `x`
+/// (did you mean `a`?)` when one of the expected names is close, so a typo names its fix.
+fn with_closest_field(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_string();
+    };
+    let Some((field, expected)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match closest_name(field, names.iter().copied()) {
+        Some(close) => format!("{message} (did you mean `{close}`?)"),
+        None => message.to_string(),
+    }
 }
 
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
@@ -1146,6 +1503,50 @@ mod tests {
     }
 
     #[test]
+    const LIVE: &str = "[services.web-api]\npath = \"a\"\n\n[environments.stg]\nkind = \"ecs\"\ncluster = \"c-{env}\"\n\n[environments.fn]\nkind = \"lambda\"\nfunction = \"{service_pascal}Fn\"\n\n[environments.tf]\ndir = \"infra\"\ncluster = \"main\"\n";
+
+    #[test]
+    fn live_targets_render_defaults_templates_and_overrides() {
+        let config = Config::parse(LIVE, "f").expect("valid");
+        assert_eq!(
+            config.live_target("web-api", "stg"),
+            Some(LiveTarget::Ecs {
+                cluster: "c-stg".into(),
+                service: "web-api".into(),
+                container: "web-api".into(),
+                region: None,
+            })
+        );
+        assert_eq!(
+            config.live_target("web-api", "fn"),
+            Some(LiveTarget::Lambda {
+                function: "WebApiFn".into(),
+                alias: "fn".into(),
+                region: None,
+            })
+        );
+        // Terraform deploys pin; status reads the named service live.
+        assert_eq!(config.live_target("web-api", "tf"), None);
+        assert!(matches!(
+            config.live_read("web-api", "tf"),
+            Some(LiveTarget::Ecs { .. })
+        ));
+        let text = format!(
+            "{LIVE}\n[services.web-api.environments.stg]\ncontainer = \"app\"\nregion = \"eu-west-1\"\n"
+        );
+        let config = Config::parse(&text, "f").expect("valid");
+        assert_eq!(
+            config.live_target("web-api", "stg"),
+            Some(LiveTarget::Ecs {
+                cluster: "c-stg".into(),
+                service: "web-api".into(),
+                container: "app".into(),
+                region: Some("eu-west-1".into()),
+            })
+        );
+    }
+
+    #[test]
     fn unknown_store_names_are_refused_with_the_closest() {
         let err = Config::parse(
             &STORES.replace("registry = \"lambda\"", "registry = \"lamda\""),
@@ -1274,6 +1675,51 @@ mod tests {
         ] {
             assert!(check_object_key(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn live_keys_are_checked_against_the_kind() {
+        for (text, needle) in [
+            (
+                "[environments.stg]\nkind = \"ecs\"\n",
+                "environments.stg.cluster: an ECS environment needs `cluster`",
+            ),
+            (
+                "[environments.stg]\nkind = \"ecs\"\ncluster = \"c\"\nfunction = \"f\"\n",
+                "environments.stg.function: `function` does not apply to a `kind = \"ecs\"` environment",
+            ),
+            (
+                "[environments.stg]\nkind = \"lambda\"\ndir = \"x\"\n",
+                "environments.stg.dir: `dir` does not apply",
+            ),
+            (
+                "[environments.stg]\nfile = \"x.tfvars\"\n",
+                "environments.stg.dir: a Terraform environment needs `dir`",
+            ),
+            (
+                "[environments.stg]\nkind = \"ecs\"\ncluster = \"{cluster}\"\n",
+                "unknown placeholder {cluster}",
+            ),
+            (
+                "[environments.stg]\nkind = \"ecs\"\nclustr = \"c\"\n",
+                "unknown field `clustr`",
+            ),
+            (
+                "[environments.stg]\nkind = \"ecs\"\ncluster = \"c\"\n[services.a]\npath = \"a\"\n[services.a.environments.stage]\ncontainer = \"x\"\n",
+                "there is no [environments.stage] (did you mean `stg`?)",
+            ),
+            (
+                "[environments.stg]\nkind = \"lambda\"\n[services.a]\npath = \"a\"\n[services.a.environments.stg]\ncontainer = \"x\"\n",
+                "services.a.environments.stg.container: `container` does not apply to a `kind = \"lambda\"`",
+            ),
+        ] {
+            let err = Config::parse(text, "f").expect_err(text).to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        let err = Config::parse("[environments.stg]\nkind = \"ecs\"\nclustr = \"c\"\n", "f")
+            .expect_err("typo")
+            .to_string();
+        assert!(err.ends_with("(did you mean `cluster`?)"), "{err}");
     }
 
     #[test]

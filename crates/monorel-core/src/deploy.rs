@@ -27,7 +27,13 @@ use hcl_edit::{Decorate, Span};
 use crate::config::{Config, EnvironmentConfig};
 use crate::safe_write::{self, Lock, Policy, WriteError};
 
+#[cfg(feature = "ecs")]
+pub mod ecs;
 mod json;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+pub mod rollout;
+pub mod target;
 
 /// The UTF-8 byte-order mark, which some Windows editors put at the start of a file.
 const BOM: &str = "\u{feff}";
@@ -112,6 +118,14 @@ pub enum DeployError {
         /// The parser's message, on one line.
         message: String,
     },
+    /// The environment is live (`ecs`, `lambda`): it has no Terraform pin.
+    #[error("environment `{env}` is kind = \"{kind}\", which has no Terraform pin")]
+    LiveEnvironment {
+        /// The environment.
+        env: String,
+        /// Its kind.
+        kind: &'static str,
+    },
     /// The file could not be written safely (a link out of the repository, a held lock,
     /// a full disk); it was left as it was.
     #[error(transparent)]
@@ -163,6 +177,12 @@ pub fn target(
                 name: env.to_string(),
                 known: config.environments.keys().cloned().collect(),
             })?;
+    if environment.kind != crate::config::EnvironmentKind::Terraform {
+        return Err(DeployError::LiveEnvironment {
+            env: env.to_string(),
+            kind: environment.kind.as_str(),
+        });
+    }
     target_of(environment, root, service, env)
 }
 

@@ -22,6 +22,11 @@ pub enum Kind {
     Unavailable = 4,
     /// 5: git or the file system failed.
     Internal = 5,
+    /// 6: a live deploy was applied but its rollout failed (ECS circuit breaker, a failed
+    /// Lambda update, the deployment replaced, the service deleted).
+    RolloutFailed = 6,
+    /// 7: a live deploy was applied but its rollout did not finish within `--timeout`.
+    RolloutTimedOut = 7,
     /// 130: cancelled by the user.
     Cancelled = 130,
     /// 0: stdout was closed by its reader (a broken pipe is not a failure).

@@ -42,6 +42,18 @@ pub struct DeployArgs {
     /// Print the result as JSON
     #[arg(long)]
     pub json: bool,
+    /// ECS/Lambda: print the change and touch nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// ECS/Lambda: return right after the service update instead of following the rollout
+    #[arg(long)]
+    pub no_wait: bool,
+    /// ECS/Lambda: how long to follow the rollout, like `600`, `90s`, `10m` (default 10m)
+    #[arg(long, value_name = "DURATION", value_parser = super::deploy_live::parse_duration, default_value = "10m")]
+    pub timeout: std::time::Duration,
+    /// ECS/Lambda: deploy even while another rollout of the service is in progress
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// What `--json` prints.
@@ -66,6 +78,7 @@ impl From<DeployError> for CliError {
             DeployError::BadFile { .. } | DeployError::BadVariable { .. } => Kind::Config,
             DeployError::Malformed { .. } => Kind::Refused,
             DeployError::Io { .. } => Kind::Internal,
+            DeployError::LiveEnvironment { .. } => Kind::Usage,
             DeployError::Write(e) => return e.into(),
         };
         CliError::new(kind, e.to_string())
@@ -76,6 +89,9 @@ impl From<DeployError> for CliError {
 pub fn run(dir: &Path, args: DeployArgs) -> CliResult {
     let ctx = Context::load(dir)?;
     ctx.config.service(&args.service)?;
+    if let Some(live) = ctx.config.live_target(&args.service, &args.env) {
+        return super::deploy_live::run(&ctx, &args, &live);
+    }
     let target = deploy::target(&ctx.config, &ctx.root(), &args.service, &args.env)?;
     let release = choose_release(&ctx, &args)?;
     let digest = read_digest(&ctx, &args.service, &release)?;
@@ -138,7 +154,7 @@ pub fn run(dir: &Path, args: DeployArgs) -> CliResult {
 
 /// Returns the release to deploy: `--tag`, `--version`, or the latest; refuses anything
 /// that is not an existing release tag of the service.
-fn choose_release(ctx: &Context, args: &DeployArgs) -> Result<Release, CliError> {
+pub(super) fn choose_release(ctx: &Context, args: &DeployArgs) -> Result<Release, CliError> {
     let template = ctx.config.tag_template();
     let service = &args.service;
     let releases = ctx.repo.releases(&template, service)?;
@@ -218,7 +234,7 @@ fn not_released(service: &str, release: &Release, released: &[&str]) -> CliError
 }
 
 /// Reads the digest of the release tag's image; refuses when CI has not promoted it yet.
-fn read_digest(
+pub(super) fn read_digest(
     ctx: &Context,
     service: &str,
     release: &Release,

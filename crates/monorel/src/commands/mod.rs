@@ -11,6 +11,7 @@ use crate::error::{CliError, CliResult, Kind};
 
 pub mod check;
 pub mod deploy;
+mod deploy_live;
 pub mod doctor;
 pub mod hook;
 pub mod init;
@@ -22,6 +23,7 @@ pub mod notes;
 pub mod promote;
 pub mod release;
 pub mod status;
+mod status_live;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> CliResult {

@@ -50,6 +50,22 @@ struct ServiceRow {
 struct EnvCell {
     pinned: Option<String>,
     behind: bool,
+    /// Live environments and Terraform environments that name what they run: the
+    /// release running now (by the tag recorded on the revision, or by image digest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    running: Option<String>,
+    /// The revision that runs (`family:revision`, a Lambda version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    running_revision: Option<String>,
+    /// The image digest that runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    running_digest: Option<String>,
+    /// Pinned in Terraform and running something else.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    drift: bool,
+    /// Why what runs could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    live_error: Option<String>,
     #[serde(skip)]
     shown: String,
 }
@@ -76,15 +92,22 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
     let mut targets = Vec::with_capacity(configured.len() * environments.len());
     for name in configured.keys() {
         for env in &environments {
-            targets.push(deploy::target(&ctx.config, &root, name, env)?);
+            if ctx.config.live_target(name, env).is_none() {
+                targets.push(deploy::target(&ctx.config, &root, name, env)?);
+            }
         }
     }
     let mut pins = deploy::read_pins(&targets).into_iter();
+    let mut live = super::status_live::read_all(&ctx, &environments);
     let mut services = Vec::new();
     for ((name, latest), commits_since) in configured.keys().zip(latest_all).zip(counts) {
         let mut cells = BTreeMap::new();
         for env in &environments {
-            let read = pins.next().unwrap_or(Ok(None));
+            let read = if ctx.config.live_target(name, env).is_some() {
+                Ok(None)
+            } else {
+                pins.next().unwrap_or(Ok(None))
+            };
             let pinned = match read {
                 Ok(pinned) => pinned,
                 Err(e) => {
@@ -104,19 +127,60 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
                 },
                 _ => false,
             };
-            let shown = match (&pinned_version, &pinned) {
+            let mut shown = match (&pinned_version, &pinned) {
                 (Some(v), _) => v.to_string(),
                 (None, Some(tag)) => text::line(tag).into_owned(),
                 (None, None) => "-".into(),
             };
-            cells.insert(
-                env.clone(),
-                EnvCell {
-                    pinned,
-                    behind,
-                    shown,
-                },
-            );
+            let mut cell = EnvCell {
+                pinned,
+                behind,
+                running: None,
+                running_revision: None,
+                running_digest: None,
+                drift: false,
+                live_error: None,
+                shown: String::new(),
+            };
+            if let Some(read) = live.remove(&(name.clone(), env.clone())) {
+                let version_of = |tag: &str| {
+                    template
+                        .version_part(name, tag)
+                        .and_then(|v| parse_release_version(v).ok())
+                };
+                match read {
+                    Ok(found) => {
+                        let running_version = found.tag.as_deref().and_then(version_of);
+                        let running_shown = match (&running_version, &found.tag) {
+                            (Some(v), _) => v.to_string(),
+                            (None, Some(tag)) => text::line(tag).into_owned(),
+                            (None, None) => format!("{} (no release)", text::line(&found.revision)),
+                        };
+                        if let Some(pinned) = &cell.pinned {
+                            if found.tag.as_deref() != Some(pinned.as_str()) {
+                                cell.drift = true;
+                                shown = format!("pinned {shown}, running {running_shown}");
+                            }
+                        } else {
+                            shown = running_shown;
+                            cell.behind = match (&running_version, &latest) {
+                                (Some(v), Some(latest)) => *v < latest.version,
+                                _ => false,
+                            };
+                        }
+                        cell.running = found.tag;
+                        cell.running_revision = Some(found.revision);
+                        cell.running_digest = found.digest;
+                    }
+                    Err(message) => {
+                        ui::warn(&format!("{name} in {env}: {message}"));
+                        shown = format!("{shown} (live: ?)");
+                        cell.live_error = Some(message);
+                    }
+                }
+            }
+            cell.shown = shown;
+            cells.insert(env.clone(), cell);
         }
         services.push(ServiceRow {
             service: name.clone(),
@@ -204,9 +268,9 @@ fn render_table(status: &Status, style: &Style) -> String {
                 1 | 2 => style.dim(text),
                 _ => {
                     let cell = &row.environments[&status.environments[i - 3]];
-                    if cell.pinned.is_none() {
+                    if cell.pinned.is_none() && cell.running.is_none() {
                         style.dim(text)
-                    } else if cell.behind {
+                    } else if cell.behind || cell.drift || cell.live_error.is_some() {
                         style.warning(text)
                     } else {
                         style.good(text)

@@ -1,0 +1,123 @@
+//! What `status` reads live: for every service in every environment that names where it
+//! runs (ECS, Lambda), what runs now, mapped back to a release tag.
+//!
+//! Every read of one run goes out at once, bounded ([`LIVE_READS`] at a time), so a
+//! status over 50 services in two environments costs about as much as over one. A
+//! running image is named by the tag recorded on its revision, else by matching its
+//! digest against the digests of the service's release tags (one batched registry
+//! check for all services).
+
+use std::collections::{BTreeMap, HashMap};
+
+use monorel_core::deploy::target::{self, Running, Target};
+use monorel_core::registry::{self, ImageRef, ImageStatus};
+
+use super::Context;
+
+/// How many live reads run at once.
+const LIVE_READS: usize = 32;
+
+/// What runs in one cell.
+pub struct Found {
+    /// The release tag that runs, if it could be named.
+    pub tag: Option<String>,
+    /// The revision that runs.
+    pub revision: String,
+    /// The image digest that runs.
+    pub digest: Option<String>,
+}
+
+/// Reads every live cell; the key is `(service, env)`, the error is one line.
+pub fn read_all(
+    ctx: &Context,
+    environments: &[String],
+) -> HashMap<(String, String), Result<Found, String>> {
+    let mut cells = Vec::new();
+    let mut targets: Vec<Box<dyn Target + Send + Sync>> = Vec::new();
+    for service in ctx.config.services.keys() {
+        for env in environments {
+            if let Some(live) = ctx.config.live_read(service, env) {
+                cells.push((service.clone(), env.clone()));
+                targets.push(target::open(env, &live));
+            }
+        }
+    }
+    if targets.is_empty() {
+        return HashMap::new();
+    }
+    let refs: Vec<&(dyn Target + Sync)> = targets
+        .iter()
+        .map(|t| t.as_ref() as &(dyn Target + Sync))
+        .collect();
+    let reads = target::running_all(&refs, LIVE_READS);
+    // Name running digests that no revision recorded a tag for: one batched check of
+    // every release tag of the services concerned.
+    let unnamed: Vec<&str> = cells
+        .iter()
+        .zip(&reads)
+        .filter_map(|((service, _), read)| match read {
+            Ok(r) if r.recorded_tag.is_none() && r.digest().is_some() => Some(service.as_str()),
+            _ => None,
+        })
+        .collect();
+    let by_digest = release_digests(ctx, &unnamed);
+    cells
+        .into_iter()
+        .zip(reads)
+        .map(|((service, env), read)| {
+            let found = read
+                .map(|r: Running| {
+                    let digest = r.digest().map(str::to_string);
+                    let tag = r.recorded_tag.clone().or_else(|| {
+                        digest
+                            .as_ref()
+                            .and_then(|d| by_digest.get(&(service.clone(), d.clone())).cloned())
+                    });
+                    Found {
+                        tag,
+                        revision: r.revision,
+                        digest,
+                    }
+                })
+                .map_err(|e| e.to_string());
+            ((service, env), found)
+        })
+        .collect()
+}
+
+/// `(service, digest) -> release tag` for the release tags of `services`.
+fn release_digests(ctx: &Context, services: &[&str]) -> BTreeMap<(String, String), String> {
+    let template = ctx.config.tag_template();
+    let mut owners = Vec::new();
+    let mut images = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for service in services {
+        if !seen.insert(*service) {
+            continue;
+        }
+        let Ok(releases) = ctx.repo.releases(&template, service) else {
+            continue;
+        };
+        let repository = ctx.config.image_repository(service);
+        for release in releases {
+            owners.push(service.to_string());
+            images.push(ImageRef {
+                repository: repository.clone(),
+                tag: release.tag,
+            });
+        }
+    }
+    if images.is_empty() {
+        return BTreeMap::new();
+    }
+    let statuses = registry::open(&ctx.config).check(&images);
+    owners
+        .into_iter()
+        .zip(images)
+        .zip(statuses)
+        .filter_map(|((service, image), status)| match status {
+            ImageStatus::Present { digest } => Some(((service, digest), image.tag)),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,329 @@
+//! Deploying straight to ECS services and Lambda functions, against a real `moto_server`.
+//!
+//! moto keeps task definitions, services, functions and aliases as ECS and Lambda do,
+//! but does not roll anything out: an updated service keeps its first deployment, whose
+//! rollout state is fixed at creation (COMPLETED when `MOTO_ECS_SERVICE_RUNNING` covers
+//! the desired count, else IN_PROGRESS; FACTS.md). So these tests deploy with
+//! `--no-wait`, and the waiting logic is tested on recorded `DescribeServices` answers
+//! in `monorel-core` (`deploy/rollout.rs`).
+
+use monorel_e2e::moto::{docker_manifest, Moto};
+use monorel_e2e::{Monorepo, TestEnv};
+use serde_json::{json, Value};
+
+const URI: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web-image";
+
+fn config(extra: &str) -> String {
+    format!(
+        "[registry]\nkind = \"ecr\"\nregion = \"us-east-1\"\nrepository = \"{{service}}-image\"\n\n[services.web]\npath = \"services/web\"\n\n[environments.stg]\nkind = \"ecs\"\ncluster = \"main\"\n\n[environments.prod]\nkind = \"ecs\"\ncluster = \"busy\"\n\n[environments.fn]\nkind = \"lambda\"\nfunction = \"{{service}}-fn\"\nalias = \"live\"\n{extra}"
+    )
+}
+
+fn ok(answers: Vec<Value>) -> Vec<Value> {
+    for a in &answers {
+        assert!(a.get("error").is_none(), "boto3 call failed: {a}");
+    }
+    answers
+}
+
+/// moto with every service "running" one task: a desired count of 1 is COMPLETED, 2 is
+/// IN_PROGRESS (the busy service of `prod`).
+fn seeded() -> (Moto, TestEnv, Monorepo, String) {
+    let moto = Moto::start_with_env(&[("MOTO_ECS_SERVICE_RUNNING", "1")]);
+    let mut env = TestEnv::new();
+    for (k, v) in moto.env() {
+        env.set_env(k, &v);
+    }
+    let repo = env.monorepo("mono", &config(""), &["web"]);
+    let commit = env.git(&repo.work, &["rev-parse", "HEAD"]);
+    moto.create_repositories(&["web-image"], true);
+    let digest = moto.put_image("web-image", &commit, &docker_manifest("web"));
+    let role = ok(moto.ecr(&[(
+        "iam.create_role",
+        json!({"RoleName": "fn", "AssumeRolePolicyDocument": "{}"}),
+    )]))[0]["Role"]["Arn"]
+        .as_str()
+        .expect("role arn")
+        .to_string();
+    ok(moto.ecr(&[
+        ("ecs.create_cluster", json!({"clusterName": "main"})),
+        ("ecs.create_cluster", json!({"clusterName": "busy"})),
+        (
+            "ecs.register_task_definition",
+            json!({
+                "family": "web",
+                "taskRoleArn": "arn:aws:iam::123456789012:role/web-task",
+                "executionRoleArn": "arn:aws:iam::123456789012:role/web-exec",
+                "networkMode": "awsvpc",
+                "containerDefinitions": [
+                    {"name": "web", "image": format!("{URI}:latest"), "essential": true,
+                     "memory": 512, "portMappings": [{"containerPort": 3000, "protocol": "tcp"}],
+                     "environment": [{"name": "RAILS_ENV", "value": "production"}],
+                     "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "web"}}},
+                    {"name": "envoy", "image": "public.ecr.aws/envoy:v1.31", "essential": false, "memory": 128}
+                ],
+                "volumes": [{"name": "tmp", "host": {}}],
+                "requiresCompatibilities": ["FARGATE"],
+                "cpu": "512",
+                "memory": "1024",
+                "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+                "ephemeralStorage": {"sizeInGiB": 30},
+                "tags": [{"key": "team", "value": "payments"}]
+            }),
+        ),
+        (
+            "ecs.create_service",
+            json!({"cluster": "main", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": 1}),
+        ),
+        (
+            "ecs.create_service",
+            json!({"cluster": "busy", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": 2}),
+        ),
+        (
+            "lambda.create_function",
+            json!({"FunctionName": "web-fn", "Role": role, "PackageType": "Image",
+                   "Code": {"ImageUri": format!("{URI}:latest")}, "Publish": true}),
+        ),
+        (
+            "lambda.create_alias",
+            json!({"FunctionName": "web-fn", "Name": "live", "FunctionVersion": "1"}),
+        ),
+    ]));
+    // Tag without asking the registry: only deploy is under test.
+    env.set_env("GIT_RELEASE_REGISTRY", "none");
+    env.run(
+        &repo.work,
+        &["web", "--bump", "minor", "--push", "--yes", "--offline"],
+    )
+    .ok();
+    env.set_env("GIT_RELEASE_REGISTRY", "ecr");
+    (moto, env, repo, digest)
+}
+
+fn revisions(moto: &Moto) -> Vec<String> {
+    let out = ok(moto.ecr(&[("ecs.list_task_definitions", json!({"familyPrefix": "web"}))]));
+    out[0]["taskDefinitionArns"]
+        .as_array()
+        .expect("arns")
+        .iter()
+        .map(|a| {
+            a.as_str()
+                .expect("arn")
+                .rsplit('/')
+                .next()
+                .expect("tail")
+                .to_string()
+        })
+        .collect()
+}
+
+fn service_task_definition(moto: &Moto, cluster: &str) -> String {
+    let out = ok(moto.ecr(&[(
+        "ecs.describe_services",
+        json!({"cluster": cluster, "services": ["web"]}),
+    )]));
+    out[0]["services"][0]["taskDefinition"]
+        .as_str()
+        .expect("taskDefinition")
+        .rsplit('/')
+        .next()
+        .expect("tail")
+        .to_string()
+}
+
+fn task_definition(moto: &Moto, name: &str) -> (Value, Value) {
+    let out = ok(moto.ecr(&[(
+        "ecs.describe_task_definition",
+        json!({"taskDefinition": name, "include": ["TAGS"]}),
+    )]));
+    (out[0]["taskDefinition"].clone(), out[0]["tags"].clone())
+}
+
+fn alias_version(moto: &Moto) -> String {
+    let out = ok(moto.ecr(&[(
+        "lambda.get_alias",
+        json!({"FunctionName": "web-fn", "Name": "live"}),
+    )]));
+    out[0]["FunctionVersion"]
+        .as_str()
+        .expect("version")
+        .to_string()
+}
+
+#[test]
+fn ecs_deploy_registers_one_revision_by_digest_and_refuses_without_changes() {
+    let (moto, env, repo, digest) = seeded();
+    let deploy = |args: &[&str]| {
+        let mut all = vec!["deploy", "web"];
+        all.extend_from_slice(args);
+        env.run(&repo.work, &all)
+    };
+
+    // Unpromoted: refused, nothing registered or updated.
+    let run = deploy(&["--env", "stg", "--no-wait"]).expect_code(1);
+    assert!(run.stderr.contains("not promoted yet"), "{}", run.stderr);
+    assert_eq!(revisions(&moto), ["web:1"]);
+    assert_eq!(service_task_definition(&moto, "main"), "web:1");
+
+    moto.put_image("web-image", "web-v0.1.0", &docker_manifest("web"));
+    let image = format!("{URI}@{digest}");
+
+    // Another service's tag, or a version that is not released: refused, nothing changed.
+    deploy(&["--env", "stg", "--tag", "api-v0.1.0"]).expect_code(2);
+    deploy(&["--env", "stg", "--version", "9.9.9"]).expect_code(1);
+    assert_eq!(revisions(&moto), ["web:1"]);
+
+    // --dry-run prints the change and touches nothing.
+    let run = deploy(&["--env", "stg", "--dry-run"]).ok();
+    assert!(
+        run.stdout.contains("would deploy web-v0.1.0 to stg"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(&image), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("{URI}:latest")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(revisions(&moto), ["web:1"]);
+
+    // A container name that is not in the task definition: refused, nothing changed.
+    let file = repo.work.join("git-release.toml");
+    std::fs::write(
+        &file,
+        config("\n[services.web.environments.stg]\ncontainer = \"app\"\n"),
+    )
+    .expect("config");
+    let run = deploy(&["--env", "stg", "--no-wait"]).expect_code(1);
+    assert!(
+        run.stderr
+            .contains("task definition web:1 has no container `app` (its containers: web, envoy)"),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(&file, config("")).expect("config");
+    assert_eq!(revisions(&moto), ["web:1"]);
+
+    // Another rollout in progress (prod's service runs 1 of 2): refused, nothing changed.
+    let run = deploy(&["--env", "prod", "--no-wait"]).expect_code(1);
+    assert!(
+        run.stderr.contains("has a rollout in progress"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    assert_eq!(revisions(&moto), ["web:1"]);
+    assert_eq!(service_task_definition(&moto, "busy"), "web:1");
+
+    // The deploy: exactly one new revision, equal to the old one but for the image and
+    // the release tag, and the service points at it.
+    let out = deploy(&["--env", "stg", "--no-wait", "--json"]).ok().json();
+    assert_eq!(out["changed"], true);
+    assert_eq!(out["revision"], "web:2");
+    assert_eq!(out["previous"]["revision"], "web:1");
+    assert_eq!(revisions(&moto), ["web:1", "web:2"]);
+    assert_eq!(service_task_definition(&moto, "main"), "web:2");
+    let (mut old, old_tags) = task_definition(&moto, "web:1");
+    let (mut new, new_tags) = task_definition(&moto, "web:2");
+    assert_eq!(new["containerDefinitions"][0]["image"], image.as_str());
+    for def in [&mut old, &mut new] {
+        let def = def.as_object_mut().expect("object");
+        for read_only in [
+            "taskDefinitionArn",
+            "revision",
+            "registeredAt",
+            "registeredBy",
+        ] {
+            def.remove(read_only);
+        }
+        def["containerDefinitions"][0]
+            .as_object_mut()
+            .expect("container")
+            .remove("image");
+    }
+    assert_eq!(new, old, "the new revision differs in more than the image");
+    assert_eq!(old_tags, json!([{"key": "team", "value": "payments"}]));
+    assert_eq!(
+        new_tags,
+        json!([{"key": "team", "value": "payments"}, {"key": "git-release-tag", "value": "web-v0.1.0"}])
+    );
+
+    // status names the release as running; a second deploy changes nothing.
+    let status = env.run(&repo.work, &["status", "--json"]).ok().json();
+    let cell = &status["services"][0]["environments"]["stg"];
+    assert_eq!(cell["running"], "web-v0.1.0", "{status}");
+    assert_eq!(cell["running_revision"], "web:2");
+    assert_eq!(cell["running_digest"], digest.as_str());
+    assert_eq!(
+        status["services"][0]["environments"]["prod"]["running"],
+        Value::Null
+    );
+    assert_eq!(
+        status["services"][0]["environments"]["prod"]["running_revision"],
+        "web:1"
+    );
+    let run = deploy(&["--env", "stg", "--no-wait"]).ok();
+    assert!(
+        run.stdout.contains("stg already runs web-v0.1.0"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(revisions(&moto), ["web:1", "web:2"]);
+
+    // --force goes ahead despite the rollout in progress.
+    deploy(&["--env", "prod", "--no-wait", "--force"]).ok();
+    assert_eq!(revisions(&moto), ["web:1", "web:2", "web:3"]);
+    assert_eq!(service_task_definition(&moto, "busy"), "web:3");
+}
+
+#[test]
+fn lambda_deploy_publishes_a_version_and_moves_the_alias() {
+    let (moto, env, repo, digest) = seeded();
+    moto.put_image("web-image", "web-v0.1.0", &docker_manifest("web"));
+    let image = format!("{URI}@{digest}");
+    assert_eq!(alias_version(&moto), "1");
+
+    let run = env
+        .run(&repo.work, &["deploy", "web", "--env", "fn", "--dry-run"])
+        .ok();
+    assert!(run.stdout.contains(&image), "{}", run.stdout);
+    assert_eq!(alias_version(&moto), "1");
+
+    let out = env
+        .run(&repo.work, &["deploy", "web", "--env", "fn", "--json"])
+        .ok()
+        .json();
+    assert_eq!(out["changed"], true);
+    let version = out["revision"].as_str().expect("version").to_string();
+    assert_eq!(alias_version(&moto), version);
+    let code = ok(moto.ecr(&[(
+        "lambda.get_function",
+        json!({"FunctionName": "web-fn", "Qualifier": "live"}),
+    )]));
+    assert_eq!(code[0]["Code"]["ImageUri"], image.as_str());
+
+    let status = env.run(&repo.work, &["status", "--json"]).ok().json();
+    assert_eq!(
+        status["services"][0]["environments"]["fn"]["running"], "web-v0.1.0",
+        "{status}"
+    );
+
+    let run = env.run(&repo.work, &["deploy", "web", "--env", "fn"]).ok();
+    assert!(
+        run.stdout.contains("fn already runs web-v0.1.0"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(alias_version(&moto), version);
+    let versions = ok(moto.ecr(&[(
+        "lambda.list_versions_by_function",
+        json!({"FunctionName": "web-fn"}),
+    )]));
+    assert_eq!(
+        versions[0]["Versions"].as_array().expect("versions").len(),
+        3,
+        "$LATEST, 1 and the deployed version: {}",
+        versions[0]
+    );
+}
