@@ -13,4 +13,5 @@ mod prompt;
 mod registry;
 mod release;
 mod repo_format;
+mod sam;
 mod writes;

@@ -345,25 +345,117 @@ fn check_also(entry: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// How an environment is deployed: which file `deploy` edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvironmentKind {
+    /// A Terraform root module (`dir`), pinned in a variables file (`file`, `variable`).
+    #[default]
+    Terraform,
+    /// A SAM template (`template`) whose function (`resource`) gets the promoted object as
+    /// its `CodeUri`.
+    Sam,
+}
+
 /// `[environments.<name>]`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct EnvironmentConfig {
+    /// How the environment is deployed; `terraform` unless said otherwise, so every
+    /// configuration written before SAM support keeps its meaning.
+    #[serde(default)]
+    pub kind: EnvironmentKind,
     /// The Terraform root module of the environment, relative to the repository root.
+    /// Required for `kind = "terraform"` (checked by [`Config::parse`], so a SAM
+    /// environment need not invent one).
+    #[serde(default)]
     pub dir: String,
+    /// `kind = "sam"`: the template, relative to the repository root.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// `kind = "sam"`: the function's logical id; `{service}`, `{service_snake}`,
+    /// `{service_pascal}` and `{env}` are its placeholders.
+    #[serde(default = "default_env_resource")]
+    pub resource: String,
     /// The variables file each service's pin is written to.
     #[serde(default = "default_env_file")]
     pub file: String,
-    /// The variable that holds the release tag.
-    #[serde(default = "default_env_variable")]
-    pub variable: String,
+    /// The variable that holds the release tag; see [`EnvironmentConfig::variable_for`]
+    /// for its default, which depends on the service's artifact.
+    #[serde(default)]
+    pub variable: Option<String>,
 }
 
 fn default_env_file() -> String {
     "{service}.auto.tfvars.json".into()
 }
-fn default_env_variable() -> String {
-    "{service_snake}_image_tag".into()
+/// The default release-tag variable of an image service.
+pub const IMAGE_TAG_VARIABLE: &str = "{service_snake}_image_tag";
+/// The default release-tag variable of a service whose artifact is an object (S3).
+pub const RELEASE_TAG_VARIABLE: &str = "{service_snake}_release_tag";
+fn default_env_resource() -> String {
+    "{service_pascal}Function".into()
+}
+
+impl EnvironmentConfig {
+    /// Returns the template of the release-tag variable: `variable` when set, else
+    /// `{service_snake}_image_tag` for an image service and `{service_snake}_release_tag`
+    /// for an object (S3) service, whose tag names no image.
+    pub fn variable_for(&self, object: bool) -> &str {
+        match (&self.variable, object) {
+            (Some(variable), _) => variable,
+            (None, false) => IMAGE_TAG_VARIABLE,
+            (None, true) => RELEASE_TAG_VARIABLE,
+        }
+    }
+
+    /// Checks the keys that depend on `kind`: each kind's required keys are there and
+    /// no key of the other kind is set, so a SAM key under a Terraform environment is an
+    /// error rather than silently ignored. Returns the offending key and the rule.
+    fn validate_kind(&self) -> Result<(), (&'static str, String)> {
+        match self.kind {
+            EnvironmentKind::Terraform => {
+                if self.dir.trim().is_empty() {
+                    return Err((
+                        "dir",
+                        "missing; a Terraform environment needs the root module's directory, like `dir = \"infra/stg\"` (or set `kind = \"sam\"`)".into(),
+                    ));
+                }
+                if self.template.is_some() || self.resource != default_env_resource() {
+                    let key = if self.template.is_some() {
+                        "template"
+                    } else {
+                        "resource"
+                    };
+                    return Err((
+                        key,
+                        format!("`{key}` applies only to `kind = \"sam\"`; set `kind = \"sam\"` or remove `{key}`"),
+                    ));
+                }
+            }
+            EnvironmentKind::Sam => {
+                let Some(template) = &self.template else {
+                    return Err((
+                        "template",
+                        "missing; a SAM environment names its template, like `template = \"infra/stg/template.yaml\"`".into(),
+                    ));
+                };
+                crate::text::check_relative_path(template).map_err(|rule| ("template", rule))?;
+                if !self.dir.is_empty() {
+                    return Err((
+                        "dir",
+                        "`dir` applies only to `kind = \"terraform\"`; a SAM environment is located by `template`; remove `dir`".into(),
+                    ));
+                }
+                check_placeholders(
+                    &self.resource,
+                    &["{service}", "{service_snake}", "{service_pascal}", "{env}"],
+                )
+                .map_err(|m| ("resource", m))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The error returned by [`Config::load`] and [`Config::parse`].
@@ -607,10 +699,14 @@ impl Config {
                     format!("{rule}; rename the environment"),
                 )
             })?;
+            env.validate_kind()
+                .map_err(|(k, m)| invalid(&format!("environments.{name}.{k}"), m))?;
             check_placeholders(&env.file, &["{service}", "{service_snake}", "{env}"])
                 .map_err(|m| invalid(&format!("environments.{name}.file"), m))?;
-            check_placeholders(&env.variable, &["{service}", "{service_snake}", "{env}"])
-                .map_err(|m| invalid(&format!("environments.{name}.variable"), m))?;
+            if let Some(variable) = &env.variable {
+                check_placeholders(variable, &["{service}", "{service_snake}", "{env}"])
+                    .map_err(|m| invalid(&format!("environments.{name}.variable"), m))?;
+            }
         }
         Ok(())
     }
@@ -811,6 +907,82 @@ mod tests {
         }
         let max = Config::parse("[defaults]\nremote-timeout-seconds = 3600\n", "f");
         assert_eq!(max.expect("in range").defaults.remote_timeout_seconds, 3600);
+    }
+
+    #[test]
+    fn environment_kinds_check_their_own_keys() {
+        let svc = "[services.lambda-a]\npath = \"a\"\n";
+        let config = Config::parse(
+            &format!("{svc}[environments.stg]\nkind = \"sam\"\ntemplate = \"infra/stg/template.yaml\"\n[environments.prod]\ndir = \"infra/prod\"\n"),
+            "f",
+        )
+        .expect("valid");
+        let stg = &config.environments["stg"];
+        assert_eq!(stg.kind, EnvironmentKind::Sam);
+        assert_eq!(stg.resource, "{service_pascal}Function");
+        assert_eq!(config.environments["prod"].kind, EnvironmentKind::Terraform);
+        assert_eq!(
+            config.environments["prod"].variable_for(false),
+            "{service_snake}_image_tag"
+        );
+        assert_eq!(
+            config.environments["prod"].variable_for(true),
+            "{service_snake}_release_tag"
+        );
+        for (env, key, rule) in [
+            ("kind = \"sam\"\n", "environments.e.template", "missing"),
+            (
+                "kind = \"sam\"\ntemplate = \"../t.yaml\"\n",
+                "environments.e.template",
+                "`..`",
+            ),
+            (
+                "kind = \"sam\"\ntemplate = \"t.yaml\"\ndir = \"x\"\n",
+                "environments.e.dir",
+                "only to `kind = \"terraform\"`",
+            ),
+            (
+                "kind = \"sam\"\ntemplate = \"t.yaml\"\nresource = \"{svc}\"\n",
+                "environments.e.resource",
+                "unknown placeholder",
+            ),
+            ("file = \"x.tfvars\"\n", "environments.e.dir", "missing"),
+            (
+                "dir = \"x\"\ntemplate = \"t.yaml\"\n",
+                "environments.e.template",
+                "only to `kind = \"sam\"`",
+            ),
+            (
+                "dir = \"x\"\nresource = \"F\"\n",
+                "environments.e.resource",
+                "only to `kind = \"sam\"`",
+            ),
+        ] {
+            let err = Config::parse(&format!("{svc}[environments.e]\n{env}"), "f")
+                .expect_err(env)
+                .to_string();
+            assert!(err.contains(key) && err.contains(rule), "{env:?}: {err}");
+        }
+        let err = Config::parse(
+            &format!("{svc}[environments.e]\nkind = \"sam\"\ntemplat = \"t\"\n"),
+            "f",
+        )
+        .expect_err("typo")
+        .to_string();
+        assert!(
+            err.contains("unknown field `templat`") && err.contains("`template`"),
+            "{err}"
+        );
+        let err = Config::parse(
+            &format!("{svc}[environments.e]\nkind = \"lambda-zip\"\n"),
+            "f",
+        )
+        .expect_err("kind")
+        .to_string();
+        assert!(
+            err.contains("`terraform`") && err.contains("`sam`"),
+            "{err}"
+        );
     }
 
     #[test]

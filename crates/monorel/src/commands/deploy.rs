@@ -63,7 +63,9 @@ impl From<DeployError> for CliError {
     fn from(e: DeployError) -> Self {
         let kind = match e {
             DeployError::UnknownEnvironment { .. } => Kind::Usage,
-            DeployError::BadFile { .. } | DeployError::BadVariable { .. } => Kind::Config,
+            DeployError::BadFile { .. }
+            | DeployError::BadVariable { .. }
+            | DeployError::NotTerraform { .. } => Kind::Config,
             DeployError::Malformed { .. } => Kind::Refused,
             DeployError::Io { .. } => Kind::Internal,
             DeployError::Write(e) => return e.into(),
@@ -82,6 +84,7 @@ pub fn run(dir: &Path, args: DeployArgs) -> CliResult {
     let pin = Pin {
         tag: release.tag.clone(),
         digest: digest.clone(),
+        object: None,
     };
     let changed = deploy::write_pin(&target, &pin)?;
     // A pin written earlier without --commit is committed now, too.

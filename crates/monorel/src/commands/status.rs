@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
+use monorel_core::config::EnvironmentKind;
 use monorel_core::deploy;
 use monorel_core::history;
 use monorel_core::repo::HeadState;
@@ -59,7 +60,14 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
     let ctx = Context::load(dir)?;
     let root = ctx.root();
     let template = ctx.config.tag_template();
-    let environments: Vec<String> = ctx.config.environments.keys().cloned().collect();
+    // SAM environments pin no Terraform variable; their column would always be empty.
+    let environments: Vec<String> = ctx
+        .config
+        .environments
+        .iter()
+        .filter(|(_, e)| e.kind == EnvironmentKind::Terraform)
+        .map(|(name, _)| name.clone())
+        .collect();
     let configured = &ctx.config.services;
     let latest_all =
         history::latest_releases(&ctx.repo, &template, configured.keys().map(String::as_str))?;
