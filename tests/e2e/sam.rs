@@ -336,3 +336,244 @@ fn the_build_workflow_zips_s3_services_and_builds_images_of_the_others() {
     assert_eq!(field("matrix")["include"].as_array().map(Vec::len), Some(1));
     assert_eq!(field("any_zip"), serde_json::json!(true));
 }
+
+#[test]
+fn init_writes_lambda_services_with_an_s3_store() {
+    let env = monorel_e2e::TestEnv::new();
+    let services = ["service-a"];
+    let repo = env.monorepo("mono", &monorel_e2e::config_none(&services), &services);
+    let lambda = repo.work.join("services/lambda-a");
+    std::fs::create_dir_all(&lambda).expect("mkdir");
+    std::fs::write(lambda.join("template.yaml"), TEMPLATE).expect("template");
+    // A YAML file that is no SAM template makes no service.
+    let other = repo.work.join("services/docs");
+    std::fs::create_dir_all(&other).expect("mkdir");
+    std::fs::write(other.join("template.yaml"), "title: not SAM\n").expect("yaml");
+    let run = env.run(&repo.work, &["init", "--force"]).ok();
+    assert!(
+        run.stdout
+            .contains("lambda-a (services/lambda-a, Lambda zip in S3)"),
+        "{}",
+        run.stdout
+    );
+    let text = std::fs::read_to_string(repo.work.join("git-release.toml")).expect("config");
+    let config = Config::parse(&text, "git-release.toml").expect("the starter file loads");
+    assert_eq!(config.services.len(), 2, "{text}");
+    assert!(
+        text.contains("[registries.lambda]\nkind = \"s3\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[services.lambda-a]\npath = \"services/lambda-a\"\nregistry = \"lambda\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[services.service-a]\npath = \"services/service-a\"\n\n")
+            || text.ends_with("[services.service-a]\npath = \"services/service-a\"\n"),
+        "{text}"
+    );
+    env.run(&repo.work, &["list"]).ok();
+}
+
+/// A monorepo with one Lambda service on a versioned moto bucket, a Terraform
+/// environment and a SAM environment.
+const FLOW_BUCKET: &str = "release-zips";
+
+/// S3 calls on moto through boto3 (the suite's `Moto::ecr` runs `service.op` calls).
+fn s3(moto: &monorel_e2e::moto::Moto, op: &str, args: serde_json::Value) -> serde_json::Value {
+    let answer = moto.ecr(&[(&format!("s3.{op}"), args)]).remove(0);
+    assert!(answer.get("error").is_none(), "{op} failed: {answer}");
+    answer
+}
+
+fn create_bucket(moto: &monorel_e2e::moto::Moto, versioned: bool) {
+    s3(
+        moto,
+        "create_bucket",
+        serde_json::json!({"Bucket": FLOW_BUCKET}),
+    );
+    if versioned {
+        s3(
+            moto,
+            "put_bucket_versioning",
+            serde_json::json!({"Bucket": FLOW_BUCKET, "VersioningConfiguration": {"Status": "Enabled"}}),
+        );
+    }
+}
+
+/// Uploads a zip as CI does (with a SHA-256 checksum); returns the checksum.
+fn put_object(moto: &monorel_e2e::moto::Moto, key: &str, body: &str) -> String {
+    s3(
+        moto,
+        "put_object",
+        serde_json::json!({"Bucket": FLOW_BUCKET, "Key": key, "Body": body, "ChecksumAlgorithm": "SHA256"}),
+    );
+    let head = s3(
+        moto,
+        "head_object",
+        serde_json::json!({"Bucket": FLOW_BUCKET, "Key": key, "ChecksumMode": "ENABLED"}),
+    );
+    head["ChecksumSHA256"]
+        .as_str()
+        .expect("checksum")
+        .to_string()
+}
+
+fn versions(moto: &monorel_e2e::moto::Moto, key: &str) -> Vec<String> {
+    let answer = s3(
+        moto,
+        "list_object_versions",
+        serde_json::json!({"Bucket": FLOW_BUCKET, "Prefix": key}),
+    );
+    answer["Versions"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter(|v| v["Key"] == key)
+                .filter_map(|v| v["VersionId"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn flow_config() -> String {
+    format!(
+        "[registry]\nregion = \"us-east-1\"\n\n[registries.lambda]\nkind = \"s3\"\nbucket = \"{FLOW_BUCKET}\"\nregion = \"us-east-1\"\n\n[services.lambda-a]\npath = \"services/lambda-a\"\nregistry = \"lambda\"\n\n[environments.stg]\ndir = \"infra/stg\"\n\n[environments.sam]\nkind = \"sam\"\ntemplate = \"infra/sam/template.yaml\"\n"
+    )
+}
+
+#[test]
+fn full_flow_release_hook_promote_then_deploy_to_terraform_and_sam() {
+    let moto = monorel_e2e::moto::Moto::start();
+    create_bucket(&moto, true);
+    let mut env = monorel_e2e::TestEnv::new();
+    for (k, v) in moto.env() {
+        env.set_env(k, &v);
+    }
+    let repo = env.monorepo("mono", &flow_config(), &["lambda-a"]);
+    let template = repo.work.join("infra/sam/template.yaml");
+    std::fs::create_dir_all(template.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&template, TEMPLATE).expect("template");
+    env.git(&repo.work, &["add", "-A"]);
+    env.git(
+        &repo.work,
+        &["commit", "-q", "-m", "chore: the SAM template"],
+    );
+    env.run(&repo.work, &["install"]).ok();
+    let sha = env.commit_to(&repo, "lambda-a", "app.py", "feat: a handler");
+    let sum = put_object(&moto, &format!("lambda-a-{sha}"), "zip bytes");
+
+    let run = env
+        .run(
+            &repo.work,
+            &["lambda-a", "--bump", "minor", "--push", "--json"],
+        )
+        .ok();
+    let tag = run.json()["tag"].as_str().expect("tag").to_string();
+    env.run(&repo.work, &["promote", &tag]).ok();
+    let version = versions(&moto, &tag);
+    assert_eq!(version.len(), 1, "{version:?}");
+
+    // Terraform: the pin file holds the object, under the guide's names.
+    let run = env
+        .run(
+            &repo.work,
+            &["deploy", "lambda-a", "--env", "stg", "--json"],
+        )
+        .ok();
+    let json = run.json();
+    assert_eq!(json["kind"], "terraform");
+    assert_eq!(json["variable"], "lambda_a_release_tag");
+    assert_eq!(json["object"]["key"], tag.as_str());
+    assert_eq!(json["changed"], true);
+    let pins: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.work.join("infra/stg/lambda-a.auto.tfvars.json"))
+            .expect("pin file"),
+    )
+    .expect("the pin file is JSON");
+    assert_eq!(
+        pins,
+        serde_json::json!({
+            "lambda_a_release_tag": tag,
+            "lambda_a_s3_bucket": FLOW_BUCKET,
+            "lambda_a_s3_key": tag,
+            "lambda_a_s3_object_version": version[0],
+            "lambda_a_source_code_hash": sum,
+        })
+    );
+
+    // SAM: only LambdaAFunction's CodeUri changes, committed, and cfn-lint accepts it.
+    let run = env
+        .run(
+            &repo.work,
+            &["deploy", "lambda-a", "--env", "sam", "--commit"],
+        )
+        .ok();
+    assert!(
+        run.stdout
+            .contains("set the CodeUri of LambdaAFunction in infra/sam/template.yaml"),
+        "{}",
+        run.stdout
+    );
+    let new = std::fs::read_to_string(&template).expect("read");
+    let (before, after) = changed(TEMPLATE, &new);
+    assert_eq!(before, " ../../services/lambda-a");
+    let expected_version = if version[0].starts_with(|c: char| c.is_ascii_alphabetic())
+        && version[0]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+    {
+        version[0].clone()
+    } else {
+        serde_json::Value::String(version[0].clone()).to_string()
+    };
+    assert_eq!(
+        after,
+        format!("\n        Bucket: {FLOW_BUCKET}\n        Key: {tag}\n        Version: {expected_version}")
+    );
+    lint(&template);
+    assert_eq!(
+        env.git(&repo.work, &["log", "-1", "--format=%s"]),
+        format!("deploy(sam): lambda-a {tag}")
+    );
+    let again = env
+        .run(
+            &repo.work,
+            &["deploy", "lambda-a", "--env", "sam", "--json"],
+        )
+        .ok();
+    assert_eq!(again.json()["changed"], false);
+    assert_eq!(again.json()["resource"], "LambdaAFunction");
+    assert_eq!(again.json()["variable"], serde_json::Value::Null);
+}
+
+#[test]
+fn deploy_refuses_an_object_that_is_not_promoted_and_writes_nothing() {
+    let moto = monorel_e2e::moto::Moto::start();
+    create_bucket(&moto, false);
+    let mut env = monorel_e2e::TestEnv::new();
+    for (k, v) in moto.env() {
+        env.set_env(k, &v);
+    }
+    let repo = env.monorepo("mono", &flow_config(), &["lambda-a"]);
+    let sha = env.git(&repo.work, &["rev-parse", "HEAD"]);
+    put_object(&moto, &format!("lambda-a-{sha}"), "zip");
+    let tag = env
+        .run(&repo.work, &["lambda-a", "--bump", "minor", "--json"])
+        .ok()
+        .json()["tag"]
+        .as_str()
+        .expect("tag")
+        .to_string();
+    for target in ["stg", "sam"] {
+        let run = env
+            .run(&repo.work, &["deploy", "lambda-a", "--env", target])
+            .expect_code(1);
+        assert!(
+            run.stderr.contains("not promoted yet") && run.stderr.contains(&tag),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(!repo.work.join("infra").exists(), "nothing written");
+}

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use monorel_core::config::EnvironmentKind;
+use monorel_core::config::{EnvironmentKind, RegistryKind};
 use monorel_core::deploy;
 use monorel_core::history;
 use monorel_core::repo::HeadState;
@@ -84,7 +84,9 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
     let mut targets = Vec::with_capacity(configured.len() * environments.len());
     for name in configured.keys() {
         for env in &environments {
-            targets.push(deploy::target(&ctx.config, &root, name, env)?);
+            // An S3 service's tag variable has its own default (`_release_tag`).
+            let objects = ctx.config.store_of(name).1.kind == RegistryKind::S3;
+            targets.push(deploy::target_for(&ctx.config, &root, name, env, objects)?);
         }
     }
     let mut pins = deploy::read_pins(&targets).into_iter();
