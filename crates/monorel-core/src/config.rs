@@ -374,10 +374,10 @@ impl RegistryConfig {
                 let release_template = self.release_key.as_deref().unwrap_or(DEFAULT_RELEASE_KEY);
                 check_placeholders(release_template, RELEASE_KEY_PLACEHOLDERS)
                     .map_err(|m| (at("release-key"), m))?;
-                let per_release = release_template.contains("{tag}")
+                let names_release = release_template.contains("{tag}")
                     || (release_template.contains("{service}")
                         && release_template.contains("{version}"));
-                if !per_release {
+                if !names_release {
                     return Err((
                         at("release-key"),
                         format!("`{}` must contain {{tag}}, or {{service}} and {{version}}, so that each release has its own object", crate::text::line(release_template)),
@@ -605,6 +605,9 @@ pub enum EnvironmentKind {
     /// A Terraform root module whose variables file pins the release (applied by the team).
     #[default]
     Terraform,
+    /// A SAM template (`template`) whose function (`resource`) gets the promoted object as
+    /// its `CodeUri`.
+    Sam,
     /// An ECS service: `deploy` registers a task-definition revision with the release's
     /// image by digest and rolls the service out to it.
     Ecs,
@@ -618,6 +621,7 @@ impl EnvironmentKind {
     pub fn as_str(self) -> &'static str {
         match self {
             EnvironmentKind::Terraform => "terraform",
+            EnvironmentKind::Sam => "sam",
             EnvironmentKind::Ecs => "ecs",
             EnvironmentKind::Lambda => "lambda",
         }
@@ -640,6 +644,7 @@ impl EnvironmentKind {
                 "alias",
                 "region",
             ],
+            EnvironmentKind::Sam => &["template", "resource"],
             EnvironmentKind::Ecs => &["cluster", "service", "container", "region"],
             EnvironmentKind::Lambda => &["function", "alias", "region"],
         }
@@ -654,19 +659,29 @@ impl EnvironmentKind {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct EnvironmentConfig {
-    /// What the environment is; `terraform` when absent (every older file).
+    /// How the environment is deployed; `terraform` unless said otherwise, so every
+    /// configuration written before SAM support keeps its meaning.
     #[serde(default)]
     pub kind: EnvironmentKind,
-    /// The Terraform root module of the environment, relative to the repository root
-    /// (required for `kind = "terraform"`, the only kind that takes it).
+    /// The Terraform root module of the environment, relative to the repository root.
+    /// Required for `kind = "terraform"` (checked by [`Config::parse`], so a SAM
+    /// environment need not invent one).
     #[serde(default)]
     pub dir: String,
+    /// `kind = "sam"`: the template, relative to the repository root.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// `kind = "sam"`: the function's logical id; `{service}`, `{service_snake}`,
+    /// `{service_pascal}` and `{env}` are its placeholders.
+    #[serde(default = "default_env_resource")]
+    pub resource: String,
     /// The variables file each service's pin is written to.
     #[serde(default = "default_env_file")]
     pub file: String,
-    /// The variable that holds the release tag.
-    #[serde(default = "default_env_variable")]
-    pub variable: String,
+    /// The variable that holds the release tag; see [`EnvironmentConfig::variable_for`]
+    /// for its default, which depends on the service's artifact.
+    #[serde(default)]
+    pub variable: Option<String>,
     /// ECS: the cluster (name or ARN); required for `kind = "ecs"`.
     #[serde(default)]
     pub cluster: Option<String>,
@@ -782,8 +797,25 @@ pub fn render_live(template: &str, service: &str, env: &str) -> String {
 fn default_env_file() -> String {
     "{service}.auto.tfvars.json".into()
 }
-fn default_env_variable() -> String {
-    "{service_snake}_image_tag".into()
+/// The default release-tag variable of an image service.
+pub const IMAGE_TAG_VARIABLE: &str = "{service_snake}_image_tag";
+/// The default release-tag variable of a service whose artifact is an object (S3).
+pub const RELEASE_TAG_VARIABLE: &str = "{service_snake}_release_tag";
+fn default_env_resource() -> String {
+    "{service_pascal}Function".into()
+}
+
+impl EnvironmentConfig {
+    /// Returns the template of the release-tag variable: `variable` when set, else
+    /// `{service_snake}_image_tag` for an image service and `{service_snake}_release_tag`
+    /// for an object (S3) service, whose tag names no image.
+    pub fn variable_for(&self, object: bool) -> &str {
+        match (&self.variable, object) {
+            (Some(variable), _) => variable,
+            (None, false) => IMAGE_TAG_VARIABLE,
+            (None, true) => RELEASE_TAG_VARIABLE,
+        }
+    }
 }
 
 /// The error returned by [`Config::load`] and [`Config::parse`].
@@ -967,7 +999,7 @@ impl Config {
         };
         let region = over.region.clone().or_else(|| environment.region.clone());
         match kind {
-            EnvironmentKind::Terraform => None,
+            EnvironmentKind::Terraform | EnvironmentKind::Sam => None,
             EnvironmentKind::Ecs => Some(LiveTarget::Ecs {
                 cluster: pick(&over.cluster, &environment.cluster, ""),
                 service: pick(&over.service, &environment.service, "{service}"),
@@ -1142,8 +1174,10 @@ impl Config {
             })?;
             check_placeholders(&env.file, &["{service}", "{service_snake}", "{env}"])
                 .map_err(|m| invalid(&format!("environments.{name}.file"), m))?;
-            check_placeholders(&env.variable, &["{service}", "{service_snake}", "{env}"])
-                .map_err(|m| invalid(&format!("environments.{name}.variable"), m))?;
+            if let Some(variable) = &env.variable {
+                check_placeholders(variable, &["{service}", "{service_snake}", "{env}"])
+                    .map_err(|m| invalid(&format!("environments.{name}.variable"), m))?;
+            }
             validate_kind(name, env).map_err(|(key, m)| invalid(&key, m))?;
         }
         for (service_name, service) in &self.services {
@@ -1257,7 +1291,9 @@ fn validate_kind(name: &str, env: &EnvironmentConfig) -> Result<(), (String, Str
     let set: Vec<&str> = [
         ("dir", !env.dir.is_empty()),
         ("file", env.file != default_env_file()),
-        ("variable", env.variable != default_env_variable()),
+        ("variable", env.variable.is_some()),
+        ("template", env.template.is_some()),
+        ("resource", env.resource != default_env_resource()),
         ("cluster", env.cluster.is_some()),
         ("service", env.service.is_some()),
         ("container", env.container.is_some()),
@@ -1286,6 +1322,16 @@ fn validate_kind(name: &str, env: &EnvironmentConfig) -> Result<(), (String, Str
             "a Terraform environment needs `dir`, its root module (like dir = \"infra/stg\")"
                 .into(),
         )),
+        EnvironmentKind::Sam => {
+            let Some(template) = &env.template else {
+                return Err((
+                    key("template"),
+                    "missing; a SAM environment names its template, like `template = \"infra/stg/template.yaml\"`".into(),
+                ));
+            };
+            crate::text::check_relative_path(template).map_err(|rule| (key("template"), rule))?;
+            check_placeholders(&env.resource, LIVE_PLACEHOLDERS).map_err(|m| (key("resource"), m))
+        }
         EnvironmentKind::Ecs if env.cluster.as_deref().is_none_or(|c| c.trim().is_empty()) => {
             Err((
                 key("cluster"),
@@ -1720,6 +1766,82 @@ mod tests {
             .expect_err("typo")
             .to_string();
         assert!(err.ends_with("(did you mean `cluster`?)"), "{err}");
+    }
+
+    #[test]
+    fn environment_kinds_check_their_own_keys() {
+        let svc = "[services.lambda-a]\npath = \"a\"\n";
+        let config = Config::parse(
+            &format!("{svc}[environments.stg]\nkind = \"sam\"\ntemplate = \"infra/stg/template.yaml\"\n[environments.prod]\ndir = \"infra/prod\"\n"),
+            "f",
+        )
+        .expect("valid");
+        let stg = &config.environments["stg"];
+        assert_eq!(stg.kind, EnvironmentKind::Sam);
+        assert_eq!(stg.resource, "{service_pascal}Function");
+        assert_eq!(config.environments["prod"].kind, EnvironmentKind::Terraform);
+        assert_eq!(
+            config.environments["prod"].variable_for(false),
+            "{service_snake}_image_tag"
+        );
+        assert_eq!(
+            config.environments["prod"].variable_for(true),
+            "{service_snake}_release_tag"
+        );
+        for (env, key, rule) in [
+            ("kind = \"sam\"\n", "environments.e.template", "missing"),
+            (
+                "kind = \"sam\"\ntemplate = \"../t.yaml\"\n",
+                "environments.e.template",
+                "`..`",
+            ),
+            (
+                "kind = \"sam\"\ntemplate = \"t.yaml\"\ndir = \"x\"\n",
+                "environments.e.dir",
+                "only to `kind = \"terraform\"`",
+            ),
+            (
+                "kind = \"sam\"\ntemplate = \"t.yaml\"\nresource = \"{svc}\"\n",
+                "environments.e.resource",
+                "unknown placeholder",
+            ),
+            ("file = \"x.tfvars\"\n", "environments.e.dir", "missing"),
+            (
+                "dir = \"x\"\ntemplate = \"t.yaml\"\n",
+                "environments.e.template",
+                "only to `kind = \"sam\"`",
+            ),
+            (
+                "dir = \"x\"\nresource = \"F\"\n",
+                "environments.e.resource",
+                "only to `kind = \"sam\"`",
+            ),
+        ] {
+            let err = Config::parse(&format!("{svc}[environments.e]\n{env}"), "f")
+                .expect_err(env)
+                .to_string();
+            assert!(err.contains(key) && err.contains(rule), "{env:?}: {err}");
+        }
+        let err = Config::parse(
+            &format!("{svc}[environments.e]\nkind = \"sam\"\ntemplat = \"t\"\n"),
+            "f",
+        )
+        .expect_err("typo")
+        .to_string();
+        assert!(
+            err.contains("unknown field `templat`") && err.contains("`template`"),
+            "{err}"
+        );
+        let err = Config::parse(
+            &format!("{svc}[environments.e]\nkind = \"lambda-zip\"\n"),
+            "f",
+        )
+        .expect_err("kind")
+        .to_string();
+        assert!(
+            err.contains("`terraform`") && err.contains("`sam`"),
+            "{err}"
+        );
     }
 
     #[test]

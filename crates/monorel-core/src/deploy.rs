@@ -24,7 +24,7 @@ use std::path::{Component, Path, PathBuf};
 use hcl_edit::expr::Expression;
 use hcl_edit::{Decorate, Span};
 
-use crate::config::{Config, EnvironmentConfig};
+use crate::config::{Config, EnvironmentConfig, EnvironmentKind};
 use crate::safe_write::{self, Lock, Policy, WriteError};
 
 #[cfg(feature = "ecs")]
@@ -33,6 +33,7 @@ mod json;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod rollout;
+pub mod sam;
 pub mod target;
 
 /// The UTF-8 byte-order mark, which some Windows editors put at the start of a file.
@@ -65,8 +66,37 @@ pub struct PinTarget {
     pub variable: String,
     /// The variable that holds the image digest.
     pub digest_variable: String,
+    /// The variables that hold a promoted object's location (S3 services).
+    pub object_variables: ObjectVariables,
     /// The file's syntax.
     pub format: PinFormat,
+}
+
+/// The variables of an S3 service's pin, named after the service (`lambda-a` →
+/// `lambda_a_s3_bucket`, ...) so that an `aws_lambda_function` takes them as they are.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ObjectVariables {
+    /// `<service_snake>_s3_bucket`.
+    pub bucket: String,
+    /// `<service_snake>_s3_key`.
+    pub key: String,
+    /// `<service_snake>_s3_object_version`, written when the bucket is versioned.
+    pub version: String,
+    /// `<service_snake>_source_code_hash`, written when S3 has the object's SHA-256.
+    pub source_code_hash: String,
+}
+
+impl ObjectVariables {
+    /// Returns the variables of `service`.
+    pub fn of(service: &str) -> ObjectVariables {
+        let snake = service.replace('-', "_");
+        ObjectVariables {
+            bucket: format!("{snake}_s3_bucket"),
+            key: format!("{snake}_s3_key"),
+            version: format!("{snake}_s3_object_version"),
+            source_code_hash: format!("{snake}_source_code_hash"),
+        }
+    }
 }
 
 /// The error returned by the functions of this module.
@@ -79,6 +109,14 @@ pub enum DeployError {
         name: String,
         /// The configured names.
         known: Vec<String>,
+    },
+    /// The environment is not a Terraform one (`kind = "sam"`): it has no variables file.
+    #[error("[environments.{env}] is kind = \"{kind}\", which has no Terraform variables file")]
+    NotTerraform {
+        /// The environment.
+        env: String,
+        /// Its kind.
+        kind: &'static str,
     },
     /// A rendered file name leaves the environment's directory or is not a tfvars file.
     #[error("[environments.{env}] file renders to `{file}`, which {rule}; fix `file` in git-release.toml")]
@@ -143,12 +181,30 @@ fn known_text(known: &[String]) -> String {
     }
 }
 
-/// Renders an environment template: `{service}`, `{service_snake}` (`-` → `_`), `{env}`.
+/// Renders an environment template: `{service}`, `{service_snake}` (`-` → `_`),
+/// `{service_pascal}` (`lambda-a` → `LambdaA`), `{env}`.
 pub fn render(template: &str, service: &str, env: &str) -> String {
     template
         .replace("{service_snake}", &service.replace('-', "_"))
+        .replace("{service_pascal}", &pascal(service))
         .replace("{service}", service)
         .replace("{env}", env)
+}
+
+/// Returns `service` in PascalCase: each run of letters and digits between `-`, `_` or
+/// `.` starts with a capital (`lambda-a` → `LambdaA`, `api_v2` → `ApiV2`).
+pub fn pascal(service: &str) -> String {
+    service
+        .split(['-', '_', '.'])
+        .flat_map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+                .into_iter()
+                .chain(chars)
+        })
+        .collect()
 }
 
 /// Returns the digest variable that goes with the tag variable `variable`.
@@ -162,12 +218,25 @@ pub fn digest_variable(variable: &str) -> String {
     }
 }
 
-/// Returns where `service`'s pin lives in environment `env`.
+/// Returns where `service`'s pin lives in environment `env`, for an image service.
 pub fn target(
     config: &Config,
     root: &Path,
     service: &str,
     env: &str,
+) -> Result<PinTarget, DeployError> {
+    target_for(config, root, service, env, false)
+}
+
+/// Returns where `service`'s pin lives in environment `env`; `object` says whether the
+/// service's artifact is an object (S3), whose release-tag variable defaults to
+/// `{service_snake}_release_tag` rather than `{service_snake}_image_tag`.
+pub fn target_for(
+    config: &Config,
+    root: &Path,
+    service: &str,
+    env: &str,
+    object: bool,
 ) -> Result<PinTarget, DeployError> {
     let environment =
         config
@@ -177,13 +246,16 @@ pub fn target(
                 name: env.to_string(),
                 known: config.environments.keys().cloned().collect(),
             })?;
-    if environment.kind != crate::config::EnvironmentKind::Terraform {
+    if matches!(
+        environment.kind,
+        crate::config::EnvironmentKind::Ecs | crate::config::EnvironmentKind::Lambda
+    ) {
         return Err(DeployError::LiveEnvironment {
             env: env.to_string(),
             kind: environment.kind.as_str(),
         });
     }
-    target_of(environment, root, service, env)
+    target_of(environment, root, service, env, object)
 }
 
 fn target_of(
@@ -191,7 +263,14 @@ fn target_of(
     root: &Path,
     service: &str,
     env: &str,
+    object: bool,
 ) -> Result<PinTarget, DeployError> {
+    if environment.kind == EnvironmentKind::Sam {
+        return Err(DeployError::NotTerraform {
+            env: env.to_string(),
+            kind: "sam",
+        });
+    }
     let name = render(&environment.file, service, env);
     let bad = |rule| DeployError::BadFile {
         env: env.to_string(),
@@ -212,7 +291,7 @@ fn target_of(
     } else {
         return Err(bad("does not end in `.tfvars.json` or `.tfvars`"));
     };
-    let variable = render(&environment.variable, service, env);
+    let variable = render(environment.variable_for(object), service, env);
     let valid_ident = variable
         .chars()
         .next()
@@ -232,18 +311,39 @@ fn target_of(
         path: root.join(&relative),
         root: root.to_path_buf(),
         digest_variable: digest_variable(&variable),
+        object_variables: ObjectVariables::of(service),
         variable,
         format,
     })
 }
 
-/// What to pin: a release tag and, when the registry was asked, the image digest.
+/// What to pin: a release tag and, when the registry was asked, the image digest or
+/// the promoted object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pin {
     /// The release tag, like `service-a-v1.2.0`.
     pub tag: String,
     /// The image's manifest digest; `None` with `[registry] kind = "none"`.
     pub digest: Option<String>,
+    /// The promoted object of an S3 service; `None` for an image service.
+    pub object: Option<ObjectLocation>,
+}
+
+/// Where a promoted object lives, as a deployment names it: what a Lambda function's
+/// code location needs, and nothing a deployment cannot use.
+///
+/// Kept this small so that any store's identity of an object maps onto it field by field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ObjectLocation {
+    /// The bucket.
+    pub bucket: String,
+    /// The object's key (the release key, like `lambda-a-v1.2.0`).
+    pub key: String,
+    /// The object's version id, when the bucket is versioned.
+    pub version_id: Option<String>,
+    /// The base64 SHA-256 of the object's bytes, when S3 has it (what Terraform's
+    /// `source_code_hash` compares).
+    pub checksum_sha256_base64: Option<String>,
 }
 
 impl PinTarget {
@@ -389,35 +489,67 @@ pub fn read_pins(targets: &[PinTarget]) -> Vec<Result<Option<String>, DeployErro
         })
         .collect()
 }
+
+/// Returns the new text of a JSON variables file with the pin's values set in place.
 ///
 /// A stale digest is removed when no digest is known, so the file never pairs a tag with
-/// another release's digest.
+/// another release's digest; likewise a stale object version or code hash.
 pub fn update_json(old: Option<&str>, target: &PinTarget, pin: &Pin) -> Result<String, String> {
+    let values = assignments(target, pin);
     let Some(old) = old.filter(|text| !text.trim().is_empty()) else {
-        let mut pairs = vec![(target.variable.as_str(), pin.tag.as_str())];
-        if let Some(digest) = &pin.digest {
-            pairs.push((target.digest_variable.as_str(), digest.as_str()));
-        }
+        let pairs: Vec<(&str, &str)> = values
+            .iter()
+            .filter_map(|(k, v)| v.map(|v| (*k, v)))
+            .collect();
         return json::new_file(&pairs);
     };
-    let text = json::set_string(old, &target.variable, &pin.tag)?;
-    match &pin.digest {
-        Some(digest) => json::set_string(&text, &target.digest_variable, digest),
-        None => json::remove(&text, &target.digest_variable),
+    let mut text = old.to_string();
+    for (key, value) in values {
+        text = match value {
+            Some(value) => json::set_string(&text, key, value)?,
+            None => json::remove(&text, key)?,
+        };
     }
+    Ok(text)
+}
+
+/// Returns every variable of the pin in the order they are written, each with its value,
+/// or `None` for a variable that must not be there (a stale digest, object version or
+/// code hash).
+fn assignments<'a>(target: &'a PinTarget, pin: &'a Pin) -> Vec<(&'a str, Option<&'a str>)> {
+    let mut values = vec![
+        (target.variable.as_str(), Some(pin.tag.as_str())),
+        (target.digest_variable.as_str(), pin.digest.as_deref()),
+    ];
+    if let Some(object) = &pin.object {
+        let names = &target.object_variables;
+        values.extend([
+            (names.bucket.as_str(), Some(object.bucket.as_str())),
+            (names.key.as_str(), Some(object.key.as_str())),
+            (names.version.as_str(), object.version_id.as_deref()),
+            (
+                names.source_code_hash.as_str(),
+                object.checksum_sha256_base64.as_deref(),
+            ),
+        ]);
+    }
+    values
 }
 
 /// Returns the new text of an HCL variables file with the pin's values set in place.
 ///
 /// An existing attribute keeps its key, its `=` alignment and its comments: only the
 /// value expression changes. A missing attribute is appended at the end of the file. As
-/// in JSON, a stale digest is removed when no digest is known.
+/// in JSON, a stale digest (or object version, or code hash) is removed.
 pub fn update_hcl(old: &str, target: &PinTarget, pin: &Pin) -> Result<String, String> {
-    let text = set_hcl_string(old, &target.variable, &pin.tag)?;
-    match &pin.digest {
-        Some(digest) => set_hcl_string(&text, &target.digest_variable, digest),
-        None => remove_hcl_attribute(&text, &target.digest_variable),
+    let mut text = old.to_string();
+    for (key, value) in assignments(target, pin) {
+        text = match value {
+            Some(value) => set_hcl_string(&text, key, value)?,
+            None => remove_hcl_attribute(&text, key)?,
+        };
     }
+    Ok(text)
 }
 
 /// Removes top-level attribute `key` from HCL text `old`: its line, with a comment that
@@ -540,6 +672,7 @@ mod tests {
         let pin = Pin {
             tag: "service-a-v1.0.0".into(),
             digest: Some("sha256:abc".into()),
+            object: None,
         };
         let new = update_json(None, &t, &pin).expect("json");
         assert_eq!(
@@ -554,6 +687,7 @@ mod tests {
         let no_digest = Pin {
             tag: "service-a-v1.1.0".into(),
             digest: None,
+            object: None,
         };
         let text = update_json(Some(&text), &t, &no_digest).expect("json");
         assert!(!text.contains("digest"), "{text}");
@@ -568,6 +702,7 @@ mod tests {
         let pin = Pin {
             tag: "service-a-v1.10.0".into(),
             digest: Some("sha256:new".into()),
+            object: None,
         };
         let new = update_hcl(old, &t, &pin).expect("edit");
         assert_eq!(
@@ -584,6 +719,7 @@ mod tests {
         let pin = Pin {
             tag: "service-a-v1.0.1".into(),
             digest: None,
+            object: None,
         };
         let new = update_hcl(old, &t, &pin).expect("edit");
         assert_eq!(
@@ -604,6 +740,7 @@ mod tests {
         let pin = Pin {
             tag: "service-a-v1.0.0".into(),
             digest: None,
+            object: None,
         };
         assert!(write_pin(&t, &pin).expect("write"));
         assert_eq!(
@@ -619,6 +756,7 @@ mod tests {
         let pin = Pin {
             tag: "service-a-v1.0.1".into(),
             digest: Some("sha256:d".into()),
+            object: None,
         };
         let new = update_hcl(old, &t, &pin).expect("edit");
         assert_eq!(
@@ -636,6 +774,7 @@ mod tests {
         let pin = Pin {
             tag: "service-a-v0.1.0".into(),
             digest: None,
+            object: None,
         };
         assert!(write_pin(&t, &pin).expect("write"));
         assert!(!write_pin(&t, &pin).expect("same again"));

@@ -14,12 +14,12 @@ use monorel_core::deploy::rollout::Progress;
 use monorel_core::deploy::target::{
     self, AwsFailure, Code, Deployed, Observer, Options, Request, Running, TargetError,
 };
-use monorel_core::registry::{self, ImageRef, ImageStatus};
+use monorel_core::registry::{self, ArtifactStatus, Identity, Wanted};
 use monorel_core::repo::Release;
 use monorel_core::text;
 use serde::Serialize;
 
-use super::deploy::{choose_release, read_digest, DeployArgs};
+use super::deploy::{choose_release, read_artifact, DeployArgs};
 use super::Context;
 use crate::error::{CliError, CliResult, Kind};
 use crate::ui::{self, Style};
@@ -177,9 +177,29 @@ pub fn run(ctx: &Context, args: &DeployArgs, live: &LiveTarget) -> CliResult {
 }
 
 /// The release's code by immutable reference: `<repository uri>@<digest>` of the image
-/// under the release tag. A registry that records no digest cannot be deployed from.
+/// under the release tag, or the promoted object at its version. A store that records
+/// neither a digest nor a version cannot be deployed from: a tag or a key can change.
 fn release_code(ctx: &Context, service: &str, release: &Release) -> Result<Code, CliError> {
-    let Some(digest) = read_digest(ctx, service, release)? else {
+    let (digest, object) = read_artifact(ctx, service, release)?;
+    if let Some(object) = object {
+        let Some(version) = object.version_id else {
+            return Err(CliError::new(
+                Kind::Refused,
+                format!(
+                    "cannot deploy {} to a live environment: bucket {} is not versioned, so the object has no version id to deploy by",
+                    text::line(&release.tag),
+                    text::line(&object.bucket)
+                ),
+            )
+            .hint("turn on versioning for the bucket (aws s3api put-bucket-versioning --versioning-configuration Status=Enabled), promote again, then deploy; or deploy through a Terraform or SAM environment"));
+        };
+        return Ok(Code::Object {
+            bucket: object.bucket,
+            key: object.key,
+            version,
+        });
+    }
+    let Some(digest) = digest else {
         return Err(CliError::new(
             Kind::Refused,
             format!(
@@ -230,20 +250,19 @@ pub(super) fn release_digests(ctx: &Context, service: &str) -> Vec<(String, Stri
     let Ok(releases) = ctx.repo.releases(&template, service) else {
         return Vec::new();
     };
-    let repository = ctx.config.image_repository(service);
-    let images: Vec<ImageRef> = releases
+    let wanted: Vec<Wanted> = releases
         .iter()
-        .map(|r| ImageRef {
-            repository: repository.clone(),
-            tag: r.tag.clone(),
+        .map(|r| Wanted {
+            service: service.to_string(),
+            artifact: registry::release_artifact(&ctx.config, service, &r.tag, &r.version),
         })
         .collect();
-    let statuses = registry::open(&ctx.config).check(&images);
-    images
+    let statuses = registry::Stores::open(&ctx.config).check(&wanted);
+    releases
         .into_iter()
         .zip(statuses)
-        .filter_map(|(image, status)| match status {
-            ImageStatus::Present { digest } => Some((digest, image.tag)),
+        .filter_map(|(release, status)| match status {
+            ArtifactStatus::Present(Identity::Image { digest }) => Some((digest, release.tag)),
             _ => None,
         })
         .collect()

@@ -1,5 +1,6 @@
 //! `git release init`: write a commented starter `git-release.toml`, with the services
-//! found as directories that contain a `Dockerfile`.
+//! found as directories that contain a `Dockerfile` (image services, ECR) or a SAM
+//! template with an `AWS::Serverless::Function` (Lambda services, zips in an S3 store).
 //!
 //! Directory names are repository data: they reach the file only as TOML keys and
 //! strings quoted by [`toml_key`] and [`toml_string`], and the file is written through
@@ -55,18 +56,27 @@ pub fn run(dir: &Path, args: InitArgs) -> CliResult {
             ),
         ));
     }
-    let (services, skipped) = find_services(&root);
-    let text = starter_config(&services);
+    let (found, skipped) = find_services(&root);
+    let lambdas: Vec<String> = found
+        .iter()
+        .filter(|(_, _, kind)| *kind == Found::Lambda)
+        .map(|(name, _, _)| name.clone())
+        .collect();
+    let services: Vec<(String, String)> = found
+        .into_iter()
+        .map(|(name, path, _)| (name, path))
+        .collect();
+    let text = starter_config(&services, &lambdas);
     let parsed = Config::parse(&text, FILE_NAME)
         .map_err(|e| CliError::new(Kind::Internal, format!("the starter file is invalid: {e}")))?;
     // The file must say what was found: a name or path that TOML read differently would
     // be another configuration than the one announced below.
     let faithful = parsed.services.len() == services.len()
         && services.iter().all(|(name, dir)| {
-            parsed
-                .services
-                .get(name)
-                .is_some_and(|service| &service.path == dir)
+            parsed.services.get(name).is_some_and(|service| {
+                &service.path == dir
+                    && service.registry.as_deref() == lambdas.contains(name).then_some(LAMBDA_STORE)
+            })
         });
     if !faithful {
         return Err(CliError::new(
@@ -77,18 +87,59 @@ pub fn run(dir: &Path, args: InitArgs) -> CliResult {
     lock.commit(text.as_bytes())?;
     println!("wrote {FILE_NAME} with {} service(s)", services.len());
     for (name, dir) in &services {
-        println!("  {} ({})", text::line(name), text::line(dir));
+        let lambda = if lambdas.contains(name) {
+            ", Lambda zip in S3"
+        } else {
+            ""
+        };
+        println!("  {} ({}{lambda})", text::line(name), text::line(dir));
     }
     for note in &skipped {
         crate::ui::warn(note);
+    }
+    if !lambdas.is_empty() {
+        println!("set the bucket of [registries.{LAMBDA_STORE}] (and its region): CI uploads each Lambda service's zip there");
     }
     println!("next: review it, commit it, and run `git release install` to add the pre-push hook");
     Ok(ExitCode::SUCCESS)
 }
 
-/// Returns `(service name, path)` for each directory with a `Dockerfile`, sorted by path,
-/// and a note for each such directory that could not become a service.
-fn find_services(root: &Path) -> (Vec<(String, String)>, Vec<String>) {
+/// The named store `init` writes for Lambda services.
+const LAMBDA_STORE: &str = "lambda";
+
+/// The file names SAM looks for by default.
+const SAM_TEMPLATES: &[&str] = &["template.yaml", "template.yml"];
+
+/// A SAM template larger than this is not read (a template is limited to 1 MB anyway).
+const MAX_TEMPLATE_BYTES: u64 = 1 << 20;
+
+/// What made a directory a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Found {
+    /// A `Dockerfile`: an image (this wins: a SAM function built from a Dockerfile ships
+    /// an image too).
+    Image,
+    /// A SAM template with an `AWS::Serverless::Function` and no `Dockerfile`.
+    Lambda,
+}
+
+/// Whether `path` is a SAM template that defines a function.
+fn is_sam_template(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut text = String::new();
+    file.take(MAX_TEMPLATE_BYTES)
+        .read_to_string(&mut text)
+        .is_ok()
+        && text.contains("AWS::Serverless::Function")
+}
+
+/// Returns `(service name, path, what was found)` for each directory with a `Dockerfile`
+/// or a SAM template with a function, sorted by path, and a note for each such directory
+/// that could not become a service.
+fn find_services(root: &Path) -> (Vec<(String, String, Found)>, Vec<String>) {
     let mut found = Vec::new();
     let mut stack: Vec<(PathBuf, usize)> = vec![(root.to_path_buf(), 0)];
     while let Some((dir, depth)) = stack.pop() {
@@ -104,7 +155,15 @@ fn find_services(root: &Path) -> (Vec<(String, String)>, Vec<String>) {
                 if !skip && depth < 4 {
                     stack.push((path, depth + 1));
                 }
-            } else if name == "Dockerfile" && dir != root {
+            } else if dir != root
+                && (name == "Dockerfile"
+                    || (SAM_TEMPLATES.contains(&name.as_str()) && is_sam_template(&path)))
+            {
+                let kind = if name == "Dockerfile" {
+                    Found::Image
+                } else {
+                    Found::Lambda
+                };
                 let relative = dir.strip_prefix(root).unwrap_or(&dir);
                 // Joined with `/` by components: a `\` is part of a name on Unix.
                 let parts: Option<Vec<&str>> = relative
@@ -120,17 +179,20 @@ fn find_services(root: &Path) -> (Vec<(String, String)>, Vec<String>) {
                         .map(|n| n.to_string_lossy().to_string())
                         .unwrap_or_default(),
                     rel,
+                    kind,
                 ));
             }
         }
     }
-    found.sort_by(|a, b| a.1.cmp(&b.1));
+    // By path, image first: a directory with both files is one image service.
+    found.sort_by(|a, b| (&a.1, a.2).cmp(&(&b.1, b.2)));
+    found.dedup_by(|later, first| later.1 == first.1);
     // Two directories with the same name (`services/api`, `legacy/api`) must not become
     // one service silently: the later one is named after its parent too.
     let mut seen = std::collections::BTreeSet::new();
     let mut services = Vec::new();
     let mut skipped = Vec::new();
-    for (dir_name, rel) in found {
+    for (dir_name, rel, kind) in found {
         // The loader refuses such a path (a backslash, control characters), so writing it
         // would make a file that does not load.
         if let Err(why) = text::check_relative_path(&rel) {
@@ -154,8 +216,8 @@ fn find_services(root: &Path) -> (Vec<(String, String)>, Vec<String>) {
             .map(|p| p.to_string_lossy().to_string());
         let qualified = parent.and_then(|p| service_name(format!("{p}-{dir_name}")));
         match qualified {
-            _ if seen.insert(name.clone()) => services.push((name, rel)),
-            Some(q) if seen.insert(q.clone()) => services.push((q, rel)),
+            _ if seen.insert(name.clone()) => services.push((name, rel, kind)),
+            Some(q) if seen.insert(q.clone()) => services.push((q, rel, kind)),
             _ => skipped.push(format!(
                 "skipped {}: service `{name}` is already taken; add it by hand under another name",
                 text::line(&rel)
@@ -185,7 +247,8 @@ fn service_name(dir_name: String) -> Option<String> {
         .then_some(name)
 }
 
-fn starter_config(services: &[(String, String)]) -> String {
+/// Returns the starter file for `services`; those named in `lambdas` get the S3 store.
+fn starter_config(services: &[(String, String)], lambdas: &[String]) -> String {
     let mut text = String::from(
         r#"# git-release configuration: https://example.invalid/git-release/docs/reference.md
 # Keys are a contract; unknown keys are errors.
@@ -208,8 +271,22 @@ allow-rewrite = false          # allow moving or deleting release tags on the re
 on-registry-error = "block"    # or "warn" to let pushes through when the registry is down
 "#,
     );
+    if !lambdas.is_empty() {
+        text.push_str(&format!(
+            r#"
+# The Lambda services (a SAM template with an AWS::Serverless::Function) ship zips:
+# CI uploads each commit's zip to this bucket, `promote` copies it to the release key.
+[registries.{LAMBDA_STORE}]
+kind = "s3"
+bucket = "change-me-lambda-zips"   # set it: the bucket CI uploads to
+# region = "eu-west-1"
+key = "{{service}}-{{commit}}"         # the object CI uploads for each commit
+release-key = "{{tag}}"              # the object each release is promoted to
+"#
+        ));
+    }
     if services.is_empty() {
-        text.push_str("\n# No directory with a Dockerfile was found; add services like this:\n# [services.service-a]\n# path = \"services/service-a\"\n");
+        text.push_str("\n# No directory with a Dockerfile or a SAM template was found; add services like this:\n# [services.service-a]\n# path = \"services/service-a\"\n");
     }
     for (name, path) in services {
         text.push_str(&format!(
@@ -217,6 +294,9 @@ on-registry-error = "block"    # or "warn" to let pushes through when the regist
             toml_key(name),
             toml_string(path)
         ));
+        if lambdas.contains(name) {
+            text.push_str(&format!("registry = \"{LAMBDA_STORE}\"\n"));
+        }
     }
     text
 }
@@ -269,7 +349,7 @@ mod tests {
         .iter()
         .map(|(n, p)| (n.to_string(), p.to_string()))
         .collect();
-        let text = starter_config(&services);
+        let text = starter_config(&services, &[]);
         let config = Config::parse(&text, FILE_NAME).unwrap_or_else(|e| panic!("{text}\n{e}"));
         assert_eq!(config.services.len(), services.len(), "{text}");
         for (name, path) in &services {
@@ -283,7 +363,7 @@ mod tests {
             ("esc", "x/\u{7f}\u{1b}[31m\u{85}\t\r"),
             ("back", "apps/we\\dir"),
         ] {
-            let text = starter_config(&[(name.to_string(), path.to_string())]);
+            let text = starter_config(&[(name.to_string(), path.to_string())], &[]);
             let hooks = text.lines().filter(|l| l.trim() == "[hook]").count();
             assert_eq!(hooks, 1, "only the starter's own [hook] table:\n{text}");
             let error = Config::parse(&text, FILE_NAME)

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
+use monorel_core::config::{EnvironmentKind, RegistryKind};
 use monorel_core::deploy;
 use monorel_core::history;
 use monorel_core::repo::HeadState;
@@ -75,7 +76,14 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
     let ctx = Context::load(dir)?;
     let root = ctx.root();
     let template = ctx.config.tag_template();
-    let environments: Vec<String> = ctx.config.environments.keys().cloned().collect();
+    // SAM environments pin no Terraform variable; their column would always be empty.
+    let environments: Vec<String> = ctx
+        .config
+        .environments
+        .iter()
+        .filter(|(_, e)| e.kind != EnvironmentKind::Sam)
+        .map(|(name, _)| name.clone())
+        .collect();
     let configured = &ctx.config.services;
     let latest_all =
         history::latest_releases(&ctx.repo, &template, configured.keys().map(String::as_str))?;
@@ -93,7 +101,9 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
     for name in configured.keys() {
         for env in &environments {
             if ctx.config.live_target(name, env).is_none() {
-                targets.push(deploy::target(&ctx.config, &root, name, env)?);
+                // An S3 service's tag variable has its own default (`_release_tag`).
+                let objects = ctx.config.store_of(name).1.kind == RegistryKind::S3;
+                targets.push(deploy::target_for(&ctx.config, &root, name, env, objects)?);
             }
         }
     }

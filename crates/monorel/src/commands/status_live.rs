@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use monorel_core::deploy::target::{self, Running, Target};
-use monorel_core::registry::{self, ImageRef, ImageStatus};
+use monorel_core::registry::{self, ArtifactStatus, Identity, Wanted};
 
 use super::Context;
 
@@ -98,25 +98,31 @@ fn release_digests(ctx: &Context, services: &[&str]) -> BTreeMap<(String, String
         let Ok(releases) = ctx.repo.releases(&template, service) else {
             continue;
         };
-        let repository = ctx.config.image_repository(service);
         for release in releases {
-            owners.push(service.to_string());
-            images.push(ImageRef {
-                repository: repository.clone(),
-                tag: release.tag,
+            owners.push(release.tag.clone());
+            images.push(Wanted {
+                service: service.to_string(),
+                artifact: registry::release_artifact(
+                    &ctx.config,
+                    service,
+                    &release.tag,
+                    &release.version,
+                ),
             });
         }
     }
     if images.is_empty() {
         return BTreeMap::new();
     }
-    let statuses = registry::open(&ctx.config).check(&images);
+    let statuses = registry::Stores::open(&ctx.config).check(&images);
     owners
         .into_iter()
         .zip(images)
         .zip(statuses)
-        .filter_map(|((service, image), status)| match status {
-            ImageStatus::Present { digest } => Some(((service, digest), image.tag)),
+        .filter_map(|((tag, wanted), status)| match status {
+            ArtifactStatus::Present(Identity::Image { digest }) => {
+                Some(((wanted.service, digest), tag))
+            }
             _ => None,
         })
         .collect()
