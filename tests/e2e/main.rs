@@ -8,6 +8,7 @@ mod hook;
 mod hostile;
 mod install;
 mod notes;
+mod oci;
 mod odd_tags;
 mod prompt;
 mod registry;

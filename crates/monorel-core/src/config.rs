@@ -183,6 +183,66 @@ pub enum RegistryKind {
     Ecr,
     /// No image checks at all; every run says so on stderr.
     None,
+    /// Any registry that speaks the OCI distribution API (GHCR, Docker Hub, GitLab,
+    /// Harbor, a self-hosted `distribution`), with the user's `docker login`.
+    Oci,
+}
+
+/// `[registry] insecure`: whether an OCI registry is spoken to over plain http.
+///
+/// In `git-release.toml`: `insecure = true` allows plain http for a loopback host only
+/// (`localhost`, `127.0.0.0/8`, `::1`); any other host must be spelled out, as
+/// `insecure = "<the same host>"` (like `insecure = "registry.lab:5000"`), so that a line
+/// copied into another project cannot silently send credentials in the clear.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Insecure {
+    /// https only (the default).
+    #[default]
+    Off,
+    /// `insecure = true`: plain http, for a loopback host.
+    Loopback,
+    /// `insecure = "<host>"`: plain http for exactly that host.
+    Host(String),
+}
+
+impl Serialize for Insecure {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Written as the user spells it in TOML/JSON; as a plain string (``, `true`, a
+        // host) in the binary cache, which is not self-describing.
+        match self {
+            Insecure::Off if serializer.is_human_readable() => serializer.serialize_bool(false),
+            Insecure::Loopback if serializer.is_human_readable() => {
+                serializer.serialize_bool(true)
+            }
+            Insecure::Off => serializer.serialize_str(""),
+            Insecure::Loopback => serializer.serialize_str("true"),
+            Insecure::Host(host) => serializer.serialize_str(host),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Insecure {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Spelled {
+            Flag(bool),
+            Host(String),
+        }
+        if !deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            return Ok(match text.as_str() {
+                "" => Insecure::Off,
+                "true" => Insecure::Loopback,
+                _ => Insecure::Host(text),
+            });
+        }
+        Ok(match Spelled::deserialize(deserializer)? {
+            Spelled::Flag(false) => Insecure::Off,
+            Spelled::Flag(true) => Insecure::Loopback,
+            Spelled::Host(host) => Insecure::Host(host),
+        })
+    }
 }
 
 /// `[registry]`.
@@ -210,6 +270,12 @@ pub struct RegistryConfig {
     /// Upper bound, in seconds, on opening a connection to the registry.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_seconds: u64,
+    /// `kind = "oci"`: the registry's host (and port), like `ghcr.io` or `docker.io`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// `kind = "oci"`: plain http instead of https (see [`Insecure`]).
+    #[serde(default)]
+    pub insecure: Insecure,
 }
 
 impl Default for RegistryConfig {
@@ -222,8 +288,87 @@ impl Default for RegistryConfig {
             registry_id: None,
             timeout_seconds: default_registry_timeout(),
             connect_timeout_seconds: default_connect_timeout(),
+            host: None,
+            insecure: Insecure::Off,
         }
     }
+}
+
+/// Checks the `kind = "oci"` keys: a host, and plain http only where [`Insecure`] allows.
+fn check_oci(registry: &RegistryConfig) -> Result<(), (&'static str, String)> {
+    if registry.kind != RegistryKind::Oci {
+        if registry.host.is_some() {
+            return Err((
+                "registry.host",
+                "only `kind = \"oci\"` uses a host; remove it or set kind = \"oci\"".into(),
+            ));
+        }
+        if registry.insecure != Insecure::Off {
+            return Err((
+                "registry.insecure",
+                "only `kind = \"oci\"` uses insecure; remove it".into(),
+            ));
+        }
+        return Ok(());
+    }
+    let Some(host) = registry.host.as_deref() else {
+        return Err((
+            "registry.host",
+            "`kind = \"oci\"` needs the registry's host, like host = \"ghcr.io\"".into(),
+        ));
+    };
+    let valid = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if !valid {
+        return Err((
+            "registry.host",
+            format!(
+                "`{}` is not a registry host; write the host and optional port only, like \"ghcr.io\" or \"harbor.example.com:8443\" (no scheme, no path)",
+                crate::text::line(host)
+            ),
+        ));
+    }
+    match &registry.insecure {
+        Insecure::Off => Ok(()),
+        Insecure::Loopback if is_loopback_host(host) => Ok(()),
+        Insecure::Loopback => Err((
+            "registry.insecure",
+            format!(
+                "`insecure = true` allows plain http for localhost only, and {} is not; to send credentials in the clear to it anyway, write insecure = \"{}\"",
+                crate::text::line(host),
+                crate::text::line(host)
+            ),
+        )),
+        Insecure::Host(named) if named == host => Ok(()),
+        Insecure::Host(named) => Err((
+            "registry.insecure",
+            format!(
+                "insecure = \"{}\" does not name the registry's host {}; write insecure = \"{}\" (or true for localhost)",
+                crate::text::line(named),
+                crate::text::line(host),
+                crate::text::line(host)
+            ),
+        )),
+    }
+}
+
+/// Whether `host` (with an optional port) is `localhost`, in `127.0.0.0/8`, or `::1`.
+pub fn is_loopback_host(host: &str) -> bool {
+    if host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
+        return true;
+    }
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn default_repository() -> String {
@@ -433,7 +578,7 @@ impl Config {
 
     /// Parses and validates configuration text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
             let (line, column) = e
                 .span()
                 .map(|span| line_column(text, span.start))
@@ -445,6 +590,18 @@ impl Config {
                 message: one_line(e.message()),
             }
         })?;
+        // An OCI repository is named like the service (`ghcr.io/acme/{service}`), an ECR
+        // one `{service}-image`: the default depends on the kind, so look whether the file
+        // set it.
+        if config.registry.kind == RegistryKind::Oci {
+            let set = toml::from_str::<toml::Table>(text)
+                .ok()
+                .and_then(|table| table.get("registry")?.get("repository").cloned())
+                .is_some();
+            if !set {
+                config.registry.repository = "{service}".into();
+            }
+        }
         config.validate(file)?;
         Ok(config)
     }
@@ -460,6 +617,7 @@ impl Config {
         match var("GIT_RELEASE_REGISTRY").as_deref() {
             Some("none") => self.registry.kind = RegistryKind::None,
             Some("ecr") => self.registry.kind = RegistryKind::Ecr,
+            Some("oci") => self.registry.kind = RegistryKind::Oci,
             _ => {}
         }
     }
@@ -566,6 +724,7 @@ impl Config {
         }
         check_placeholders(&self.registry.repository, &["{service}"])
             .map_err(|m| invalid("registry.repository", m))?;
+        check_oci(&self.registry).map_err(|(key, m)| invalid(key, m))?;
         check_placeholders(&self.registry.image_tag, &["{sha}", "{short_sha}"])
             .map_err(|m| invalid("registry.image-tag", m))?;
         for (i, entry) in self.defaults.also.iter().enumerate() {

@@ -13,6 +13,8 @@ use crate::config::{Config, RegistryKind};
 #[cfg(feature = "ecr")]
 pub mod ecr;
 mod not_built;
+#[cfg(feature = "oci")]
+pub mod oci;
 
 /// One image: a repository and a tag in it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -249,6 +251,10 @@ pub fn open(config: &Config) -> Box<dyn Registry> {
         RegistryKind::Ecr => Box::new(ecr::Ecr::new(&config.registry)),
         #[cfg(not(feature = "ecr"))]
         RegistryKind::Ecr => Box::new(not_built::NotBuilt::new("ecr", "ECR")),
+        #[cfg(feature = "oci")]
+        RegistryKind::Oci => Box::new(oci::Oci::new(&config.registry)),
+        #[cfg(not(feature = "oci"))]
+        RegistryKind::Oci => Box::new(not_built::NotBuilt::new("oci", "OCI registry")),
     }
 }
 

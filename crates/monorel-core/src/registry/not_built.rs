@@ -6,7 +6,7 @@
 //! error. A build without a backend can never say yes about that backend's images.
 
 // Only some feature combinations use it; a default build has every backend.
-#![cfg_attr(feature = "ecr", allow(dead_code))]
+#![cfg_attr(all(feature = "ecr", feature = "oci"), allow(dead_code))]
 
 use super::{FailureKind, ImageRef, ImageStatus, Promotion, Registry, RegistryFailure};
 

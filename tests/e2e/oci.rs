@@ -1,0 +1,243 @@
+//! The OCI backend end to end: the real binary against Debian's `docker-registry`
+//! (CNCF distribution) per test, with images pushed by Debian's `skopeo`, the user's
+//! credentials in a docker `config.json`, and the registry's own authentication
+//! (htpasswd for Basic, its token auth with a local token service for Bearer).
+
+use std::path::PathBuf;
+
+use monorel_e2e::oci::{self, Auth, Registry, PASSWORD, USER};
+use monorel_e2e::{Monorepo, Run, TestEnv};
+
+/// A config with an OCI registry at `host` (plain http on loopback) and `services`.
+fn oci_config(host: &str, services: &[&str], extra: &str) -> String {
+    let mut text = format!(
+        "[registry]\nkind = \"oci\"\nhost = \"{host}\"\ninsecure = true\nrepository = \"acme/{{service}}\"\ntimeout-seconds = 10\n{extra}\n"
+    );
+    for s in services {
+        text.push_str(&format!("\n[services.{s}]\npath = \"services/{s}\"\n"));
+    }
+    text
+}
+
+/// Every byte the binary wrote to stdout and stderr in this module's runs, for the
+/// no-secret test: kept in a file per test under the system's temp dir.
+fn record(run: &Run) {
+    use std::io::Write;
+    let path = std::env::temp_dir().join(format!("git-release-oci-output-{}", std::process::id()));
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = file.write_all(run.stdout.as_bytes());
+        let _ = file.write_all(run.stderr.as_bytes());
+    }
+}
+
+struct World {
+    env: TestEnv,
+    registry: Registry,
+    repo: Monorepo,
+    images: PathBuf,
+}
+
+impl World {
+    /// A registry with `auth`, a monorepo with `services`, and credentials for it in a
+    /// docker config.json (`auths`) unless `anonymous`.
+    fn new(auth: &Auth, services: &[&str], anonymous: bool) -> World {
+        let mut env = TestEnv::new();
+        let registry = Registry::start(&env.path().join("registry"), auth);
+        if !anonymous {
+            let dir = oci::docker_config_with_auths(env.path(), &registry.host, USER, PASSWORD);
+            env.set_env("DOCKER_CONFIG", dir.to_str().expect("utf-8"));
+        }
+        let repo = env.monorepo("mono", &oci_config(&registry.host, services, ""), services);
+        let images = env.path().join("images");
+        std::fs::create_dir_all(&images).expect("images dir");
+        World {
+            env,
+            registry,
+            repo,
+            images,
+        }
+    }
+
+    fn head(&self) -> String {
+        self.env.git(&self.repo.work, &["rev-parse", "HEAD"])
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let run = self.env.run(&self.repo.work, args);
+        record(&run);
+        run
+    }
+
+    fn tag(&self, tag: &str) {
+        self.env.git(&self.repo.work, &["tag", "-a", tag, "-m", "release"]);
+    }
+
+    /// Pushes a single-platform image built from `seed` as `acme/<service>:<tag>`.
+    fn push_single(&self, service: &str, tag: &str, seed: &str) -> String {
+        let (layout, digest) = oci::single_image(&self.images, seed);
+        oci::push(&layout, &self.registry.host, &format!("acme/{service}"), tag);
+        digest
+    }
+
+    /// Pushes a two-platform OCI index built from `seed` as `acme/<service>:<tag>`.
+    fn push_index(&self, service: &str, tag: &str, seed: &str) -> String {
+        let (layout, digest) = oci::two_platform_image(&self.images, seed);
+        oci::push(&layout, &self.registry.host, &format!("acme/{service}"), tag);
+        digest
+    }
+
+    fn digest_of(&self, service: &str, tag: &str) -> Option<String> {
+        oci::inspect_digest(&self.registry.host, &format!("acme/{service}"), tag)
+    }
+}
+
+/// Asserts that stderr has exactly one `error:` line and that it contains `needle`.
+#[track_caller]
+fn assert_one_error(run: &Run, needle: &str) {
+    let errors = run.error_lines();
+    assert_eq!(errors.len(), 1, "expected one error line:\n{}", run.stderr);
+    assert!(
+        errors[0].contains(needle),
+        "error line lacks {needle:?}:\n{}",
+        run.stderr
+    );
+}
+
+fn local_tags(w: &World) -> Vec<String> {
+    let out = w.env.git(&w.repo.work, &["tag", "-l"]);
+    out.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn basic_auth_verify_and_promote_a_single_image_and_an_index() {
+    let w = World::new(&Auth::Htpasswd, &["service-a", "service-b"], false);
+    let sha = w.head();
+    let single = w.push_single("service-a", &sha, "a1");
+    let index = w.push_index("service-b", &sha, "b1");
+    assert_eq!(w.digest_of("service-a", &sha).as_deref(), Some(single.as_str()));
+    assert_eq!(w.digest_of("service-b", &sha).as_deref(), Some(index.as_str()));
+
+    // A release records the digest the registry reports.
+    let run = w.run(&["service-a", "--bump", "minor", "--json"]).ok();
+    assert_eq!(run.json()["tag"], "service-a-v0.1.0", "{}", run.stdout);
+    let message = w.env.git(
+        &w.repo.work,
+        &["tag", "-l", "--format=%(contents)", "service-a-v0.1.0"],
+    );
+    assert!(message.contains(&single), "tag message lacks the digest:\n{message}");
+
+    // Promote copies the manifest under the release tag: same digest, as skopeo sees it.
+    let run = w.run(&["promote", "service-a-v0.1.0", "--json"]).ok();
+    let json = run.json();
+    assert_eq!(json["digest"], single.as_str(), "{}", run.stdout);
+    assert_eq!(json["changed"], true, "{}", run.stdout);
+    assert_eq!(json["media_type"], "application/vnd.oci.image.manifest.v1+json");
+    assert_eq!(w.digest_of("service-a", "service-a-v0.1.0").as_deref(), Some(single.as_str()));
+
+    // The two-platform index is promoted whole: same digest, both platforms.
+    w.tag("service-b-v1.0.0");
+    let run = w.run(&["promote", "service-b-v1.0.0", "--json"]).ok();
+    assert_eq!(run.json()["digest"], index.as_str(), "{}", run.stdout);
+    assert_eq!(run.json()["media_type"], "application/vnd.oci.image.index.v1+json");
+    assert_eq!(w.digest_of("service-b", "service-b-v1.0.0").as_deref(), Some(index.as_str()));
+    let raw = oci::inspect_raw(&w.registry.host, "acme/service-b", "service-b-v1.0.0");
+    let promoted: serde_json::Value = serde_json::from_str(&raw).expect("index json");
+    assert_eq!(promoted["manifests"].as_array().map(Vec::len), Some(2), "{raw}");
+
+    // Twice: nothing to do, nothing changed.
+    let again = w.run(&["promote", "service-b-v1.0.0", "--json"]).ok();
+    assert_eq!(again.json()["changed"], false, "{}", again.stdout);
+    assert_eq!(again.json()["digest"], index.as_str());
+    let human = w.run(&["promote", "service-b-v1.0.0"]).ok();
+    assert!(human.stdout.contains("nothing to do"), "{}", human.stdout);
+}
+
+#[test]
+fn promote_refuses_a_release_tag_naming_another_image_unless_forced() {
+    let w = World::new(&Auth::Htpasswd, &["service-a"], false);
+    let sha = w.head();
+    let ours = w.push_single("service-a", &sha, "ours");
+    // Someone already pushed another image under the release tag.
+    let theirs = w.push_single("service-a", "service-a-v1.0.0", "theirs");
+    w.tag("service-a-v1.0.0");
+
+    let run = w.run(&["promote", "service-a-v1.0.0"]).expect_code(1);
+    assert_one_error(&run, "already names another image");
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    assert_eq!(
+        w.digest_of("service-a", "service-a-v1.0.0").as_deref(),
+        Some(theirs.as_str()),
+        "the registry was changed"
+    );
+
+    let run = w.run(&["promote", "service-a-v1.0.0", "--force", "--json"]).ok();
+    assert_eq!(run.json()["previous_digest"], theirs.as_str(), "{}", run.stdout);
+    assert_eq!(w.digest_of("service-a", "service-a-v1.0.0").as_deref(), Some(ours.as_str()));
+}
+
+#[test]
+fn anonymous_access_verifies_and_promotes() {
+    let w = World::new(&Auth::None, &["service-a"], true);
+    let sha = w.head();
+    let digest = w.push_single("service-a", &sha, "anon");
+    w.tag("service-a-v1.0.0");
+    let run = w.run(&["check", "service-a-v1.0.0", "--json"]).ok();
+    assert!(run.stdout.contains(&digest), "{}", run.stdout);
+    let run = w.run(&["promote", "service-a-v1.0.0", "--json"]).ok();
+    assert_eq!(run.json()["digest"], digest.as_str());
+}
+
+#[test]
+fn the_hook_and_check_refuse_a_tag_whose_image_is_missing() {
+    let w = World::new(&Auth::Htpasswd, &["service-a", "service-b"], false);
+    w.run(&["install"]).ok();
+    let sha = w.env.commit_to(&w.repo, "service-a", "app.txt", "feat: an endpoint");
+    let digest = w.push_single("service-a", &sha, "hooked");
+    // service-b has no image for this commit.
+    w.tag("service-a-v1.0.0");
+    w.tag("service-b-v1.0.0");
+
+    let run = w.run(&["check", "service-b-v1.0.0"]).expect_code(1);
+    eprintln!("{}", run.stderr);
+    assert!(run.stderr.contains(&format!("acme/service-b:{sha}")), "{}", run.stderr);
+
+    let push = Run::from(
+        w.env
+            .command("git", &w.repo.work)
+            .args(["push", "origin", "--tags"])
+            .output()
+            .expect("git push"),
+    );
+    record(&push);
+    assert_ne!(push.code, 0, "{}", push.stderr);
+    assert!(push.stderr.contains("✓ service-a-v1.0.0"), "{}", push.stderr);
+    assert!(push.stderr.contains(&digest), "{}", push.stderr);
+    assert!(push.stderr.contains("✗ [image] `service-b-v1.0.0`"), "{}", push.stderr);
+    assert!(
+        monorel_e2e::remote_tags(&w.env, &w.repo.bare).is_empty(),
+        "a tag reached the remote"
+    );
+
+    // With the image pushed, the same push goes through.
+    w.push_index("service-b", &sha, "b-late");
+    let push = Run::from(
+        w.env
+            .command("git", &w.repo.work)
+            .args(["push", "origin", "--tags"])
+            .output()
+            .expect("git push"),
+    );
+    record(&push);
+    assert_eq!(push.code, 0, "{}", push.stderr);
+    assert_eq!(monorel_e2e::remote_tags(&w.env, &w.repo.bare).len(), 2);
+}
+
+#[test]
+fn release_is_refused_when_the_image_is_missing() {
+    let w = World::new(&Auth::Htpasswd, &["service-a"], false);
+    w.push_single("service-a", &"0".repeat(40), "old");
+    let run = w.run(&["service-a", "--bump", "minor"]).expect_code(1);
+    assert!(run.stderr.contains("acme/service-a:"), "{}", run.stderr);
+    assert!(local_tags(&w).is_empty(), "a tag was created");
+}
+
