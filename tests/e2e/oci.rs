@@ -198,8 +198,12 @@ fn the_hook_and_check_refuse_a_tag_whose_image_is_missing() {
     w.tag("service-b-v1.0.0");
 
     let run = w.run(&["check", "service-b-v1.0.0"]).expect_code(1);
-    eprintln!("{}", run.stderr);
-    assert!(run.stderr.contains(&format!("acme/service-b:{sha}")), "{}", run.stderr);
+    assert!(
+        run.stdout.contains(&format!("acme/service-b:{sha}")),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
 
     let push = Run::from(
         w.env
