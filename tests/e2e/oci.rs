@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use monorel_e2e::oci::{self, Auth, Registry, PASSWORD, USER};
+use monorel_e2e::oci::{self, Auth, Registry, TokenIssuer, TokenMode, PASSWORD, USER};
 use monorel_e2e::{Monorepo, Run, TestEnv};
 
 /// A config with an OCI registry at `host` (plain http on loopback) and `services`.
@@ -41,7 +41,11 @@ impl World {
     /// A registry with `auth`, a monorepo with `services`, and credentials for it in a
     /// docker config.json (`auths`) unless `anonymous`.
     fn new(auth: &Auth, services: &[&str], anonymous: bool) -> World {
-        let mut env = TestEnv::new();
+        World::in_env(TestEnv::new(), auth, services, anonymous)
+    }
+
+    /// Like [`World::new`], in `env` (which may already hold a token service's keys).
+    fn in_env(mut env: TestEnv, auth: &Auth, services: &[&str], anonymous: bool) -> World {
         let registry = Registry::start(&env.path().join("registry"), auth);
         if !anonymous {
             let dir = oci::docker_config_with_auths(env.path(), &registry.host, USER, PASSWORD);
@@ -245,3 +249,133 @@ fn release_is_refused_when_the_image_is_missing() {
     assert!(local_tags(&w).is_empty(), "a tag was created");
 }
 
+
+/// A token service and a registry trusting it, in one environment.
+fn token_world(services: &[&str]) -> (World, TokenIssuer) {
+    let env = TestEnv::new();
+    let issuer = TokenIssuer::start(env.path());
+    let w = World::in_env(env, &issuer.auth(), services, false);
+    (w, issuer)
+}
+
+#[test]
+fn bearer_tokens_are_fetched_once_per_repository_scope() {
+    let (w, issuer) = token_world(&["service-a", "service-b"]);
+    w.run(&["install"]).ok();
+    let sha = w.head();
+    let a = w.push_single("service-a", &sha, "bearer-a");
+    let b = w.push_index("service-b", &sha, "bearer-b");
+    w.tag("service-a-v1.0.0");
+    w.tag("service-b-v1.0.0");
+    w.tag("service-a-v1.0.1");
+    let before = issuer.requests().len();
+
+    // Three tags in two repositories: one token per repository scope, with the user's
+    // credentials from config.json.
+    let run = w
+        .run(&["check", "service-a-v1.0.0", "service-b-v1.0.0", "service-a-v1.0.1", "--json"])
+        .ok();
+    assert!(run.stdout.contains(&a) && run.stdout.contains(&b), "{}", run.stdout);
+    let mut scopes: Vec<(String, bool)> = issuer.requests()[before..].to_vec();
+    scopes.sort();
+    assert_eq!(
+        scopes,
+        [
+            ("repository:acme/service-a:pull".to_string(), true),
+            ("repository:acme/service-b:pull".to_string(), true)
+        ]
+    );
+
+    // promote asks for a push token, once, and keeps the index whole.
+    let before = issuer.requests().len();
+    let run = w.run(&["promote", "service-b-v1.0.0", "--json"]).ok();
+    assert_eq!(run.json()["digest"], b.as_str(), "{}", run.stdout);
+    assert_eq!(
+        issuer.requests()[before..],
+        [("repository:acme/service-b:pull,push".to_string(), true)]
+    );
+    assert_eq!(w.digest_of("service-b", "service-b-v1.0.0").as_deref(), Some(b.as_str()));
+}
+
+#[test]
+fn a_credential_helper_named_in_cred_helpers_is_used() {
+    let env = TestEnv::new();
+    let issuer = TokenIssuer::start(env.path());
+    let mut w = World::in_env(env, &issuer.auth(), &["service-a"], true);
+    let host = w.registry.host.clone();
+    let config_dir = w.env.path().join("helper-config");
+    std::fs::create_dir_all(&config_dir).expect("dir");
+    std::fs::write(
+        config_dir.join("config.json"),
+        format!(r#"{{"credHelpers": {{"{host}": "gr-test"}}}}"#),
+    )
+    .expect("config.json");
+    let bin = oci::credential_helper(w.env.path(), "gr-test", &host);
+    let path = format!("{}:{}", bin.display(), w.env.path_var());
+    w.env.set_env("PATH", &path);
+    w.env.set_env("DOCKER_CONFIG", config_dir.to_str().expect("utf-8"));
+    let sha = w.head();
+    let digest = w.push_single("service-a", &sha, "helped");
+    w.tag("service-a-v1.0.0");
+    let before = issuer.requests().len();
+
+    let run = w.run(&["promote", "service-a-v1.0.0", "--json"]).ok();
+    assert_eq!(run.json()["digest"], digest.as_str(), "{}", run.stdout);
+    // The helper was asked about this registry, and its credential reached the token
+    // service.
+    let log = std::fs::read_to_string(w.env.path().join("helper.log")).expect("helper log");
+    assert_eq!(log.trim(), host, "{log}");
+    assert!(issuer.requests()[before..].iter().all(|(_, authed)| *authed));
+}
+
+#[test]
+fn fault_expired_tokens_are_replaced_once_then_reported() {
+    let (w, issuer) = token_world(&["service-a"]);
+    let sha = w.head();
+    w.push_single("service-a", &sha, "expiring");
+    w.tag("service-a-v1.0.0");
+    issuer.set_mode(TokenMode::Expired);
+    let before = issuer.requests().len();
+    let run = w.run(&["promote", "service-a-v1.0.0"]).expect_code(4);
+    assert_one_error(&run, "refused the credentials");
+    assert!(run.stderr.contains("docker login"), "{}", run.stderr);
+    // One token, refused, one replacement, refused: bounded.
+    assert_eq!(issuer.requests().len() - before, 2, "{:?}", issuer.requests());
+    assert_eq!(w.digest_of("service-a", "service-a-v1.0.0"), None, "something was written");
+}
+
+#[test]
+fn fault_a_token_without_push_says_the_scope_was_refused() {
+    let (w, issuer) = token_world(&["service-a"]);
+    let sha = w.head();
+    w.push_single("service-a", &sha, "scoped");
+    w.tag("service-a-v1.0.0");
+    issuer.set_mode(TokenMode::PullOnly);
+    // Reading is allowed...
+    w.run(&["check", "service-a-v1.0.0"]).ok();
+    // ...writing is not, and the error says which right is missing.
+    let run = w.run(&["promote", "service-a-v1.0.0"]).expect_code(4);
+    assert_one_error(&run, "scope");
+    assert_eq!(w.digest_of("service-a", "service-a-v1.0.0"), None, "something was written");
+}
+
+#[test]
+fn fault_wrong_password_with_basic_and_bearer() {
+    for bearer in [false, true] {
+        let env = TestEnv::new();
+        let issuer = TokenIssuer::start(env.path());
+        let auth = if bearer { issuer.auth() } else { Auth::Htpasswd };
+        let mut w = World::in_env(env, &auth, &["service-a"], true);
+        let dir = oci::docker_config_with_auths(w.env.path(), &w.registry.host, USER, "not-the-password");
+        w.env.set_env("DOCKER_CONFIG", dir.to_str().expect("utf-8"));
+        let sha = w.head();
+        w.push_single("service-a", &sha, "wrong");
+        w.tag("service-a-v1.0.0");
+        let run = w.run(&["check", "service-a-v1.0.0"]).expect_code(4);
+        assert!(run.stdout.contains("refused the credentials") || run.stderr.contains("refused the credentials"), "{}\n{}", run.stdout, run.stderr);
+        assert!(run.stdout.contains("docker login") || run.stderr.contains("docker login"), "{}", run.stderr);
+        let run = w.run(&["promote", "service-a-v1.0.0"]).expect_code(4);
+        assert_one_error(&run, "refused the credentials");
+        assert_eq!(w.digest_of("service-a", "service-a-v1.0.0"), None, "something was written");
+    }
+}
