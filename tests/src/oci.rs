@@ -29,7 +29,9 @@ pub const HTPASSWD: &str =
 /// Returns `name`'s path, or panics saying how to install it.
 fn tool(name: &str, package: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")]) {
+    for dir in
+        std::env::split_paths(&path).chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])
+    {
         let candidate = dir.join(name);
         if candidate.is_file() {
             return candidate;
@@ -222,7 +224,10 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
         .expect("write");
     let out = child.wait_with_output().expect("sha256sum");
     let text = String::from_utf8_lossy(&out.stdout);
-    format!("sha256:{}", text.split_whitespace().next().unwrap_or_default())
+    format!(
+        "sha256:{}",
+        text.split_whitespace().next().unwrap_or_default()
+    )
 }
 
 fn write_blob(layout: &Path, bytes: &[u8]) -> (String, usize) {
@@ -241,7 +246,13 @@ fn layer(scratch: &Path, content: &str) -> Vec<u8> {
     std::fs::write(root.join("hello.txt"), content).expect("file");
     let tarball = scratch.join("layer.tar.gz");
     let status = Command::new("tar")
-        .args(["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "-czf"])
+        .args([
+            "--sort=name",
+            "--mtime=@0",
+            "--owner=0",
+            "--group=0",
+            "-czf",
+        ])
         .arg(&tarball)
         .arg("-C")
         .arg(&root)
@@ -254,7 +265,10 @@ fn layer(scratch: &Path, content: &str) -> Vec<u8> {
 
 /// Writes an image manifest for `arch` into `layout`; returns (digest, size).
 fn image_manifest(layout: &Path, seed: &str, arch: &str) -> (String, usize) {
-    let layer = layer(layout.parent().expect("parent"), &format!("{seed} on {arch}\n"));
+    let layer = layer(
+        layout.parent().expect("parent"),
+        &format!("{seed} on {arch}\n"),
+    );
     let (layer_digest, layer_size) = write_blob(layout, &layer);
     let config = format!(
         r#"{{"architecture":"{arch}","os":"linux","config":{{"Labels":{{"seed":"{seed}"}}}},"rootfs":{{"type":"layers","diff_ids":["{}"]}}}}"#,
@@ -283,8 +297,11 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn finish_layout(layout: &Path, media_type: &str, digest: &str, size: usize) {
-    std::fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)
-        .expect("oci-layout");
+    std::fs::write(
+        layout.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .expect("oci-layout");
     std::fs::write(
         layout.join("index.json"),
         format!(
@@ -328,7 +345,12 @@ pub fn two_platform_image(dir: &Path, seed: &str) -> (PathBuf, String) {
         entries.join(",")
     );
     let (digest, size) = write_blob(&layout, index.as_bytes());
-    finish_layout(&layout, "application/vnd.oci.image.index.v1+json", &digest, size);
+    finish_layout(
+        &layout,
+        "application/vnd.oci.image.index.v1+json",
+        &digest,
+        size,
+    );
     (layout, digest)
 }
 
@@ -355,7 +377,11 @@ pub fn base64(bytes: &[u8], url: bool) -> String {
     };
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -383,9 +409,15 @@ pub fn key_pair(dir: &Path, name: &str, cn: &str) -> KeyPair {
     let key = dir.join(format!("{name}.key"));
     let cert = dir.join(format!("{name}.pem"));
     let out = Command::new(openssl)
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+        ])
         .arg(format!("/CN={cn}"))
-        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout"])
+        .args([
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+        ])
         .arg(&key)
         .arg("-out")
         .arg(&cert)
@@ -528,7 +560,12 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn serve_token(stream: TcpStream, state: &IssuerState, key: &Path, cert: &Path) -> std::io::Result<()> {
+fn serve_token(
+    stream: TcpStream,
+    state: &IssuerState,
+    key: &Path,
+    cert: &Path,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut stream = stream;
     let mut request_line = String::new();
@@ -558,7 +595,10 @@ fn serve_token(stream: TcpStream, state: &IssuerState, key: &Path, cert: &Path) 
     let target = request_line.split_whitespace().nth(1).unwrap_or("");
     let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
     let scopes = query_param(query, "scope");
-    let expected = format!("Basic {}", base64(format!("{USER}:{PASSWORD}").as_bytes(), false));
+    let expected = format!(
+        "Basic {}",
+        base64(format!("{USER}:{PASSWORD}").as_bytes(), false)
+    );
     let authenticated = authorization.as_deref() == Some(expected.as_str());
     state
         .requests
@@ -573,7 +613,11 @@ fn serve_token(stream: TcpStream, state: &IssuerState, key: &Path, cert: &Path) 
         )
     };
     if authorization.is_some() && !authenticated {
-        return respond(&mut stream, "401 Unauthorized", r#"{"details":"bad credentials"}"#);
+        return respond(
+            &mut stream,
+            "401 Unauthorized",
+            r#"{"details":"bad credentials"}"#,
+        );
     }
     let mode = *state.mode.lock().expect("mode");
     let access: Vec<String> = scopes
@@ -587,7 +631,11 @@ fn serve_token(stream: TcpStream, state: &IssuerState, key: &Path, cert: &Path) 
                 .collect();
             Some(format!(
                 r#"{{"type":"{kind}","name":"{name}","actions":[{}]}}"#,
-                actions.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(",")
+                actions
+                    .iter()
+                    .map(|a| format!("\"{a}\""))
+                    .collect::<Vec<_>>()
+                    .join(",")
             ))
         })
         .collect();
@@ -607,7 +655,10 @@ fn serve_token(stream: TcpStream, state: &IssuerState, key: &Path, cert: &Path) 
         access.join(",")
     );
     let der = pem_to_der(&std::fs::read_to_string(cert)?);
-    let header = format!(r#"{{"typ":"JWT","alg":"RS256","x5c":["{}"]}}"#, base64(&der, false));
+    let header = format!(
+        r#"{{"typ":"JWT","alg":"RS256","x5c":["{}"]}}"#,
+        base64(&der, false)
+    );
     let signing_input = format!(
         "{}.{}",
         base64(header.as_bytes(), true),

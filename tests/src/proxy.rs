@@ -29,6 +29,9 @@ pub enum Fault {
     ExpiredToken,
     /// Wait this many milliseconds, then forward.
     DelayMs(u64),
+    /// Answer HTTP 429 with Docker Hub's rate-limit headers (`ratelimit-limit`,
+    /// `ratelimit-remaining`, `retry-after`) and a distribution `TOOMANYREQUESTS` body.
+    RateLimited,
 }
 
 struct Shared {
@@ -200,6 +203,15 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
             write!(
                 client,
                 "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-errortype: ExpiredTokenException\r\nx-amzn-requestid: 3f1c7c2e-0000-4000-8000-000000000000\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            client.write_all(body)?;
+        }
+        Fault::RateLimited => {
+            let body = br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}"#;
+            write!(
+                client,
+                "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nratelimit-limit: 100;w=21600\r\nratelimit-remaining: 0;w=21600\r\nretry-after: 3600\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             )?;
             client.write_all(body)?;

@@ -211,9 +211,7 @@ impl Serialize for Insecure {
         // host) in the binary cache, which is not self-describing.
         match self {
             Insecure::Off if serializer.is_human_readable() => serializer.serialize_bool(false),
-            Insecure::Loopback if serializer.is_human_readable() => {
-                serializer.serialize_bool(true)
-            }
+            Insecure::Loopback if serializer.is_human_readable() => serializer.serialize_bool(true),
             Insecure::Off => serializer.serialize_str(""),
             Insecure::Loopback => serializer.serialize_str("true"),
             Insecure::Host(host) => serializer.serialize_str(host),
@@ -357,7 +355,10 @@ fn check_oci(registry: &RegistryConfig) -> Result<(), (&'static str, String)> {
 
 /// Whether `host` (with an optional port) is `localhost`, in `127.0.0.0/8`, or `::1`.
 pub fn is_loopback_host(host: &str) -> bool {
-    if host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
+    if host
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+    {
         return true;
     }
     let name = if let Some(rest) = host.strip_prefix('[') {

@@ -270,8 +270,9 @@ fn run_helper(name: &str, endpoint: &Endpoint, env: &dyn Env) -> Result<Found, R
         // Its output may hold anything, a secret included: never shown.
         return Err(failed(format!("it exited with {status}")));
     }
-    let answer: serde_json::Value = serde_json::from_slice(&out)
-        .map_err(|_| failed("its answer is not the JSON of the docker-credential protocol".into()))?;
+    let answer: serde_json::Value = serde_json::from_slice(&out).map_err(|_| {
+        failed("its answer is not the JSON of the docker-credential protocol".into())
+    })?;
     let field = |name: &str| {
         answer
             .get(name)
@@ -345,7 +346,10 @@ mod tests {
         let shown = format!("{hub:?}");
         assert!(!shown.contains("pass:word"), "{shown}");
         let ghcr = find(&endpoint("ghcr.io"), &env).expect("found");
-        assert!(matches!(ghcr.credential, Some(Credential::IdentityToken(_))));
+        assert!(matches!(
+            ghcr.credential,
+            Some(Credential::IdentityToken(_))
+        ));
         assert!(!format!("{ghcr:?}").contains("refresh-me"));
         let other = find(&endpoint("quay.io"), &env).expect("anonymous");
         assert_eq!(other.credential, None);
@@ -355,8 +359,11 @@ mod tests {
     fn the_podman_file_comes_first_and_bad_entries_say_where() {
         let dir = tempfile::tempdir().expect("tempdir");
         let auth = dir.path().join("auth.json");
-        std::fs::write(&auth, r#"{"auths": {"quay.io": {"auth": "bm90LWEtcGFpcg=="}}}"#)
-            .expect("write");
+        std::fs::write(
+            &auth,
+            r#"{"auths": {"quay.io": {"auth": "bm90LWEtcGFpcg=="}}}"#,
+        )
+        .expect("write");
         let env = Vars(HashMap::from([(
             "REGISTRY_AUTH_FILE",
             auth.display().to_string(),

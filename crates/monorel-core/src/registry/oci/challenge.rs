@@ -85,9 +85,14 @@ mod tests {
 
     #[test]
     fn reads_the_schemes_registries_send() {
-        assert_eq!(parse(r#"Basic realm="Registry Realm""#), Some(Challenge::Basic));
         assert_eq!(
-            parse(r#"Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:a/b:pull""#),
+            parse(r#"Basic realm="Registry Realm""#),
+            Some(Challenge::Basic)
+        );
+        assert_eq!(
+            parse(
+                r#"Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:a/b:pull""#
+            ),
             Some(Challenge::Bearer {
                 realm: "https://ghcr.io/token".into(),
                 service: Some("ghcr.io".into()),
@@ -95,7 +100,9 @@ mod tests {
             })
         );
         assert_eq!(
-            parse(r#"Bearer realm="https://auth.docker.io/token", service="registry.docker.io", scope="repository:library/alpine:pull,push", error="insufficient_scope""#),
+            parse(
+                r#"Bearer realm="https://auth.docker.io/token", service="registry.docker.io", scope="repository:library/alpine:pull,push", error="insufficient_scope""#
+            ),
             Some(Challenge::Bearer {
                 realm: "https://auth.docker.io/token".into(),
                 service: Some("registry.docker.io".into()),

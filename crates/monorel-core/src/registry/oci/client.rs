@@ -206,12 +206,20 @@ impl Client {
         self.scheme
             .get_or_init(|| async {
                 let answer = self
-                    .send(Method::GET, &self.endpoint.url("/v2/"), Vec::new(), Bytes::new())
+                    .send(
+                        Method::GET,
+                        &self.endpoint.url("/v2/"),
+                        Vec::new(),
+                        Bytes::new(),
+                    )
                     .await?;
                 match answer.status {
                     s if s.is_success() => Ok(Scheme::Anonymous),
                     StatusCode::UNAUTHORIZED => {
-                        match answer.header(WWW_AUTHENTICATE.as_str()).and_then(challenge::parse) {
+                        match answer
+                            .header(WWW_AUTHENTICATE.as_str())
+                            .and_then(challenge::parse)
+                        {
                             Some(Challenge::Basic) => Ok(Scheme::Basic),
                             Some(Challenge::Bearer { realm, service, .. }) => {
                                 self.check_realm(&realm)?;
@@ -220,7 +228,13 @@ impl Client {
                             None => Err(errors::unknown_challenge(&self.endpoint)),
                         }
                     }
-                    _ => Err(errors::answer(&self.endpoint, &self.found, "answer", "/v2/", &answer)),
+                    _ => Err(errors::answer(
+                        &self.endpoint,
+                        &self.found,
+                        "answer",
+                        "/v2/",
+                        &answer,
+                    )),
                 }
             })
             .await
@@ -267,7 +281,12 @@ impl Client {
         self.discover().await?;
         let scheme = match self.scheme.get() {
             Some(Ok(scheme)) => scheme.clone(),
-            _ => return Err(errors::other(&self.endpoint, "the registry's scheme is unknown")),
+            _ => {
+                return Err(errors::other(
+                    &self.endpoint,
+                    "the registry's scheme is unknown",
+                ))
+            }
         };
         let url = self.endpoint.url(path);
         let mut refused: Option<String> = None;
@@ -306,7 +325,10 @@ impl Client {
             }
             refused = used;
         }
-        Err(errors::other(&self.endpoint, "the registry refused a fresh token"))
+        Err(errors::other(
+            &self.endpoint,
+            "the registry refused a fresh token",
+        ))
     }
 
     /// Returns the token for `scope`, fetching it when there is none or the one there is
@@ -379,7 +401,13 @@ impl Client {
             }
         };
         if !answer.status.is_success() {
-            return Err(errors::token_refused(&self.endpoint, &self.found, realm, scope, &answer));
+            return Err(errors::token_refused(
+                &self.endpoint,
+                &self.found,
+                realm,
+                scope,
+                &answer,
+            ));
         }
         let json: serde_json::Value = serde_json::from_slice(&answer.body)
             .map_err(|_| errors::bad_token(&self.endpoint, realm, "its answer is not JSON"))?;
@@ -388,7 +416,9 @@ impl Client {
             .or_else(|| json.get("access_token"))
             .and_then(|t| t.as_str())
             .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()))
-            .ok_or_else(|| errors::bad_token(&self.endpoint, realm, "its answer has no usable token"))?;
+            .ok_or_else(|| {
+                errors::bad_token(&self.endpoint, realm, "its answer has no usable token")
+            })?;
         Ok(token.to_string())
     }
 }

@@ -295,9 +295,9 @@ fn tls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls:
     if let Some(tls) = e.downcast_ref::<rustls::Error>() {
         return Some(tls);
     }
-    e.downcast_ref::<std::io::Error>()
-        .and_then(|io| io.get_ref())
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    let inner = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    let inner: &(dyn std::error::Error + 'static) = inner;
+    tls_error(inner).or_else(|| tls_error(inner.source()?))
 }
 
 fn tls_failure(endpoint: &Endpoint, err: &rustls::Error) -> RegistryFailure {
@@ -323,6 +323,16 @@ fn tls_failure(endpoint: &Endpoint, err: &rustls::Error) -> RegistryFailure {
             "its certificate has been revoked".into(),
             "the registry's operator must replace it".into(),
         ),
+        // What `openssl req -x509` makes by default: a self-signed CA certificate serving
+        // as the server's own, which webpki reports before looking for an issuer.
+        rustls::Error::InvalidCertificate(other)
+            if format!("{other:?}").contains("CaUsedAsEndEntity") =>
+        {
+            (
+                "its certificate is self-signed (a CA certificate used as the server's own), so no trusted authority signed it".to_string(),
+                "give the registry a certificate signed by a CA, and add that CA to the system's trust store (or point SSL_CERT_FILE at a bundle with it)".to_string(),
+            )
+        }
         rustls::Error::InvalidCertificate(other) => (
             format!("its certificate is invalid ({})", server_text(&format!("{other:?}"))),
             "check the registry's certificate".into(),
@@ -342,7 +352,10 @@ fn tls_failure(endpoint: &Endpoint, err: &rustls::Error) -> RegistryFailure {
     };
     RegistryFailure {
         kind: FailureKind::Unreachable,
-        message: format!("TLS to the OCI registry {} failed: {problem}", host(endpoint)),
+        message: format!(
+            "TLS to the OCI registry {} failed: {problem}",
+            host(endpoint)
+        ),
         hint,
     }
 }
@@ -356,7 +369,8 @@ pub(super) fn timed_out(endpoint: &Endpoint, what: &str, seconds: u64) -> Regist
             host(endpoint),
             server_text(what)
         ),
-        hint: "check the network and the registry's status, or raise [registry] timeout-seconds".into(),
+        hint: "check the network and the registry's status, or raise [registry] timeout-seconds"
+            .into(),
     }
 }
 
@@ -371,7 +385,10 @@ mod tests {
         assert!(server_text(&"x".repeat(500)).len() < 210);
         let (code, message) =
             error_code(br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#);
-        assert_eq!((code.as_str(), message.as_str()), ("MANIFEST_UNKNOWN", "manifest unknown"));
+        assert_eq!(
+            (code.as_str(), message.as_str()),
+            ("MANIFEST_UNKNOWN", "manifest unknown")
+        );
         assert_eq!(error_code(b"<html>"), (String::new(), String::new()));
     }
 }

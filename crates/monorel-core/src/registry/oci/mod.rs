@@ -83,7 +83,10 @@ impl Oci {
                     .enable_all()
                     .build()
                     .map_err(|e| {
-                        errors::other(&self.endpoint, &format!("cannot start the async runtime: {e}"))
+                        errors::other(
+                            &self.endpoint,
+                            &format!("cannot start the async runtime: {e}"),
+                        )
                     })?;
                 let found = auth::find(&self.endpoint, &auth::ProcessEnv)?;
                 let client = Client::new(
@@ -105,7 +108,9 @@ impl Oci {
         self.backend
             .get()
             .and_then(|b| b.as_ref().ok())
-            .map_or(0, |b| b.client.sent.load(std::sync::atomic::Ordering::Relaxed))
+            .map_or(0, |b| {
+                b.client.sent.load(std::sync::atomic::Ordering::Relaxed)
+            })
     }
 
     /// Runs `future` on the backend's runtime, bounded by `timeout-seconds`.
@@ -120,7 +125,11 @@ impl Oci {
             .runtime
             .block_on(async move { tokio::time::timeout_at(deadline, future).await })
             .unwrap_or_else(|_| {
-                Err(errors::timed_out(&self.endpoint, what, self.timeout().as_secs()))
+                Err(errors::timed_out(
+                    &self.endpoint,
+                    what,
+                    self.timeout().as_secs(),
+                ))
             })
     }
 
@@ -147,14 +156,16 @@ fn scope(repository: &str, push: bool) -> String {
 }
 
 /// Answers for one image: `HEAD` its manifest.
-async fn head(
-    client: Arc<Client>,
-    repository: String,
-    image: ImageRef,
-) -> ImageStatus {
+async fn head(client: Arc<Client>, repository: String, image: ImageRef) -> ImageStatus {
     let path = format!("/v2/{repository}/manifests/{}", image.tag);
     let answer = match client
-        .request(Method::HEAD, &path, &scope(&repository, false), vec![accept_manifests()], Bytes::new())
+        .request(
+            Method::HEAD,
+            &path,
+            &scope(&repository, false),
+            vec![accept_manifests()],
+            Bytes::new(),
+        )
         .await
     {
         Ok(answer) => answer,
@@ -212,11 +223,23 @@ async fn get_manifest(
 ) -> Result<Manifest, RegistryFailure> {
     let path = format!("/v2/{repository}/manifests/{tag}");
     let answer = client
-        .request(Method::GET, &path, &scope(repository, push), vec![accept_manifests()], Bytes::new())
+        .request(
+            Method::GET,
+            &path,
+            &scope(repository, push),
+            vec![accept_manifests()],
+            Bytes::new(),
+        )
         .await?;
     let shown = display(client.endpoint(), repository, tag);
     if !answer.status.is_success() {
-        return Err(errors::answer(client.endpoint(), client.found(), "read", &shown, &answer));
+        return Err(errors::answer(
+            client.endpoint(),
+            client.found(),
+            "read",
+            &shown,
+            &answer,
+        ));
     }
     let hex: String = sha2::Sha256::digest(&answer.body)
         .iter()
@@ -278,7 +301,13 @@ async fn promote(
     let push_scope = scope(repository, true);
     let shown = display(client.endpoint(), repository, target_tag);
     let current = client
-        .request(Method::HEAD, &path, &push_scope, vec![accept_manifests()], Bytes::new())
+        .request(
+            Method::HEAD,
+            &path,
+            &push_scope,
+            vec![accept_manifests()],
+            Bytes::new(),
+        )
         .await?;
     let target = ImageRef {
         repository: source.repository.clone(),
@@ -319,12 +348,24 @@ async fn promote(
         }
         previous_digest = Some(existing.into_string());
     } else if current.status != StatusCode::NOT_FOUND {
-        return Err(errors::answer(client.endpoint(), client.found(), "read", &shown, &current));
+        return Err(errors::answer(
+            client.endpoint(),
+            client.found(),
+            "read",
+            &shown,
+            &current,
+        ));
     }
     let content_type = HeaderValue::from_str(&manifest.media_type)
         .map_err(|_| errors::other(client.endpoint(), "bad media type"))?;
     let put = client
-        .request(Method::PUT, &path, &push_scope, vec![(CONTENT_TYPE, content_type)], manifest.bytes)
+        .request(
+            Method::PUT,
+            &path,
+            &push_scope,
+            vec![(CONTENT_TYPE, content_type)],
+            manifest.bytes,
+        )
         .await?;
     if !put.status.is_success() {
         let (code, message) = errors::error_code(&put.body);
@@ -342,13 +383,22 @@ async fn promote(
                 hint: "the registry's tag immutability rule covers this tag; nothing was changed (that rule is what release tags want: keep it, and use a new version)".into(),
             });
         }
-        return Err(errors::answer(client.endpoint(), client.found(), "write", &shown, &put));
+        return Err(errors::answer(
+            client.endpoint(),
+            client.found(),
+            "write",
+            &shown,
+            &put,
+        ));
     }
     if let Some(written) = answer_digest(&put) {
         if written != manifest.digest {
             return Err(errors::other(
                 client.endpoint(),
-                &format!("the registry stored {} under another digest ({written})", errors::server_text(&shown)),
+                &format!(
+                    "the registry stored {} under another digest ({written})",
+                    errors::server_text(&shown)
+                ),
             ));
         }
     }
@@ -364,7 +414,10 @@ async fn promote(
 
 impl Registry for Oci {
     fn describe(&self) -> String {
-        format!("OCI registry {}", crate::text::line(&self.endpoint.login_host))
+        format!(
+            "OCI registry {}",
+            crate::text::line(&self.endpoint.login_host)
+        )
     }
 
     fn check(&self, images: &[ImageRef]) -> Vec<ImageStatus> {
@@ -373,7 +426,12 @@ impl Registry for Oci {
         }
         let backend = match self.backend() {
             Ok(backend) => backend,
-            Err(failure) => return images.iter().map(|_| ImageStatus::Failed(failure.clone())).collect(),
+            Err(failure) => {
+                return images
+                    .iter()
+                    .map(|_| ImageStatus::Failed(failure.clone()))
+                    .collect()
+            }
         };
         let deadline = Instant::now() + self.timeout();
         let seconds = self.timeout().as_secs();
@@ -483,9 +541,8 @@ impl Registry for Oci {
                 })?;
                 let client = backend.client.clone();
                 let shown = format!("{}/{name}", self.endpoint.login_host);
-                let rights = self.run(backend, &shown, async move {
-                    rights(&client, &name).await
-                })?;
+                let rights =
+                    self.run(backend, &shown, async move { rights(&client, &name).await })?;
                 Ok(RepositoryInfo {
                     repository: repository.clone(),
                     uri: Some(shown),
@@ -502,14 +559,26 @@ impl Registry for Oci {
 async fn rights(client: &Client, repository: &str) -> Result<String, RegistryFailure> {
     let path = format!("/v2/{repository}/tags/list?n=1");
     let pull = client
-        .request(Method::GET, &path, &scope(repository, false), Vec::new(), Bytes::new())
+        .request(
+            Method::GET,
+            &path,
+            &scope(repository, false),
+            Vec::new(),
+            Bytes::new(),
+        )
         .await?;
     let shown = format!("{}/{repository}", client.endpoint().login_host);
     let pull_word = match pull.status {
         s if s.is_success() => "pull: yes",
         StatusCode::NOT_FOUND => "pull: yes (repository empty or not created yet)",
         _ => {
-            return Err(errors::answer(client.endpoint(), client.found(), "pull from", &shown, &pull));
+            return Err(errors::answer(
+                client.endpoint(),
+                client.found(),
+                "pull from",
+                &shown,
+                &pull,
+            ));
         }
     };
     let scheme = client.scheme_name().unwrap_or("unknown");

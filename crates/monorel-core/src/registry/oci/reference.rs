@@ -109,8 +109,12 @@ pub(super) fn check_repository(name: &str) -> Result<(), String> {
     let component_ok = |c: &str| {
         let bytes = c.as_bytes();
         !c.is_empty()
-            && bytes.first().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            && bytes.last().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && bytes
+                .first()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && bytes
+                .last()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
             && bytes.iter().all(|b| {
                 b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
             })
@@ -183,7 +187,9 @@ mod tests {
     fn names_cannot_change_the_path() {
         assert!(check_repository("acme/service-a").is_ok());
         assert!(check_repository("a__b.c/d-e").is_ok());
-        for bad in ["", "../x", "a/../b", "A", "a?b", "a#b", "a/", "/a", "a b", "-a"] {
+        for bad in [
+            "", "../x", "a/../b", "A", "a?b", "a#b", "a/", "/a", "a b", "-a",
+        ] {
             assert!(check_repository(bad).is_err(), "{bad}");
         }
         assert!(check_tag("0123abc").is_ok());
