@@ -618,3 +618,70 @@ fn fault_tls_to_a_plain_http_port_and_to_a_self_signed_certificate() {
     let run = w.run(&["check", "service-a-v1.0.1"]).expect_code(4);
     assert!(output(&run).contains("self-signed"), "{}", output(&run));
 }
+
+/// Returns doctor's finding named `check`.
+fn finding(json: &serde_json::Value, check: &str) -> serde_json::Value {
+    json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["check"] == check)
+        .unwrap_or_else(|| panic!("no finding {check}: {json}"))
+        .clone()
+}
+
+#[test]
+fn doctor_names_the_credential_source_the_scheme_and_the_rights() {
+    let w = token_world(&["service-a"]);
+    w.run(&["install"]).ok();
+    let host = w.registry.host.clone();
+    let sha = w.head();
+    w.push_single("service-a", &sha, "doctor");
+    let run = w.run(&["doctor", "--json"]).ok();
+    let json = run.json();
+    let credentials = finding(&json, "credentials");
+    assert_eq!(credentials["status"], "ok", "{json}");
+    assert!(
+        credentials["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("config.json (auths)"),
+        "{json}"
+    );
+    let registry = finding(&json, "registry");
+    assert!(
+        registry["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("auth: bearer"),
+        "{json}"
+    );
+    let pull = format!("repository {host}/acme/service-a (pull)");
+    let push = format!("repository {host}/acme/service-a (push)");
+    assert_eq!(finding(&json, &pull)["status"], "ok", "{json}");
+    assert_eq!(finding(&json, &push)["status"], "ok", "{json}");
+
+    // A token without push: doctor says so, and nothing was written.
+    w.issuer().set_mode(TokenMode::PullOnly);
+    let run = w.run(&["doctor", "--json"]).expect_code(1);
+    let json = run.json();
+    assert_eq!(finding(&json, &pull)["status"], "ok", "{json}");
+    let refused = finding(&json, &push);
+    assert_eq!(refused["status"], "fail", "{json}");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("scope"),
+        "{json}"
+    );
+    let raw = oci::skopeo(&[
+        "list-tags",
+        "--tls-verify=false",
+        "--creds",
+        &format!("{USER}:{PASSWORD}"),
+        &format!("docker://{host}/acme/service-a"),
+    ]);
+    let tags: serde_json::Value = serde_json::from_str(&raw).expect("tags json");
+    assert_eq!(tags["Tags"], serde_json::json!([sha]), "{raw}");
+}

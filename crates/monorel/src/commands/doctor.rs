@@ -205,6 +205,10 @@ fn check_registry(config: &Config, findings: &mut Findings) {
         );
         return;
     }
+    if config.registry.kind == RegistryKind::Oci {
+        check_oci(config, findings);
+        return;
+    }
     let registry = registry::open(config);
     let access = ui::with_spinner("resolving AWS region and credentials", || registry.access());
 
@@ -307,6 +311,44 @@ fn check_registry(config: &Config, findings: &mut Findings) {
             }
         }
     }
+}
+
+/// `kind = "oci"`: where the credential comes from (never its value), the `/v2/` answer,
+/// and pull and push rights on each repository.
+#[cfg(feature = "oci")]
+fn check_oci(config: &Config, findings: &mut Findings) {
+    let oci = monorel_core::registry::oci::Oci::new(&config.registry);
+    let repositories: Vec<String> = config
+        .services
+        .keys()
+        .map(|service| config.image_repository(service))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let report = ui::with_spinner("asking the OCI registry", || oci.doctor(&repositories));
+    let mut push =
+        |check: &str, answer: Result<String, monorel_core::registry::RegistryFailure>| match answer
+        {
+            Ok(detail) => findings.push(check, Status::Ok, detail, None),
+            Err(failure) => findings.push(check, Status::Fail, failure.message, Some(failure.hint)),
+        };
+    push("credentials", report.credentials);
+    push("registry", report.api);
+    for rights in report.repositories {
+        push(&format!("repository {} (pull)", rights.uri), rights.pull);
+        push(&format!("repository {} (push)", rights.uri), rights.push);
+    }
+}
+
+/// A build without the OCI backend says so, like every other command.
+#[cfg(not(feature = "oci"))]
+fn check_oci(_config: &Config, findings: &mut Findings) {
+    findings.push(
+        "registry",
+        Status::Fail,
+        "this git-release was built without the OCI backend (cargo feature `oci`)".into(),
+        Some("reinstall with the default features (`./install.sh`)".into()),
+    );
 }
 
 fn print_human(findings: &[Finding]) {

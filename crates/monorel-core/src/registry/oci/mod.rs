@@ -542,11 +542,17 @@ impl Registry for Oci {
                 let client = backend.client.clone();
                 let shown = format!("{}/{name}", self.endpoint.login_host);
                 let rights =
-                    self.run(backend, &shown, async move { rights(&client, &name).await })?;
+                    self.run(
+                        backend,
+                        &shown,
+                        async move { pull_right(&client, &name).await },
+                    )?;
+                // The distribution API has no word for tag immutability (Harbor and GHCR
+                // keep it in their own settings): never claimed.
                 Ok(RepositoryInfo {
                     repository: repository.clone(),
                     uri: Some(shown),
-                    tag_mutability: rights,
+                    tag_mutability: format!("{rights}; immutability unknown over the OCI API"),
                     immutable: false,
                 })
             })
@@ -554,11 +560,100 @@ impl Registry for Oci {
     }
 }
 
-/// Returns what `doctor` says about the rights on a repository: pull (listing tags) and,
-/// for a Bearer registry, whether a push token is granted; nothing is written.
-async fn rights(client: &Client, repository: &str) -> Result<String, RegistryFailure> {
+/// What `doctor` learns about an OCI registry; never a credential's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoctorReport {
+    /// Where the credential comes from (a file and key, a helper's name, or anonymous).
+    pub credentials: Result<String, RegistryFailure>,
+    /// The `/v2/` answer: the authentication scheme it asks for.
+    pub api: Result<String, RegistryFailure>,
+    /// Per repository: pull and push rights.
+    pub repositories: Vec<RepositoryRights>,
+}
+
+/// Pull and push rights on one repository, as the registry answers them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryRights {
+    /// The repository as configured.
+    pub repository: String,
+    /// `host/repository`.
+    pub uri: String,
+    /// Whether its tags may be listed (pull).
+    pub pull: Result<String, RegistryFailure>,
+    /// Whether a blob upload may start (push); the upload is cancelled at once.
+    pub push: Result<String, RegistryFailure>,
+}
+
+impl Oci {
+    /// Answers `doctor`'s questions: where the credential comes from, what `/v2/` says,
+    /// and the pull and push rights on each repository. Push is probed by starting a blob
+    /// upload and cancelling it: no blob, manifest or tag is written.
+    pub fn doctor(&self, repositories: &[String]) -> DoctorReport {
+        let backend = match self.backend() {
+            Ok(backend) => backend,
+            Err(failure) => {
+                return DoctorReport {
+                    credentials: Err(failure.clone()),
+                    api: Err(failure),
+                    repositories: Vec::new(),
+                }
+            }
+        };
+        let client = backend.client.clone();
+        let credentials = Ok(client.source().to_string());
+        let api = self
+            .run(backend, "/v2/", async { client.discover().await })
+            .map(|()| {
+                format!(
+                    "{} answers the distribution API (auth: {})",
+                    self.endpoint.url("/v2/"),
+                    client.scheme_name().unwrap_or("unknown")
+                )
+            });
+        if api.is_err() {
+            return DoctorReport {
+                credentials,
+                api,
+                repositories: Vec::new(),
+            };
+        }
+        let repositories = repositories
+            .iter()
+            .map(|repository| {
+                let name = self.endpoint.repository(repository);
+                let uri = format!("{}/{name}", self.endpoint.login_host);
+                let checked = check_repository(&name).map_err(|why| RegistryFailure {
+                    kind: FailureKind::Other,
+                    message: why,
+                    hint: "fix [registry] repository in git-release.toml".into(),
+                });
+                let (pull, push) = match checked {
+                    Err(failure) => (Err(failure.clone()), Err(failure)),
+                    Ok(()) => (
+                        self.run(backend, &uri, pull_right(&client, &name)),
+                        self.run(backend, &uri, push_right(&client, &name)),
+                    ),
+                };
+                RepositoryRights {
+                    repository: repository.clone(),
+                    uri,
+                    pull,
+                    push,
+                }
+            })
+            .collect();
+        DoctorReport {
+            credentials,
+            api,
+            repositories,
+        }
+    }
+}
+
+/// Lists one tag: pull rights (a missing repository is no refusal of rights).
+async fn pull_right(client: &Client, repository: &str) -> Result<String, RegistryFailure> {
     let path = format!("/v2/{repository}/tags/list?n=1");
-    let pull = client
+    let answer = client
         .request(
             Method::GET,
             &path,
@@ -567,20 +662,50 @@ async fn rights(client: &Client, repository: &str) -> Result<String, RegistryFai
             Bytes::new(),
         )
         .await?;
-    let shown = format!("{}/{repository}", client.endpoint().login_host);
-    let pull_word = match pull.status {
-        s if s.is_success() => "pull: yes",
-        StatusCode::NOT_FOUND => "pull: yes (repository empty or not created yet)",
+    match answer.status {
+        s if s.is_success() => Ok("pull allowed".into()),
+        StatusCode::NOT_FOUND => Ok("pull allowed (the repository has no images yet)".into()),
         _ => {
-            return Err(errors::answer(
+            let shown = format!("{}/{repository}", client.endpoint().login_host);
+            Err(errors::answer(
                 client.endpoint(),
                 client.found(),
                 "pull from",
                 &shown,
-                &pull,
-            ));
+                &answer,
+            ))
         }
-    };
-    let scheme = client.scheme_name().unwrap_or("unknown");
-    Ok(format!("{pull_word}; auth: {scheme}"))
+    }
+}
+
+/// Starts a blob upload and cancels it: push rights, nothing written.
+async fn push_right(client: &Client, repository: &str) -> Result<String, RegistryFailure> {
+    let path = format!("/v2/{repository}/blobs/uploads/");
+    let push_scope = scope(repository, true);
+    let answer = client
+        .request(Method::POST, &path, &push_scope, Vec::new(), Bytes::new())
+        .await?;
+    let shown = format!("{}/{repository}", client.endpoint().login_host);
+    if !answer.status.is_success() {
+        return Err(errors::answer(
+            client.endpoint(),
+            client.found(),
+            "push to",
+            &shown,
+            &answer,
+        ));
+    }
+    // Cancel the upload session (best effort: an abandoned one expires on its own).
+    if let Some(location) = answer.header("location") {
+        let path = location
+            .strip_prefix(&client.endpoint().url(""))
+            .unwrap_or(location)
+            .to_string();
+        if path.starts_with("/v2/") {
+            let _ = client
+                .request(Method::DELETE, &path, &push_scope, Vec::new(), Bytes::new())
+                .await;
+        }
+    }
+    Ok("push allowed".into())
 }
