@@ -269,7 +269,7 @@ pub struct RegistryConfig {
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_seconds: u64,
     /// `kind = "oci"`: the registry's host (and port), like `ghcr.io` or `docker.io`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub host: Option<String>,
     /// `kind = "oci"`: plain http instead of https (see [`Insecure`]).
     #[serde(default)]
@@ -981,5 +981,75 @@ mod tests {
             config.image_tag("x", "0123456789abcdef0123456789abcdef01234567"),
             "git-0123456"
         );
+    }
+
+    #[test]
+    fn oci_registries_need_a_host_and_allow_plain_http_only_where_spelled_out() {
+        let parse = |registry: &str| Config::parse(&format!("[registry]\n{registry}"), "f");
+        let config = parse("kind = \"oci\"\nhost = \"ghcr.io\"\n").expect("valid");
+        assert_eq!(config.registry.kind, RegistryKind::Oci);
+        // The OCI default repository is the service's name; ECR's stays `-image`.
+        assert_eq!(config.image_repository("api"), "api");
+        assert_eq!(
+            Config::parse("", "f")
+                .expect("valid")
+                .image_repository("api"),
+            "api-image"
+        );
+        let named = parse("kind = \"oci\"\nhost = \"ghcr.io\"\nrepository = \"acme/{service}\"\n")
+            .expect("valid");
+        assert_eq!(named.image_repository("api"), "acme/api");
+
+        let err = parse("kind = \"oci\"\n").expect_err("no host");
+        assert!(err.to_string().contains("registry.host"), "{err}");
+        let err = parse("kind = \"oci\"\nhost = \"https://ghcr.io/x\"\n").expect_err("url");
+        assert!(err.to_string().contains("no scheme"), "{err}");
+        let err = parse("host = \"ghcr.io\"\n").expect_err("host without oci");
+        assert!(err.to_string().contains("registry.host"), "{err}");
+
+        for host in [
+            "localhost:5000",
+            "127.0.0.1:5000",
+            "127.1.2.3",
+            "[::1]:5000",
+            "::1",
+        ] {
+            let config = parse(&format!(
+                "kind = \"oci\"\nhost = \"{host}\"\ninsecure = true\n"
+            ))
+            .unwrap_or_else(|e| panic!("{host}: {e}"));
+            assert_eq!(config.registry.insecure, Insecure::Loopback);
+        }
+        let err = parse("kind = \"oci\"\nhost = \"registry.lab:5000\"\ninsecure = true\n")
+            .expect_err("not loopback");
+        assert!(
+            err.to_string()
+                .contains("write insecure = \"registry.lab:5000\""),
+            "{err}"
+        );
+        let spelled = parse(
+            "kind = \"oci\"\nhost = \"registry.lab:5000\"\ninsecure = \"registry.lab:5000\"\n",
+        )
+        .expect("spelled out");
+        assert_eq!(
+            spelled.registry.insecure,
+            Insecure::Host("registry.lab:5000".into())
+        );
+        parse("kind = \"oci\"\nhost = \"registry.lab:5000\"\ninsecure = \"other:5000\"\n")
+            .expect_err("another host");
+    }
+
+    #[test]
+    fn oci_settings_survive_the_binary_cache_format() {
+        let config = Config::parse(
+            "[registry]\nkind = \"oci\"\nhost = \"lab:5000\"\ninsecure = \"lab:5000\"\n",
+            "f",
+        )
+        .expect("valid");
+        let bytes = postcard::to_stdvec(&config).expect("encode");
+        let back: Config = postcard::from_bytes(&bytes).expect("decode");
+        assert_eq!(back.registry.insecure, Insecure::Host("lab:5000".into()));
+        assert_eq!(back.registry.host.as_deref(), Some("lab:5000"));
+        assert_eq!(back.registry.repository, "{service}");
     }
 }
