@@ -685,3 +685,34 @@ fn doctor_names_the_credential_source_the_scheme_and_the_rights() {
     let tags: serde_json::Value = serde_json::from_str(&raw).expect("tags json");
     assert_eq!(tags["Tags"], serde_json::json!([sha]), "{raw}");
 }
+
+#[test]
+fn promote_makes_three_requests_after_authentication_and_sends_no_blob() {
+    let w = World::new(&Auth::Htpasswd, &["service-a"], false);
+    let proxy = Proxy::start("127.0.0.1:0", &w.registry.host, Fault::None).expect("proxy");
+    let proxied = format!("127.0.0.1:{}", proxy.port);
+    let sha = w.point_at(&proxied, &["service-a"], "");
+    oci::docker_config_with_auths(w.env.path(), &proxied, USER, PASSWORD);
+    let digest = w.push_index("service-a", &sha, "counted");
+    w.tag("service-a-v1.0.0");
+    proxy.clear_operations();
+    let run = w.run(&["promote", "service-a-v1.0.0", "--json"]).ok();
+    assert_eq!(run.json()["digest"], digest.as_str());
+    assert_eq!(
+        proxy.requests(),
+        [
+            "GET /v2/".to_string(),
+            format!("GET /v2/acme/service-a/manifests/{sha}"),
+            "HEAD /v2/acme/service-a/manifests/service-a-v1.0.0".to_string(),
+            "PUT /v2/acme/service-a/manifests/service-a-v1.0.0".to_string(),
+        ]
+    );
+    // Again: the release tag already names it, nothing is written.
+    proxy.clear_operations();
+    w.run(&["promote", "service-a-v1.0.0"]).ok();
+    assert!(
+        proxy.requests().iter().all(|r| !r.starts_with("PUT") && !r.contains("/blobs/")),
+        "{:?}",
+        proxy.requests()
+    );
+}

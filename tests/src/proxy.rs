@@ -37,6 +37,8 @@ pub enum Fault {
 struct Shared {
     fault: Mutex<Fault>,
     targets: Mutex<Vec<String>>,
+    /// Each request's first line (`METHOD /path HTTP/1.1`).
+    lines: Mutex<Vec<String>>,
     stop: AtomicBool,
 }
 
@@ -58,6 +60,7 @@ impl Proxy {
         let shared = Arc::new(Shared {
             fault: Mutex::new(fault),
             targets: Mutex::new(Vec::new()),
+            lines: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         });
         let upstream = upstream.to_string();
@@ -101,6 +104,19 @@ impl Proxy {
     /// Forgets the operations seen so far.
     pub fn clear_operations(&self) {
         self.shared.targets.lock().expect("targets lock").clear();
+        self.shared.lines.lock().expect("lines lock").clear();
+    }
+
+    /// Returns each request's method and path so far (`HEAD /v2/…`), for HTTP APIs
+    /// without an operation header (the OCI distribution API).
+    pub fn requests(&self) -> Vec<String> {
+        self.shared
+            .lines
+            .lock()
+            .expect("lines lock")
+            .iter()
+            .map(|l| l.rsplit_once(' ').map_or(l.as_str(), |(head, _)| head).to_string())
+            .collect()
     }
 }
 
@@ -171,6 +187,9 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
     let Some(request) = read_request(&mut reader)? else {
         return Ok(());
     };
+    if let Some(line) = request.head.first() {
+        shared.lines.lock().expect("lines lock").push(line.clone());
+    }
     if let Some(target) = header(&request.head, "x-amz-target") {
         shared
             .targets
