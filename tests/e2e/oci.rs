@@ -711,7 +711,10 @@ fn promote_makes_three_requests_after_authentication_and_sends_no_blob() {
     proxy.clear_operations();
     w.run(&["promote", "service-a-v1.0.0"]).ok();
     assert!(
-        proxy.requests().iter().all(|r| !r.starts_with("PUT") && !r.contains("/blobs/")),
+        proxy
+            .requests()
+            .iter()
+            .all(|r| !r.starts_with("PUT") && !r.contains("/blobs/")),
         "{:?}",
         proxy.requests()
     );

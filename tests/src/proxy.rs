@@ -115,7 +115,11 @@ impl Proxy {
             .lock()
             .expect("lines lock")
             .iter()
-            .map(|l| l.rsplit_once(' ').map_or(l.as_str(), |(head, _)| head).to_string())
+            .map(|l| {
+                l.rsplit_once(' ')
+                    .map_or(l.as_str(), |(head, _)| head)
+                    .to_string()
+            })
             .collect()
     }
 }

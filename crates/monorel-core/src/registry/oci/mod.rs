@@ -80,6 +80,15 @@ impl Oci {
     fn backend(&self) -> Result<&Backend, RegistryFailure> {
         self.backend
             .get_or_init(|| {
+                // `GIT_RELEASE_REGISTRY=oci` may name this backend after the file was
+                // validated; without a host there is nothing to ask.
+                if self.config.host.as_deref().is_none_or(str::is_empty) {
+                    return Err(RegistryFailure {
+                        kind: FailureKind::Other,
+                        message: "[registry] kind = \"oci\" needs the registry's host, and git-release.toml sets none".into(),
+                        hint: "set [registry] host in git-release.toml, like host = \"ghcr.io\"".into(),
+                    });
+                }
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
