@@ -13,7 +13,9 @@ use semver::Version;
 use serde::Serialize;
 
 use crate::config::{closest_name, Config, OnRegistryError, RegistryKind};
-use crate::registry::{self, FailureKind, ImageStatus, Registry};
+use crate::registry::{
+    self, ArtifactRef, ArtifactStatus, FailureKind, Identity, ObjectIdentity, Stores, Wanted,
+};
 use crate::repo::{Repo, RepoError, TagTarget};
 use crate::tag::{check_image_tag, check_ref_format, ParsedTag, TagTemplate};
 use crate::version::VersionError;
@@ -106,6 +108,10 @@ pub struct Verdict {
     pub delete: bool,
     /// The image's digest, when the registry confirmed it.
     pub digest: Option<String>,
+    /// The commit's artifact (image or object), when rule 7 asked about it.
+    pub artifact: Option<ArtifactRef>,
+    /// The object's identity (ETag, checksum, version, size), when S3 confirmed it.
+    pub object: Option<ObjectIdentity>,
     /// Every broken rule; empty when the tag passes.
     pub failures: Vec<Failure>,
     /// True when the only failure is that the registry could not be asked (rule 7 runs
@@ -329,7 +335,7 @@ pub fn check_tags(
     config: &Config,
     repo: &Repo,
     updates: &[TagUpdate],
-    registry: &dyn Registry,
+    stores: &Stores<'_>,
 ) -> Result<Report, CheckError> {
     let names: Vec<NameCheck> = updates
         .iter()
@@ -346,6 +352,8 @@ pub fn check_tags(
             commit: None,
             delete: update.local == Local::Delete,
             digest: None,
+            artifact: None,
+            object: None,
             failures: Vec::new(),
             registry_unavailable: false,
         };
@@ -418,49 +426,69 @@ pub fn check_tags(
         .collect();
     let mut warnings = Vec::new();
     let mut images_checked = false;
-    if !candidates.is_empty() && config.registry.kind != RegistryKind::None {
-        let images: Vec<_> = candidates
+    // Tags of services whose store is `kind = "none"` are not asked about.
+    let candidates: Vec<usize> = candidates
+        .into_iter()
+        .filter(|&i| {
+            let service = verdicts[i].service.as_deref().unwrap_or_default();
+            config.store_of(service).1.kind != RegistryKind::None
+        })
+        .collect();
+    if !candidates.is_empty() {
+        let wanted: Vec<Wanted> = candidates
             .iter()
             .map(|&i| {
                 let v = &verdicts[i];
-                registry::commit_image(
-                    config,
-                    v.service.as_deref().unwrap_or_default(),
-                    v.commit.as_deref().unwrap_or_default(),
-                )
+                let service = v.service.as_deref().unwrap_or_default();
+                Wanted {
+                    service: service.to_string(),
+                    artifact: registry::commit_artifact(
+                        config,
+                        service,
+                        v.commit.as_deref().unwrap_or_default(),
+                    ),
+                }
             })
             .collect();
-        let statuses = registry.check(&images);
+        let statuses = stores.check(&wanted);
         images_checked = true;
-        for ((&i, image), status) in candidates.iter().zip(&images).zip(statuses) {
+        for ((&i, wanted), status) in candidates.iter().zip(&wanted).zip(statuses) {
             let verdict = &mut verdicts[i];
+            let artifact = &wanted.artifact;
+            let noun = artifact.noun();
+            let store = stores.of(&wanted.service).describe();
+            verdict.artifact = Some(artifact.clone());
             let shown = crate::text::line(&verdict.tag).into_owned();
             match status {
-                ImageStatus::Present { digest } => verdict.digest = Some(digest),
-                ImageStatus::Unchecked => images_checked = false,
-                ImageStatus::Missing => {
+                ArtifactStatus::Present(Identity::Image { digest }) => {
+                    verdict.digest = Some(digest)
+                }
+                ArtifactStatus::Present(Identity::Object(object)) => verdict.object = Some(object),
+                ArtifactStatus::Unchecked => images_checked = false,
+                ArtifactStatus::Missing => {
                     let commit = verdict.commit.as_deref().unwrap_or_default();
                     let commit = commit[..commit.len().min(12)].to_string();
+                    let wait = match artifact {
+                        ArtifactRef::Image(_) => "wait for CI to push the image",
+                        ArtifactRef::Object(_) => "wait for CI to upload the object",
+                    };
                     verdict.fail(
                         Rule::Image,
                         format!(
-                            "`{shown}`: no image {image} in {}: CI has not built commit {commit} yet; wait for CI to push the image, or tag a commit that has one",
-                            registry.describe(),
+                            "`{shown}`: no {noun} {artifact} in {store}: CI has not built commit {commit} yet; {wait}, or tag a commit that has one",
                         ),
                     )
                 }
-                ImageStatus::Failed(failure) => {
+                ArtifactStatus::Failed(failure) => {
                     let judged = judge_registry_failure(config, failure.kind);
                     let what = if judged == RegistryVerdict::Absent {
-                        "no image"
+                        format!("no {noun}")
                     } else {
-                        "cannot check image"
+                        format!("cannot check {noun}")
                     };
                     let message = format!(
-                        "`{shown}`: {what} {image} in {}: {}; {}",
-                        registry.describe(),
-                        failure.message,
-                        failure.hint
+                        "`{shown}`: {what} {artifact} in {store}: {}; {}",
+                        failure.message, failure.hint
                     );
                     let warn = config.hook.on_registry_error == OnRegistryError::Warn;
                     match judged {
@@ -469,7 +497,7 @@ pub fn check_tags(
                         )),
                         RegistryVerdict::Absent if warn => verdict.fail(
                             Rule::Image,
-                            format!("{message} (refused although [hook] on-registry-error = \"warn\": the registry answered that there is no image)"),
+                            format!("{message} (refused although [hook] on-registry-error = \"warn\": the registry answered that there is no {noun})"),
                         ),
                         RegistryVerdict::Absent => verdict.fail(Rule::Image, message),
                         RegistryVerdict::Unavailable => {

@@ -49,9 +49,13 @@ pub struct Config {
     /// Defaults for every service.
     #[serde(default)]
     pub defaults: Defaults,
-    /// Where images live and how they are named.
+    /// Where artifacts (images or objects) live and how they are named: the store of
+    /// every service that names no other.
     #[serde(default)]
     pub registry: RegistryConfig,
+    /// Named stores, picked per service with `[services.<svc>] registry = "<name>"`.
+    #[serde(default)]
+    pub registries: BTreeMap<String, RegistryConfig>,
     /// Behaviour of the pre-push hook and `git release check`.
     #[serde(default)]
     pub hook: HookConfig,
@@ -174,18 +178,20 @@ fn default_remote_timeout() -> u64 {
     10
 }
 
-/// Which registry backend holds the images.
+/// Which backend holds a store's artifacts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RegistryKind {
-    /// AWS Elastic Container Registry.
+    /// AWS Elastic Container Registry (images).
     #[default]
     Ecr,
-    /// No image checks at all; every run says so on stderr.
+    /// No artifact checks at all; every run says so on stderr.
     None,
     /// Any registry that speaks the OCI distribution API (GHCR, Docker Hub, GitLab,
     /// Harbor, a self-hosted `distribution`), with the user's `docker login`.
     Oci,
+    /// Amazon S3 (objects, like Lambda zips).
+    S3,
 }
 
 /// `[registry] insecure`: whether an OCI registry is spoken to over plain http.
@@ -243,7 +249,28 @@ impl<'de> Deserialize<'de> for Insecure {
     }
 }
 
-/// `[registry]`.
+impl RegistryKind {
+    /// The value as written in `git-release.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistryKind::Ecr => "ecr",
+            RegistryKind::None => "none",
+            RegistryKind::Oci => "oci",
+            RegistryKind::S3 => "s3",
+        }
+    }
+
+    /// Whether the store holds images (tags in repositories) rather than objects.
+    pub fn holds_images(self) -> bool {
+        !matches!(self, RegistryKind::S3)
+    }
+}
+
+/// `[registry]` and each `[registries.<name>]`: one store.
+///
+/// One struct for every kind (rather than a table per kind) because the parsed copy of
+/// the configuration is kept in postcard's form, which cannot read serde's tagged enums;
+/// [`Config::parse`] refuses the keys a store's kind does not use.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RegistryConfig {
@@ -253,7 +280,8 @@ pub struct RegistryConfig {
     /// Image repository template; `{service}` is its placeholder.
     #[serde(default = "default_repository")]
     pub repository: String,
-    /// The tag CI gives each built image; `{sha}` (40 hex) or `{short_sha}` (7 hex).
+    /// The tag CI gives each built image; `{commit}` or `{sha}` (40 hex), `{short_commit}`
+    /// or `{short_sha}` (7 hex).
     #[serde(default = "default_image_tag")]
     pub image_tag: String,
     /// AWS region; preferred over the environment so nothing waits on instance metadata.
@@ -274,6 +302,252 @@ pub struct RegistryConfig {
     /// `kind = "oci"`: plain http instead of https (see [`Insecure`]).
     #[serde(default)]
     pub insecure: Insecure,
+    /// `kind = "s3"`: the bucket that holds the objects.
+    #[serde(default)]
+    pub bucket: Option<String>,
+    /// `kind = "s3"`: a literal prefix put before both key templates (like `lambda/`).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// `kind = "s3"`: the key of the commit's object; `{service}`, `{commit}` (40 hex) and
+    /// `{short_commit}` (7 hex). Default [`DEFAULT_OBJECT_KEY`].
+    #[serde(default)]
+    pub key: Option<String>,
+    /// `kind = "s3"`: the key of the promoted object; `{service}`, `{tag}` and `{version}`.
+    /// Default [`DEFAULT_RELEASE_KEY`].
+    #[serde(default)]
+    pub release_key: Option<String>,
+}
+
+/// The default `key` of an S3 store: the layout CI uploads (`service-a-<sha>`).
+pub const DEFAULT_OBJECT_KEY: &str = "{service}-{commit}";
+/// The default `release-key` of an S3 store: the release tag itself.
+pub const DEFAULT_RELEASE_KEY: &str = "{tag}";
+/// The placeholders of an S3 store's `key`.
+pub const OBJECT_KEY_PLACEHOLDERS: &[&str] = &[
+    "{service}",
+    "{commit}",
+    "{short_commit}",
+    "{sha}",
+    "{short_sha}",
+];
+/// The placeholders of an image store's `image-tag`: `{commit}` and `{sha}` are the same
+/// full commit id (`{sha}` was the first spelling and stays), `{short_commit}` and
+/// `{short_sha}` its first 7 hex digits. S3's `key` uses the `{commit}` spelling too.
+pub const IMAGE_TAG_PLACEHOLDERS: &[&str] = &["{commit}", "{short_commit}", "{sha}", "{short_sha}"];
+/// The placeholders of an S3 store's `release-key`.
+pub const RELEASE_KEY_PLACEHOLDERS: &[&str] = &["{service}", "{tag}", "{version}"];
+
+/// Fills the commit placeholders of a template (an image tag, an S3 key) with `commit`
+/// (40 hex): `{commit}` and its older spelling `{sha}` with all of it, `{short_commit}` and
+/// `{short_sha}` with its first 7 hex digits. The one place these placeholders mean
+/// something, so every template agrees.
+pub fn render_commit(template: &str, commit: &str) -> String {
+    let short = &commit[..commit.len().min(7)];
+    template
+        .replace("{commit}", commit)
+        .replace("{sha}", commit)
+        .replace("{short_commit}", short)
+        .replace("{short_sha}", short)
+}
+
+impl RegistryConfig {
+    /// Returns the key of the object CI uploaded for `commit` (40 hex) of `service`.
+    pub fn object_key(&self, service: &str, commit: &str) -> String {
+        let template = self.key.as_deref().unwrap_or(DEFAULT_OBJECT_KEY);
+        format!(
+            "{}{}",
+            self.prefix.as_deref().unwrap_or_default(),
+            render_commit(&template.replace("{service}", service), commit)
+        )
+    }
+
+    /// Returns the key of the object promoted as release `tag` (version `version`).
+    pub fn release_object_key(&self, service: &str, tag: &str, version: &str) -> String {
+        let template = self.release_key.as_deref().unwrap_or(DEFAULT_RELEASE_KEY);
+        format!(
+            "{}{}",
+            self.prefix.as_deref().unwrap_or_default(),
+            template
+                .replace("{service}", service)
+                .replace("{tag}", tag)
+                .replace("{version}", version)
+        )
+    }
+
+    /// Checks the keys of one store; `key` is where it lives (`registry`,
+    /// `registries.lambda`). Returns the dotted key that breaks a rule, and the rule.
+    fn validate(&self, key: &str) -> Result<(), (String, String)> {
+        let at = |name: &str| format!("{key}.{name}");
+        for (name, value, range) in [
+            (
+                "timeout-seconds",
+                self.timeout_seconds,
+                REGISTRY_TIMEOUT_RANGE,
+            ),
+            (
+                "connect-timeout-seconds",
+                self.connect_timeout_seconds,
+                CONNECT_TIMEOUT_RANGE,
+            ),
+        ] {
+            if !range.contains(&value) {
+                return Err((
+                    at(name),
+                    format!(
+                        "{value} is out of range; use {} to {} seconds",
+                        range.start(),
+                        range.end()
+                    ),
+                ));
+            }
+        }
+        check_placeholders(&self.repository, &["{service}"]).map_err(|m| (at("repository"), m))?;
+        check_placeholders(&self.image_tag, IMAGE_TAG_PLACEHOLDERS)
+            .map_err(|m| (at("image-tag"), m))?;
+        check_oci(self, key)?;
+        if let Some(region) = &self.region {
+            crate::text::check_name(region).map_err(|rule| (at("region"), rule))?;
+        }
+        let kind = self.kind.as_str();
+        let s3_keys = [
+            ("bucket", self.bucket.is_some()),
+            ("prefix", self.prefix.is_some()),
+            ("key", self.key.is_some()),
+            ("release-key", self.release_key.is_some()),
+        ];
+        match self.kind {
+            RegistryKind::S3 => {
+                if self.registry_id.is_some() {
+                    return Err((
+                        at("registry-id"),
+                        format!("`registry-id` is a key of kind = \"ecr\", not of kind = \"{kind}\"; remove it"),
+                    ));
+                }
+                for (name, changed) in [
+                    ("repository", self.repository != default_repository()),
+                    ("image-tag", self.image_tag != default_image_tag()),
+                ] {
+                    if changed {
+                        return Err((
+                            at(name),
+                            format!("`{name}` names images, but this store is kind = \"s3\" (objects); remove it, or use `key` and `release-key`"),
+                        ));
+                    }
+                }
+                let Some(bucket) = &self.bucket else {
+                    return Err((
+                        at("bucket"),
+                        "kind = \"s3\" needs a bucket; add bucket = \"<the bucket CI uploads to>\""
+                            .into(),
+                    ));
+                };
+                check_bucket(bucket).map_err(|rule| (at("bucket"), rule))?;
+                let prefix = self.prefix.as_deref().unwrap_or_default();
+                if !prefix.is_empty() {
+                    check_object_key(&format!("{prefix}x")).map_err(|rule| (at("prefix"), rule))?;
+                }
+                let key_template = self.key.as_deref().unwrap_or(DEFAULT_OBJECT_KEY);
+                check_placeholders(key_template, OBJECT_KEY_PLACEHOLDERS)
+                    .map_err(|m| (at("key"), m))?;
+                if !["{commit}", "{short_commit}", "{sha}", "{short_sha}"]
+                    .iter()
+                    .any(|p| key_template.contains(p))
+                {
+                    return Err((
+                        at("key"),
+                        format!("`{}` has no {{commit}} or {{short_commit}}, so every commit would name the same object; add one", crate::text::line(key_template)),
+                    ));
+                }
+                check_object_key(&self.object_key("service-a", &"0".repeat(40)))
+                    .map_err(|rule| (at("key"), rule))?;
+                let release_template = self.release_key.as_deref().unwrap_or(DEFAULT_RELEASE_KEY);
+                check_placeholders(release_template, RELEASE_KEY_PLACEHOLDERS)
+                    .map_err(|m| (at("release-key"), m))?;
+                if !release_template.contains("{tag}")
+                    && !(release_template.contains("{service}")
+                        && release_template.contains("{version}"))
+                {
+                    return Err((
+                        at("release-key"),
+                        format!("`{}` must contain {{tag}}, or {{service}} and {{version}}, so that each release has its own object", crate::text::line(release_template)),
+                    ));
+                }
+                check_object_key(&self.release_object_key(
+                    "service-a",
+                    "service-a-v1.2.3",
+                    "1.2.3",
+                ))
+                .map_err(|rule| (at("release-key"), rule))?;
+            }
+            RegistryKind::Oci if self.registry_id.is_some() => {
+                return Err((
+                    at("registry-id"),
+                    "`registry-id` is a key of kind = \"ecr\", not of kind = \"oci\"; remove it"
+                        .into(),
+                ));
+            }
+            RegistryKind::Ecr | RegistryKind::Oci | RegistryKind::None => {
+                if let Some((name, _)) = s3_keys.iter().find(|(_, set)| *set) {
+                    return Err((
+                        at(name),
+                        format!("`{name}` is a key of kind = \"s3\", not of kind = \"{kind}\"; remove it, or set kind = \"s3\""),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks an S3 bucket name: what S3 accepts (3 to 63 lowercase letters, digits, dots
+/// and hyphens; legacy us-east-1 buckets also have capitals and underscores).
+fn check_bucket(bucket: &str) -> Result<(), String> {
+    let shown = crate::text::line(bucket);
+    if !(3..=255).contains(&bucket.len())
+        || !bucket
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        || !bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        return Err(format!(
+            "`{shown}` is not an S3 bucket name (3 to 63 letters, digits, `.` and `-`, starting with a letter or digit)"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a rendered S3 key: at most 1,024 bytes of the characters AWS calls safe
+/// (letters, digits, `!-_.*'()` and `/`), no leading `/`, no empty, `.` or `..` segment.
+/// Keys end up in messages, tag messages, Terraform files and suggested commands, so
+/// nothing that needs escaping is allowed in.
+pub fn check_object_key(key: &str) -> Result<(), String> {
+    let shown = crate::text::line(key);
+    if key.is_empty() || key.len() > 1024 {
+        return Err(format!(
+            "`{shown}` is not a usable S3 key: it must be 1 to 1,024 bytes"
+        ));
+    }
+    if let Some(bad) = key.chars().find(|c| {
+        !(c.is_ascii_alphanumeric()
+            || matches!(c, '!' | '-' | '_' | '.' | '*' | '\'' | '(' | ')' | '/'))
+    }) {
+        return Err(format!(
+            "`{shown}` is not a usable S3 key: {bad:?} is not one of the safe characters (letters, digits, `!-_.*'()` and `/`)"
+        ));
+    }
+    if key.split('/').enumerate().any(|(i, segment)| {
+        matches!(segment, "." | "..") || (segment.is_empty() && i + 1 < key.split('/').count())
+    }) {
+        return Err(format!(
+            "`{shown}` is not a usable S3 key: no leading `/`, `//`, `.` or `..` segment"
+        ));
+    }
+    if key.ends_with('/') {
+        return Err(format!(
+            "`{shown}` is not a usable S3 key: it ends with `/`, which names a folder"
+        ));
+    }
+    Ok(())
 }
 
 impl Default for RegistryConfig {
@@ -288,22 +562,27 @@ impl Default for RegistryConfig {
             connect_timeout_seconds: default_connect_timeout(),
             host: None,
             insecure: Insecure::Off,
+            bucket: None,
+            prefix: None,
+            key: None,
+            release_key: None,
         }
     }
 }
 
 /// Checks the `kind = "oci"` keys: a host, and plain http only where [`Insecure`] allows.
-fn check_oci(registry: &RegistryConfig) -> Result<(), (&'static str, String)> {
+fn check_oci(registry: &RegistryConfig, key: &str) -> Result<(), (String, String)> {
+    let at = |name: &str| format!("{key}.{name}");
     if registry.kind != RegistryKind::Oci {
         if registry.host.is_some() {
             return Err((
-                "registry.host",
+                at("host"),
                 "only `kind = \"oci\"` uses a host; remove it or set kind = \"oci\"".into(),
             ));
         }
         if registry.insecure != Insecure::Off {
             return Err((
-                "registry.insecure",
+                at("insecure"),
                 "only `kind = \"oci\"` uses insecure; remove it".into(),
             ));
         }
@@ -311,7 +590,7 @@ fn check_oci(registry: &RegistryConfig) -> Result<(), (&'static str, String)> {
     }
     let Some(host) = registry.host.as_deref() else {
         return Err((
-            "registry.host",
+            at("host"),
             "`kind = \"oci\"` needs the registry's host, like host = \"ghcr.io\"".into(),
         ));
     };
@@ -322,7 +601,7 @@ fn check_oci(registry: &RegistryConfig) -> Result<(), (&'static str, String)> {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
     if !valid {
         return Err((
-            "registry.host",
+            at("host"),
             format!(
                 "`{}` is not a registry host; write the host and optional port only, like \"ghcr.io\" or \"harbor.example.com:8443\" (no scheme, no path)",
                 crate::text::line(host)
@@ -333,7 +612,7 @@ fn check_oci(registry: &RegistryConfig) -> Result<(), (&'static str, String)> {
         Insecure::Off => Ok(()),
         Insecure::Loopback if is_loopback_host(host) => Ok(()),
         Insecure::Loopback => Err((
-            "registry.insecure",
+            at("insecure"),
             format!(
                 "`insecure = true` allows plain http for localhost only, and {} is not; to send credentials in the clear to it anyway, write insecure = \"{}\"",
                 crate::text::line(host),
@@ -342,7 +621,7 @@ fn check_oci(registry: &RegistryConfig) -> Result<(), (&'static str, String)> {
         )),
         Insecure::Host(named) if named == host => Ok(()),
         Insecure::Host(named) => Err((
-            "registry.insecure",
+            at("insecure"),
             format!(
                 "insecure = \"{}\" does not name the registry's host {}; write insecure = \"{}\" (or true for localhost)",
                 crate::text::line(named),
@@ -423,6 +702,10 @@ pub struct ServiceConfig {
     /// Overrides `[registry] image-tag` for this service.
     #[serde(default)]
     pub image_tag: Option<String>,
+    /// The name of the store (`[registries.<name>]`) that holds this service's
+    /// artifacts; `[registry]` when unset.
+    #[serde(default)]
+    pub registry: Option<String>,
     /// Shared paths (or globs, see [`is_glob`]) whose commits also belong to the service:
     /// the code its image is built from besides `path` (`libs/common`, `proto`). They
     /// count toward its suggestion, notes, `list` and `status`; `path` keeps its meaning.
@@ -594,13 +877,21 @@ impl Config {
         // An OCI repository is named like the service (`ghcr.io/acme/{service}`), an ECR
         // one `{service}-image`: the default depends on the kind, so look whether the file
         // set it.
-        if config.registry.kind == RegistryKind::Oci {
-            let set = toml::from_str::<toml::Table>(text)
-                .ok()
-                .and_then(|table| table.get("registry")?.get("repository").cloned())
-                .is_some();
-            if !set {
-                config.registry.repository = "{service}".into();
+        let table = toml::from_str::<toml::Table>(text).ok();
+        let written = |path: &[&str]| {
+            let mut value = table.as_ref()?.get(path[0])?;
+            for part in &path[1..] {
+                value = value.get(part)?;
+            }
+            value.get("repository").map(|_| ())
+        };
+        if config.registry.kind == RegistryKind::Oci && written(&["registry"]).is_none() {
+            config.registry.repository = "{service}".into();
+        }
+        for (name, store) in &mut config.registries {
+            if store.kind == RegistryKind::Oci && written(&["registries", name.as_str()]).is_none()
+            {
+                store.repository = "{service}".into();
             }
         }
         config.validate(file)?;
@@ -637,13 +928,37 @@ impl Config {
         })
     }
 
+    /// Returns the store that holds `service`'s artifacts: its name (`None` for
+    /// `[registry]`) and its configuration. An unknown name (refused on load) falls
+    /// back to `[registry]`.
+    pub fn store_of(&self, service: &str) -> (Option<&str>, &RegistryConfig) {
+        match self
+            .services
+            .get(service)
+            .and_then(|s| s.registry.as_deref())
+            .and_then(|name| self.registries.get_key_value(name))
+        {
+            Some((name, store)) => (Some(name.as_str()), store),
+            None => (None, &self.registry),
+        }
+    }
+
+    /// Whether any store checks artifacts (some store's kind is not `none`).
+    pub fn checks_artifacts(&self) -> bool {
+        self.registry.kind != RegistryKind::None
+            || self
+                .registries
+                .values()
+                .any(|s| s.kind != RegistryKind::None)
+    }
+
     /// Returns the image repository of `service`.
     pub fn image_repository(&self, service: &str) -> String {
         let template = self
             .services
             .get(service)
             .and_then(|s| s.repository.as_deref())
-            .unwrap_or(&self.registry.repository);
+            .unwrap_or(&self.store_of(service).1.repository);
         template.replace("{service}", service)
     }
 
@@ -653,11 +968,8 @@ impl Config {
             .services
             .get(service)
             .and_then(|s| s.image_tag.as_deref())
-            .unwrap_or(&self.registry.image_tag);
-        let short = &commit[..commit.len().min(7)];
-        template
-            .replace("{sha}", commit)
-            .replace("{short_sha}", short)
+            .unwrap_or(&self.store_of(service).1.image_tag);
+        render_commit(template, commit)
     }
 
     /// Returns the paths whose commits belong to `service`: its `path`, then
@@ -695,23 +1007,11 @@ impl Config {
                 "build metadata (`+…`) cannot be an image tag; remove it".into(),
             ));
         }
-        for (key, value, range) in [
-            (
-                "defaults.remote-timeout-seconds",
-                self.defaults.remote_timeout_seconds,
-                REMOTE_TIMEOUT_RANGE,
-            ),
-            (
-                "registry.timeout-seconds",
-                self.registry.timeout_seconds,
-                REGISTRY_TIMEOUT_RANGE,
-            ),
-            (
-                "registry.connect-timeout-seconds",
-                self.registry.connect_timeout_seconds,
-                CONNECT_TIMEOUT_RANGE,
-            ),
-        ] {
+        for (key, value, range) in [(
+            "defaults.remote-timeout-seconds",
+            self.defaults.remote_timeout_seconds,
+            REMOTE_TIMEOUT_RANGE,
+        )] {
             if !range.contains(&value) {
                 return Err(invalid(
                     key,
@@ -723,11 +1023,18 @@ impl Config {
                 ));
             }
         }
-        check_placeholders(&self.registry.repository, &["{service}"])
-            .map_err(|m| invalid("registry.repository", m))?;
-        check_oci(&self.registry).map_err(|(key, m)| invalid(key, m))?;
-        check_placeholders(&self.registry.image_tag, &["{sha}", "{short_sha}"])
-            .map_err(|m| invalid("registry.image-tag", m))?;
+        self.registry
+            .validate("registry")
+            .map_err(|(key, rule)| invalid(&key, rule))?;
+        for (name, store) in &self.registries {
+            // Store names end up in messages, JSON and suggested commands.
+            let key = format!("registries.{}", crate::text::line(name));
+            crate::text::check_name(name)
+                .map_err(|rule| invalid(&key, format!("{rule}; rename the store")))?;
+            store
+                .validate(&key)
+                .map_err(|(key, rule)| invalid(&key, rule))?;
+        }
         for (i, entry) in self.defaults.also.iter().enumerate() {
             check_also(entry).map_err(|rule| invalid(&format!("defaults.also[{i}]"), rule))?;
         }
@@ -754,8 +1061,39 @@ impl Config {
                     .map_err(|m| invalid(&format!("{key}.repository"), m))?;
             }
             if let Some(tag) = &service.image_tag {
-                check_placeholders(tag, &["{sha}", "{short_sha}"])
+                check_placeholders(tag, IMAGE_TAG_PLACEHOLDERS)
                     .map_err(|m| invalid(&format!("{key}.image-tag"), m))?;
+            }
+            if let Some(store) = &service.registry {
+                if !self.registries.contains_key(store) {
+                    let known: Vec<&str> = self.registries.keys().map(String::as_str).collect();
+                    return Err(invalid(
+                        &format!("{key}.registry"),
+                        format!(
+                            "no store `{}`{}; stores are [registries.<name>] tables ({})",
+                            crate::text::line(store),
+                            suggestion_text(&closest_name(store, known.iter().copied())),
+                            if known.is_empty() {
+                                "there are none".to_string()
+                            } else {
+                                format!("configured: {}", known.join(", "))
+                            }
+                        ),
+                    ));
+                }
+            }
+            if !self.store_of(name).1.kind.holds_images() {
+                for (field, set) in [
+                    ("repository", service.repository.is_some()),
+                    ("image-tag", service.image_tag.is_some()),
+                ] {
+                    if set {
+                        return Err(invalid(
+                            &format!("{key}.{field}"),
+                            format!("`{field}` names images, but the service's store is kind = \"s3\" (objects); remove it"),
+                        ));
+                    }
+                }
             }
         }
         for (name, env) in &self.environments {
@@ -971,6 +1309,168 @@ mod tests {
         }
         let max = Config::parse("[defaults]\nremote-timeout-seconds = 3600\n", "f");
         assert_eq!(max.expect("in range").defaults.remote_timeout_seconds, 3600);
+    }
+
+    const STORES: &str = "[registries.lambda]\nkind = \"s3\"\nbucket = \"acme-zips\"\nregion = \"eu-west-1\"\n\n[services.api]\npath = \"api\"\n\n[services.fn-a]\npath = \"fn-a\"\nregistry = \"lambda\"\n";
+
+    #[test]
+    fn services_pick_named_stores_and_default_to_registry() {
+        let config = Config::parse(STORES, "f").expect("valid");
+        let (name, store) = config.store_of("fn-a");
+        assert_eq!(name, Some("lambda"));
+        assert_eq!(store.kind, RegistryKind::S3);
+        assert_eq!(config.store_of("api").0, None);
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(store.object_key("fn-a", sha), format!("fn-a-{sha}"));
+        assert_eq!(
+            store.release_object_key("fn-a", "fn-a-v1.2.0", "1.2.0"),
+            "fn-a-v1.2.0"
+        );
+        let prefixed = Config::parse(
+            &STORES.replace(
+                "region = \"eu-west-1\"",
+                "prefix = \"lambda/\"\nkey = \"{service}/{short_commit}.zip\"\nrelease-key = \"{service}/{version}.zip\"",
+            ),
+            "f",
+        )
+        .expect("valid");
+        let store = prefixed.store_of("fn-a").1;
+        assert_eq!(store.object_key("fn-a", sha), "lambda/fn-a/0123456.zip");
+        assert_eq!(
+            store.release_object_key("fn-a", "fn-a-v1.2.0", "1.2.0"),
+            "lambda/fn-a/1.2.0.zip"
+        );
+    }
+
+    #[test]
+    fn unknown_store_names_are_refused_with_the_closest() {
+        let err = Config::parse(
+            &STORES.replace("registry = \"lambda\"", "registry = \"lamda\""),
+            "f",
+        )
+        .expect_err("unknown store")
+        .to_string();
+        assert!(err.contains("services.fn-a.registry"), "{err}");
+        assert!(err.contains("did you mean `lambda`"), "{err}");
+        let err = Config::parse(
+            &STORES.replace("[registries.lambda]", "[registries.\"la mbda\"]"),
+            "f",
+        )
+        .expect_err("bad name")
+        .to_string();
+        assert!(err.contains("registries.la mbda"), "{err}");
+    }
+
+    #[test]
+    fn store_keys_must_fit_the_kind() {
+        for (from, to, key, rule) in [
+            (
+                "bucket = \"acme-zips\"\n",
+                "",
+                "registries.lambda.bucket",
+                "needs a bucket",
+            ),
+            (
+                "kind = \"s3\"",
+                "kind = \"ecr\"",
+                "registries.lambda.bucket",
+                "key of kind = \"s3\"",
+            ),
+            (
+                "bucket = \"acme-zips\"",
+                "bucket = \"a b\"",
+                "registries.lambda.bucket",
+                "not an S3 bucket name",
+            ),
+            (
+                "region = \"eu-west-1\"",
+                "key = \"{service}\"",
+                "registries.lambda.key",
+                "every commit would name the same object",
+            ),
+            (
+                "region = \"eu-west-1\"",
+                "key = \"{service}-{sha}\"",
+                "registries.lambda.key",
+                "unknown placeholder {sha}",
+            ),
+            (
+                "region = \"eu-west-1\"",
+                "key = \"/{service}-{commit}\"",
+                "registries.lambda.key",
+                "leading `/`",
+            ),
+            (
+                "region = \"eu-west-1\"",
+                "key = \"{service} {commit}\"",
+                "registries.lambda.key",
+                "safe characters",
+            ),
+            (
+                "region = \"eu-west-1\"",
+                "key = \"../{service}-{commit}\"",
+                "registries.lambda.key",
+                "`..`",
+            ),
+            (
+                "region = \"eu-west-1\"",
+                "release-key = \"latest.zip\"",
+                "registries.lambda.release-key",
+                "must contain {tag}",
+            ),
+            (
+                "region = \"eu-west-1\"",
+                "release-key = \"{version}.zip\"",
+                "registries.lambda.release-key",
+                "must contain {tag}",
+            ),
+            (
+                "region = \"eu-west-1\"",
+                "prefix = \"a//\"",
+                "registries.lambda.prefix",
+                "`//`",
+            ),
+            (
+                "region = \"eu-west-1\"",
+                "repository = \"x-{service}\"",
+                "registries.lambda.repository",
+                "names images",
+            ),
+            (
+                "region = \"eu-west-1\"",
+                "timeout-seconds = 0",
+                "registries.lambda.timeout-seconds",
+                "out of range",
+            ),
+        ] {
+            let text = STORES.replace(from, to);
+            let err = Config::parse(&text, "f").expect_err(&text).to_string();
+            assert!(err.contains(key) && err.contains(rule), "{text}\n=> {err}");
+        }
+        let err = Config::parse(&format!("{STORES}repository = \"x\"\n"), "f")
+            .expect_err("image key on an object service")
+            .to_string();
+        assert!(err.contains("services.fn-a.repository"), "{err}");
+    }
+
+    #[test]
+    fn object_keys_are_checked() {
+        assert!(check_object_key("lambda/fn-a-0123.zip").is_ok());
+        assert!(check_object_key("fn-a-v1.0.0-rc.1").is_ok());
+        for bad in [
+            "",
+            "a/",
+            "/a",
+            "a//b",
+            "./a",
+            "a/../b",
+            "a\u{1b}b",
+            "a b",
+            "a?b",
+            &"a".repeat(1025),
+        ] {
+            assert!(check_object_key(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

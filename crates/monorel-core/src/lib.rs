@@ -17,6 +17,8 @@
 //! - [`plan`]: a validated release plan that `--dry-run` and `--json` print and that is
 //!   carried out only after every check passed.
 //! - [`registry`]: where the images live (ECR, or none), behind one trait.
+//! - `aws` (with an AWS backend built in): the AWS session, HTTPS client and error
+//!   classes every AWS backend shares.
 //! - [`check`]: the release-tag rules shared by the pre-push hook and `git release check`.
 //! - [`hook`]: the pre-push protocol and hook installation.
 //! - [`deploy`]: pinning environments to a release in Terraform variable files.
@@ -26,6 +28,8 @@
 //!   suggested commands, validated config names and registry digests.
 #![deny(missing_docs)]
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod check;
 pub mod config;
 pub mod conventional;

@@ -14,7 +14,7 @@ use crate::config::{Config, UnknownService};
 use crate::conventional;
 use crate::history::{self, HistoryError};
 use crate::notes;
-use crate::registry::{self, ImageRef, ImageStatus};
+use crate::registry::{self, ArtifactRef, ArtifactStatus, Identity, ImageRef, ObjectIdentity};
 use crate::repo::{CommitSummary, HeadState, Release, Repo, RepoError};
 use crate::tag::{check_image_tag, check_ref_format};
 use crate::text;
@@ -478,10 +478,16 @@ pub struct ReleasePlan {
     pub commit: String,
     /// The commits since the last release that touched the service.
     pub commits: Vec<CommitSummary>,
-    /// The commit's image.
-    pub image: ImageRef,
+    /// The commit's artifact: the image, or the object (`bucket`, `key`).
+    pub artifact: ArtifactRef,
+    /// The commit's image, when the service's store holds images.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRef>,
     /// The image's digest, once the registry confirmed it.
     pub digest: Option<String>,
+    /// The object's identity (ETag, checksum, version, size), once S3 confirmed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectIdentity>,
     /// The annotated tag's message.
     pub message: String,
     /// The remote it will be pushed to, with `--push`.
@@ -531,7 +537,7 @@ impl ReleasePlan {
                 });
             }
         }
-        let image = registry::commit_image(config, &analysis.service, &analysis.commit);
+        let artifact = registry::commit_artifact(config, &analysis.service, &analysis.commit);
         let message = if config.release.notes {
             let (since, commits) = notes_range(repo, config, analysis, &version)?;
             tag_message(analysis, &version, custom_message, Some((since, &commits)))
@@ -545,23 +551,39 @@ impl ReleasePlan {
             tag,
             commit: analysis.commit.clone(),
             commits: analysis.commits.clone(),
-            image,
+            image: artifact.as_image().cloned(),
+            artifact,
             digest: None,
+            object: None,
             message,
             push_to,
         })
     }
 
-    /// Records the registry's answer for the plan's image; returns it for the caller to judge.
-    pub fn record_image(&mut self, status: &ImageStatus) {
-        if let ImageStatus::Present { digest } = status {
-            self.digest = Some(digest.clone());
-            self.message = format!(
-                "{}\nImage: {}@{}\n",
-                self.message.trim_end(),
-                text::line(&self.image.to_string()),
-                text::line(digest)
-            );
+    /// Records the store's answer for the plan's artifact in the plan and in the tag's
+    /// message: `Image: <repository>:<tag>@<digest>` for an image; for an object its
+    /// location and identity, one `Object-…:` line each, so the tag names the exact bytes
+    /// without asking S3.
+    pub fn record_artifact(&mut self, status: &ArtifactStatus) {
+        match status {
+            ArtifactStatus::Present(Identity::Image { digest }) => {
+                self.digest = Some(digest.clone());
+                self.message = format!(
+                    "{}\nImage: {}@{}\n",
+                    self.message.trim_end(),
+                    text::line(&self.artifact.to_string()),
+                    text::line(digest)
+                );
+            }
+            ArtifactStatus::Present(Identity::Object(object)) => {
+                self.object = Some(object.clone());
+                self.message = format!(
+                    "{}\n{}",
+                    self.message.trim_end(),
+                    object_lines(&self.artifact, object)
+                );
+            }
+            _ => {}
         }
     }
 
@@ -663,7 +685,7 @@ fn notes_range(
 /// Returns the annotated tag's message: the first paragraph (`-m`, else "<service>
 /// version <version>"), then, given `notes` (`[release] notes`, on by default), the
 /// release notes of those commits and where they start. The artifact's identity is
-/// appended later, once the registry has confirmed it ([`ReleasePlan::record_image`]).
+/// appended later, once the registry has confirmed it ([`ReleasePlan::record_artifact`]).
 ///
 /// It is read later by `git show` and `git tag -n`, which print it raw, so everything in
 /// it passes the gate: the custom message keeps its line breaks ([`text::block`]), names
@@ -696,4 +718,21 @@ pub(crate) fn tag_message(
         message.push_str(&notes.to_text());
     }
     message
+}
+
+/// The lines of a tag message that record an object: where it is and what it holds.
+pub fn object_lines(artifact: &ArtifactRef, object: &ObjectIdentity) -> String {
+    let mut lines = format!("Object: {}\n", text::line(&artifact.to_string()));
+    if let Some(version) = &object.version_id {
+        lines.push_str(&format!("Object-Version: {}\n", text::line(version)));
+    }
+    if let Some(sum) = &object.checksum_sha256 {
+        lines.push_str(&format!("Object-SHA256: {}\n", text::line(sum)));
+    }
+    lines.push_str(&format!(
+        "Object-ETag: {}\nObject-Size: {}\n",
+        text::line(&object.etag),
+        object.size
+    ));
+    lines
 }

@@ -1,10 +1,13 @@
 //! The naming table (rules 1 and 2 on 80+ names) and the rules that need a repository,
 //! on real throwaway git repositories.
 
-use std::cell::RefCell;
+use std::sync::{Arc, Mutex};
 
 use super::*;
-use crate::registry::{FailureKind, ImageRef, NoRegistry, Promotion, RegistryFailure};
+use crate::registry::{
+    FailureKind, Identity, ImageRef, NoRegistry, PromoteRequest, Promotion, Registry,
+    RegistryFailure,
+};
 use crate::test_repo::TestRepo;
 
 const CONFIG: &str = r#"
@@ -245,7 +248,7 @@ fn several_new_tags_in_one_push_in_any_order() {
         ["service-a-v1.2.0", "service-a-v1.1.0"],
     ] {
         let report =
-            check_tags(&config, &repo, &new_tags(&repo, &order), &NoRegistry).expect("check");
+            check_tags(&config, &repo, &new_tags(&repo, &order), &none(&config)).expect("check");
         assert!(report.ok(), "{:?}", rules(&report));
         assert!(!report.images_checked);
     }
@@ -254,7 +257,7 @@ fn several_new_tags_in_one_push_in_any_order() {
         &config,
         &repo,
         &new_tags(&repo, &["service-a-v1.1.0"]),
-        &NoRegistry,
+        &none(&config),
     )
     .expect("check");
     assert_eq!(
@@ -280,7 +283,7 @@ fn maintenance_releases_only_when_allowed_and_highest_of_their_line() {
     let strict = config("");
     let lenient = config("[hook]\nallow-maintenance = true\n");
     let check = |config: &Config, tags: &[&str]| {
-        rules(&check_tags(config, &repo, &new_tags(&repo, tags), &NoRegistry).expect("check"))
+        rules(&check_tags(config, &repo, &new_tags(&repo, tags), &none(config)).expect("check"))
     };
     assert_eq!(
         check(&strict, &["service-a-v1.1.4"]),
@@ -318,7 +321,7 @@ fn every_failure_of_one_tag_is_reported() {
         &config,
         &repo,
         &new_tags(&repo, &["service-a-v1.0.0+build.1"]),
-        &NoRegistry,
+        &none(&config),
     )
     .expect("check");
     assert_eq!(
@@ -367,7 +370,7 @@ fn tags_on_trees_moves_and_deletions() {
         local: Local::Missing,
         remote: None,
     });
-    let report = check_tags(&config, &repo, &updates, &NoRegistry).expect("check");
+    let report = check_tags(&config, &repo, &updates, &none(&config)).expect("check");
     assert_eq!(
         rules(&report),
         vec![
@@ -380,7 +383,7 @@ fn tags_on_trees_moves_and_deletions() {
     );
     let lenient =
         Config::parse(&format!("[hook]\nallow-rewrite = true\n{CONFIG}"), "x").expect("config");
-    let report = check_tags(&lenient, &repo, &updates, &NoRegistry).expect("check");
+    let report = check_tags(&lenient, &repo, &updates, &none(&lenient)).expect("check");
     assert_eq!(report.verdicts[1].failures, vec![]);
     assert_eq!(report.verdicts[2].failures, vec![]);
 }
@@ -417,27 +420,42 @@ fn tag_chains_peel_to_the_commit_and_lightweight_tags_are_not_annotated() {
     assert_eq!(lightweight.peeled.to_string(), head);
 
     let updates = new_tags(&repo, &["service-b-v1.0.0"]);
-    let report = check_tags(&config(""), &repo, &updates, &NoRegistry).expect("check");
+    let report = check_tags(&config(""), &repo, &updates, &none(&config(""))).expect("check");
     assert_eq!(rules(&report), vec![("service-b-v1.0.0".into(), vec![])]);
     assert_eq!(report.verdicts[0].commit.as_deref(), Some(head.as_str()));
 }
 
+/// Every service on a `kind = "none"` store.
+fn none(config: &Config) -> Stores<'_> {
+    Stores::single(config, Box::new(NoRegistry))
+}
+
+/// Every service on the scripted store.
+fn scripted<'c>(config: &'c Config, registry: &Scripted) -> Stores<'c> {
+    Stores::single(config, Box::new(registry.clone()))
+}
+
 /// A registry that answers from a script and records each call: the rule's logic is under
 /// test here; the real backends have their own tests.
+#[derive(Clone)]
 struct Scripted {
-    calls: RefCell<Vec<Vec<ImageRef>>>,
-    answer: fn(&ImageRef) -> ImageStatus,
+    calls: Arc<Mutex<Vec<Vec<ImageRef>>>>,
+    answer: fn(&ImageRef) -> ArtifactStatus,
 }
 
 impl Registry for Scripted {
     fn describe(&self) -> String {
         "scripted".into()
     }
-    fn check(&self, images: &[ImageRef]) -> Vec<ImageStatus> {
-        self.calls.borrow_mut().push(images.to_vec());
+    fn check(&self, artifacts: &[ArtifactRef]) -> Vec<ArtifactStatus> {
+        let images: Vec<ImageRef> = artifacts
+            .iter()
+            .filter_map(|a| a.as_image().cloned())
+            .collect();
+        self.calls.lock().expect("lock").push(images.clone());
         images.iter().map(self.answer).collect()
     }
-    fn promote(&self, _: &ImageRef, _: &str, _: bool) -> Result<Promotion, RegistryFailure> {
+    fn promote(&self, _: &PromoteRequest) -> Result<Promotion, RegistryFailure> {
         unimplemented!("not used by the checks")
     }
 }
@@ -453,13 +471,13 @@ fn images_of_every_passing_tag_are_checked_in_one_call() {
     let config =
         Config::parse(&CONFIG.replace("kind = \"none\"", "kind = \"ecr\""), "x").expect("config");
     let registry = Scripted {
-        calls: RefCell::new(Vec::new()),
+        calls: Arc::new(Mutex::new(Vec::new())),
         answer: |image| match image.repository.as_str() {
-            "service-a-image" => ImageStatus::Present {
+            "service-a-image" => ArtifactStatus::Present(Identity::Image {
                 digest: "sha256:aa".into(),
-            },
-            "service-b-image" => ImageStatus::Missing,
-            _ => ImageStatus::Failed(RegistryFailure {
+            }),
+            "service-b-image" => ArtifactStatus::Missing,
+            _ => ArtifactStatus::Failed(RegistryFailure {
                 kind: FailureKind::Timeout,
                 message: "timed out".into(),
                 hint: "retry".into(),
@@ -475,8 +493,9 @@ fn images_of_every_passing_tag_are_checked_in_one_call() {
             "api-v2-v1.0.0",
         ],
     );
-    let report = check_tags(&config, &repo, &updates, &registry).expect("check");
-    let calls = registry.calls.borrow().clone();
+    let report =
+        check_tags(&config, &repo, &updates, &scripted(&config, &registry)).expect("check");
+    let calls = registry.calls.lock().expect("lock").clone();
     assert_eq!(calls.len(), 1, "one batched call");
     assert_eq!(
         calls[0].len(),
@@ -515,7 +534,8 @@ fn images_of_every_passing_tag_are_checked_in_one_call() {
         "x",
     )
     .expect("config");
-    let report = check_tags(&warn, &repo, &updates[2..3], &registry).expect("check");
+    let report =
+        check_tags(&warn, &repo, &updates[2..3], &scripted(&warn, &registry)).expect("check");
     assert!(report.ok());
     assert_eq!(report.warnings.len(), 1);
     assert!(report.warnings[0].contains("timed out"));
@@ -591,22 +611,22 @@ fn missing_repositories_refuse_and_outages_are_marked_unavailable() {
     t.git(&["tag", "api-v1.0.0"]);
     let repo = t.open();
     let ecr = CONFIG.replace("kind = \"none\"", "kind = \"ecr\"");
-    fn no_repository(_: &ImageRef) -> ImageStatus {
-        ImageStatus::Failed(RegistryFailure {
+    fn no_repository(_: &ImageRef) -> ArtifactStatus {
+        ArtifactStatus::Failed(RegistryFailure {
             kind: FailureKind::RepositoryNotFound,
             message: "repository does not exist".into(),
             hint: "create it".into(),
         })
     }
-    fn unreachable(_: &ImageRef) -> ImageStatus {
-        ImageStatus::Failed(RegistryFailure {
+    fn unreachable(_: &ImageRef) -> ArtifactStatus {
+        ArtifactStatus::Failed(RegistryFailure {
             kind: FailureKind::Unreachable,
             message: "connection refused".into(),
             hint: "retry".into(),
         })
     }
     let failing = |kind: FailureKind| Scripted {
-        calls: RefCell::new(Vec::new()),
+        calls: Arc::new(Mutex::new(Vec::new())),
         answer: if kind == FailureKind::RepositoryNotFound {
             no_repository
         } else {
@@ -622,25 +642,41 @@ fn missing_repositories_refuse_and_outages_are_marked_unavailable() {
         &warn,
         &repo,
         &one,
-        &failing(FailureKind::RepositoryNotFound),
+        &scripted(&warn, &failing(FailureKind::RepositoryNotFound)),
     )
     .expect("check");
     assert!(!report.ok() && !report.only_unavailable());
     assert!(report.warnings.is_empty());
     assert!(report.verdicts[0].failures[0].message.contains("no image"));
 
-    let report = check_tags(&warn, &repo, &one, &failing(FailureKind::Unreachable)).expect("check");
+    let report = check_tags(
+        &warn,
+        &repo,
+        &one,
+        &scripted(&warn, &failing(FailureKind::Unreachable)),
+    )
+    .expect("check");
     assert!(report.ok());
     assert_eq!(report.warnings.len(), 1);
 
-    let report =
-        check_tags(&block, &repo, &one, &failing(FailureKind::Unreachable)).expect("check");
+    let report = check_tags(
+        &block,
+        &repo,
+        &one,
+        &scripted(&block, &failing(FailureKind::Unreachable)),
+    )
+    .expect("check");
     assert!(report.only_unavailable());
     assert!(report.verdicts[0].registry_unavailable);
 
     let two = new_tags(&repo, &["service-a-v1.0.0", "api-v1.0.0"]);
-    let report =
-        check_tags(&block, &repo, &two, &failing(FailureKind::Unreachable)).expect("check");
+    let report = check_tags(
+        &block,
+        &repo,
+        &two,
+        &scripted(&block, &failing(FailureKind::Unreachable)),
+    )
+    .expect("check");
     assert!(
         !report.only_unavailable(),
         "the lightweight tag breaks a rule"

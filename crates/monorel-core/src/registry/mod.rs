@@ -1,20 +1,34 @@
-//! Where the images live, behind one trait.
+//! Where the artifacts live, behind one trait.
 //!
-//! A release tag is only allowed on a commit whose image `<repository>:<commit tag>`
-//! exists. Every check is batched: one call answers for all images of one push, grouped
-//! per repository, so a push of 50 tags costs about one round trip. The trait is
-//! synchronous; a backend that needs an async client keeps its own runtime, which keeps
-//! tokio out of every caller and off the paths that never touch a registry.
+//! A release stands on an *artifact* of its commit: an image in a registry (ECR) or an
+//! object in a bucket (S3). A release tag is only allowed on a commit whose artifact
+//! exists, and promotion gives that artifact its release name, server-side. Every check
+//! is batched: the caller asks once for all artifacts of one push and each backend
+//! answers in the fewest round trips it can (ECR: one `BatchGetImage` per repository; S3:
+//! bounded concurrent HEADs). [`Stores`] routes each service to its store and asks the
+//! stores of one push concurrently. The trait is synchronous; a backend that needs an
+//! async client keeps its own runtime, which keeps tokio out of every caller and off the
+//! paths that never touch a store.
+//!
+//! The module keeps the name `registry` because `git-release.toml` calls stores
+//! registries (`[registry]`, `[registries.<name>]`).
 
 use serde::Serialize;
 
-use crate::config::{Config, RegistryKind};
+use crate::config::{Config, RegistryConfig, RegistryKind};
 
 #[cfg(feature = "ecr")]
 pub mod ecr;
+mod identity;
 mod not_built;
 #[cfg(feature = "oci")]
 pub mod oci;
+#[cfg(feature = "s3")]
+pub mod s3;
+mod stores;
+
+pub use identity::{Identity, ObjectIdentity, SameContent};
+pub use stores::{Progress, Stores, Wanted};
 
 /// One image: a repository and a tag in it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -31,24 +45,111 @@ impl std::fmt::Display for ImageRef {
     }
 }
 
-/// The answer for one image.
+/// One object: a bucket and a key in it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ObjectRef {
+    /// The bucket, like `acme-lambda-artifacts`.
+    pub bucket: String,
+    /// The key, like `lambda-a-<commit sha>`.
+    pub key: String,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// An artifact: what a release stands on. In JSON it is the image's or the object's own
+/// fields (`repository`, `tag` or `bucket`, `key`), so image outputs read as they did.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(untagged)]
+pub enum ArtifactRef {
+    /// An image in a registry.
+    Image(ImageRef),
+    /// An object in a bucket.
+    Object(ObjectRef),
+}
+
+impl ArtifactRef {
+    /// The word for it in messages: `image` or `object`.
+    pub fn noun(&self) -> &'static str {
+        match self {
+            ArtifactRef::Image(_) => "image",
+            ArtifactRef::Object(_) => "object",
+        }
+    }
+
+    /// Where it lives: the image repository or the bucket.
+    pub fn location(&self) -> &str {
+        match self {
+            ArtifactRef::Image(image) => &image.repository,
+            ArtifactRef::Object(object) => &object.bucket,
+        }
+    }
+
+    /// Its name within [`ArtifactRef::location`]: the image tag or the object key.
+    pub fn name(&self) -> &str {
+        match self {
+            ArtifactRef::Image(image) => &image.tag,
+            ArtifactRef::Object(object) => &object.key,
+        }
+    }
+
+    /// The image, when it is one.
+    pub fn as_image(&self) -> Option<&ImageRef> {
+        match self {
+            ArtifactRef::Image(image) => Some(image),
+            ArtifactRef::Object(_) => None,
+        }
+    }
+
+    /// The object, when it is one.
+    pub fn as_object(&self) -> Option<&ObjectRef> {
+        match self {
+            ArtifactRef::Object(object) => Some(object),
+            ArtifactRef::Image(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ArtifactRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArtifactRef::Image(image) => image.fmt(f),
+            ArtifactRef::Object(object) => object.fmt(f),
+        }
+    }
+}
+
+impl From<ImageRef> for ArtifactRef {
+    fn from(image: ImageRef) -> Self {
+        ArtifactRef::Image(image)
+    }
+}
+
+impl From<ObjectRef> for ArtifactRef {
+    fn from(object: ObjectRef) -> Self {
+        ArtifactRef::Object(object)
+    }
+}
+
+/// The answer for one artifact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
-pub enum ImageStatus {
-    /// The image exists.
-    Present {
-        /// Its manifest digest, as the registry reports it.
-        digest: String,
-    },
-    /// The repository exists but has no image with this tag.
+pub enum ArtifactStatus {
+    /// The artifact exists; its content identity (an image's `digest`, an object's
+    /// `etag`, `checksum_sha256`, `version_id` and `size`).
+    Present(Identity),
+    /// The repository or bucket exists but holds no such image or object.
     Missing,
     /// `kind = "none"`: nothing was checked.
     Unchecked,
-    /// The registry could not answer for this image.
+    /// The store could not answer for this artifact.
     Failed(RegistryFailure),
 }
 
-/// Why the registry could not answer.
+/// Why a store could not answer. The kebab-case names are stable (JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureKind {
@@ -56,18 +157,25 @@ pub enum FailureKind {
     RepositoryNotFound,
     /// The repository exists but the image to read (promote's source) does not.
     ImageNotFound,
+    /// The bucket does not exist.
+    BucketNotFound,
+    /// The bucket exists but the object to read (promote's source) does not.
+    ObjectNotFound,
     /// The credentials lack a permission.
     AccessDenied,
     /// No credentials, or expired ones (SSO).
     NoCredentials,
-    /// The registry asked us to slow down.
+    /// The store asked us to slow down.
     Throttled,
     /// No answer in time.
     Timeout,
     /// The endpoint could not be reached.
     Unreachable,
-    /// A release tag already names another image.
+    /// A release name already names other content, or a condition of a write failed
+    /// (the source changed, or the release name appeared meanwhile).
     Conflict,
+    /// The artifact cannot be promoted in one server-side call (an object over 5 GB).
+    TooLarge,
     /// The registry answered with a server error (HTTP 5xx) after its retries.
     ServerError,
     /// Anything else the registry said.
@@ -82,7 +190,10 @@ impl FailureKind {
     pub fn means_absent(self) -> bool {
         matches!(
             self,
-            FailureKind::RepositoryNotFound | FailureKind::ImageNotFound
+            FailureKind::RepositoryNotFound
+                | FailureKind::ImageNotFound
+                | FailureKind::BucketNotFound
+                | FailureKind::ObjectNotFound
         )
     }
 
@@ -90,9 +201,10 @@ impl FailureKind {
     /// `[hook] on-registry-error = "warn"` may let through.
     ///
     /// Access denied is not among them, on purpose: it does not go away by retrying, so
-    /// letting it through would switch the image rule off for good without anyone
+    /// letting it through would switch the artifact rule off for good without anyone
     /// noticing; and ECR answers `AccessDenied` for a repository outside the policy's
-    /// resources whether or not it exists, so it may well hide a missing artifact.
+    /// resources whether or not it exists (S3 answers 403 for a missing key without
+    /// `s3:ListBucket`), so it may well hide a missing artifact.
     /// Unclassified answers ([`FailureKind::Other`]) are not known to be transient either.
     pub fn is_transient(self) -> bool {
         matches!(
@@ -103,6 +215,12 @@ impl FailureKind {
                 | FailureKind::Unreachable
                 | FailureKind::ServerError
         )
+    }
+
+    /// Whether the failure refuses a promotion for a reason in the store's content (exit
+    /// 1), rather than the store being unavailable (exit 4).
+    pub fn refuses(self) -> bool {
+        self.means_absent() || matches!(self, FailureKind::Conflict | FailureKind::TooLarge)
     }
 }
 
@@ -118,34 +236,66 @@ pub struct RegistryFailure {
     pub hint: String,
 }
 
+/// What [`Registry::promote`] is asked to do: give `source` the release name `target`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PromoteRequest {
+    /// The commit's artifact.
+    pub source: ArtifactRef,
+    /// The release's artifact: same repository or bucket, the release name.
+    pub target: ArtifactRef,
+    /// The commit (40 hex) the release tag names, recorded on objects as a tag.
+    pub commit: String,
+    /// The release tag, recorded on objects as a tag.
+    pub tag: String,
+    /// Replace a release name that holds other content (where the store keeps the old).
+    pub force: bool,
+}
+
 /// The outcome of [`Registry::promote`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Promotion {
-    /// The image that was read (by commit tag).
-    pub source: ImageRef,
-    /// The image under the release tag.
-    pub target: ImageRef,
-    /// The manifest digest both now name.
-    pub digest: String,
-    /// The manifest's media type.
-    pub media_type: String,
-    /// False when the release tag already named this manifest (promotion is idempotent).
+    /// The artifact that was read (by commit).
+    pub source: ArtifactRef,
+    /// The artifact under the release name.
+    pub target: ArtifactRef,
+    /// The content both now hold: `digest` for an image; `etag`, `checksum_sha256`,
+    /// `version_id` and `size` of the release object for an object.
+    #[serde(flatten)]
+    pub identity: Identity,
+    /// The image manifest's media type (images only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// False when the release name already held this content (promotion is idempotent).
     pub changed: bool,
-    /// The digest the release tag named before, when `--force` moved it.
+    /// The digest the release tag named before, when `--force` moved it (images).
     pub previous_digest: Option<String>,
+    /// The version the release key held before, when `--force` replaced it in a
+    /// versioned bucket (objects): it survives under that version id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_version_id: Option<String>,
 }
 
-/// What `doctor` learns about one image repository.
+/// What `doctor` learns about one image repository or bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RepositoryInfo {
-    /// The repository's name.
+    /// The repository's or bucket's name.
     pub repository: String,
-    /// Its URI, like `123456789012.dkr.ecr.eu-west-1.amazonaws.com/service-a-image`.
+    /// Its URI, like `123456789012.dkr.ecr.eu-west-1.amazonaws.com/service-a-image` or
+    /// `s3://bucket`.
     pub uri: Option<String>,
-    /// The registry's own word for tag mutability, like `IMMUTABLE` or `MUTABLE`.
+    /// The store's own word for how a release name is protected: tag mutability
+    /// (`IMMUTABLE`, `MUTABLE`) for images, bucket versioning (`Enabled`, `Suspended`,
+    /// `Disabled`) for objects.
     pub tag_mutability: String,
-    /// Whether an existing tag can never be moved (what release tags want).
+    /// Whether a release can never be lost: immutable tags, or a versioned bucket (a
+    /// replaced object survives as an older version).
     pub immutable: bool,
+    /// Bucket versioning, for buckets (`Enabled`, `Suspended`, `Disabled`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<String>,
+    /// What the credentials were seen to be allowed (`read`) or refused, for buckets.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Where the registry's region and credentials come from, as far as `doctor` can tell.
@@ -165,24 +315,23 @@ pub struct Access {
     pub credentials_error: Option<RegistryFailure>,
 }
 
-/// An image registry.
-pub trait Registry {
+/// A store of artifacts: an image registry or a bucket. `Send + Sync` because the
+/// stores of one push are asked concurrently.
+pub trait Registry: Send + Sync {
     /// Returns a short description for messages, like `ECR (eu-west-1)`.
     fn describe(&self) -> String;
 
-    /// Answers for every image, in the order given.
-    fn check(&self, images: &[ImageRef]) -> Vec<ImageStatus>;
+    /// Answers for every artifact, in the order given, in as few round trips as the
+    /// backend can. An artifact of a kind the store does not hold is a failure.
+    fn check(&self, artifacts: &[ArtifactRef]) -> Vec<ArtifactStatus>;
 
-    /// Gives `source`'s manifest the tag `target_tag` in the same repository, server-side.
+    /// Gives the source's content the release name, server-side, without any content
+    /// passing through the client.
     ///
-    /// Succeeds without a change when the tag already names that manifest; refuses with
-    /// [`FailureKind::Conflict`] when it names another one, unless `force`.
-    fn promote(
-        &self,
-        source: &ImageRef,
-        target_tag: &str,
-        force: bool,
-    ) -> Result<Promotion, RegistryFailure>;
+    /// Succeeds without a change when the release name already holds that content;
+    /// refuses with [`FailureKind::Conflict`] when it holds other content, unless
+    /// `force` and the store keeps what it replaces (or allows moving tags).
+    fn promote(&self, request: &PromoteRequest) -> Result<Promotion, RegistryFailure>;
 
     /// Resolves region and credentials without calling the registry's API (for `doctor`).
     fn access(&self) -> Access {
@@ -196,7 +345,7 @@ pub trait Registry {
         }
     }
 
-    /// Describes each repository, in the order given (for `doctor`).
+    /// Describes each repository or bucket, in the order given (for `doctor`).
     fn inspect_repositories(
         &self,
         repositories: &[String],
@@ -214,7 +363,21 @@ pub trait Registry {
     }
 }
 
-/// `kind = "none"`: the explicit opt-out, which answers [`ImageStatus::Unchecked`].
+/// The failure for an artifact of a kind the store does not hold (an object asked of an
+/// image registry): a configuration mistake, never a yes.
+pub fn wrong_kind(store: &str, artifact: &ArtifactRef) -> RegistryFailure {
+    RegistryFailure {
+        kind: FailureKind::Other,
+        message: format!(
+            "{store} holds no {}s, but was asked for {}",
+            artifact.noun(),
+            crate::text::line(&artifact.to_string())
+        ),
+        hint: "check the service's `registry` and the store's `kind` in git-release.toml".into(),
+    }
+}
+
+/// `kind = "none"`: the explicit opt-out, which answers [`ArtifactStatus::Unchecked`].
 #[derive(Debug, Default)]
 pub struct NoRegistry;
 
@@ -223,45 +386,89 @@ impl Registry for NoRegistry {
         "no registry (kind = \"none\")".into()
     }
 
-    fn check(&self, images: &[ImageRef]) -> Vec<ImageStatus> {
-        images.iter().map(|_| ImageStatus::Unchecked).collect()
+    fn check(&self, artifacts: &[ArtifactRef]) -> Vec<ArtifactStatus> {
+        artifacts
+            .iter()
+            .map(|_| ArtifactStatus::Unchecked)
+            .collect()
     }
 
-    fn promote(
-        &self,
-        _source: &ImageRef,
-        _target_tag: &str,
-        _force: bool,
-    ) -> Result<Promotion, RegistryFailure> {
+    fn promote(&self, _request: &PromoteRequest) -> Result<Promotion, RegistryFailure> {
         Err(RegistryFailure {
             kind: FailureKind::Other,
-            message:
-                "promote needs a registry, but git-release.toml sets [registry] kind = \"none\""
-                    .into(),
-            hint: "set [registry] kind = \"ecr\" and its region".into(),
+            message: "promote needs a store, but the service's store is kind = \"none\"".into(),
+            hint: "set kind = \"ecr\" (or \"s3\") and its region in git-release.toml".into(),
         })
     }
 }
 
-/// Returns the registry the configuration names. Building it does no network I/O.
-pub fn open(config: &Config) -> Box<dyn Registry> {
-    match config.registry.kind {
+/// Returns the backend of one store. Building it does no network I/O.
+pub fn open_store(store: &RegistryConfig, name: Option<&str>) -> Box<dyn Registry> {
+    match store.kind {
         RegistryKind::None => Box::new(NoRegistry),
         #[cfg(feature = "ecr")]
-        RegistryKind::Ecr => Box::new(ecr::Ecr::new(&config.registry)),
+        RegistryKind::Ecr => Box::new(ecr::Ecr::named(store, name)),
         #[cfg(not(feature = "ecr"))]
         RegistryKind::Ecr => Box::new(not_built::NotBuilt::new("ecr", "ECR")),
         #[cfg(feature = "oci")]
-        RegistryKind::Oci => Box::new(oci::Oci::new(&config.registry)),
+        RegistryKind::Oci => Box::new(oci::Oci::new(store, name)),
         #[cfg(not(feature = "oci"))]
         RegistryKind::Oci => Box::new(not_built::NotBuilt::new("oci", "OCI registry")),
+        #[cfg(feature = "s3")]
+        RegistryKind::S3 => Box::new(s3::S3::new(store, name)),
+        #[cfg(not(feature = "s3"))]
+        RegistryKind::S3 => Box::new(not_built::NotBuilt::new("s3", "S3")),
     }
 }
 
-/// Returns the image CI built for `commit` of `service`.
+/// Returns the backend of `[registry]`, the default store. Building it does no network
+/// I/O. Callers that deal with services use [`Stores`], which routes each to its store.
+pub fn open(config: &Config) -> Box<dyn Registry> {
+    open_store(&config.registry, None)
+}
+
+/// Returns the image CI built for `commit` of `service` (whatever the service's store).
 pub fn commit_image(config: &Config, service: &str, commit: &str) -> ImageRef {
     ImageRef {
         repository: config.image_repository(service),
         tag: config.image_tag(service, commit),
+    }
+}
+
+/// Returns the artifact CI built for `commit` (40 hex) of `service`, in its store: the
+/// image under its commit tag, or the object under its commit key.
+pub fn commit_artifact(config: &Config, service: &str, commit: &str) -> ArtifactRef {
+    let (_, store) = config.store_of(service);
+    match store.kind {
+        RegistryKind::S3 => ArtifactRef::Object(ObjectRef {
+            bucket: store.bucket.clone().unwrap_or_default(),
+            key: store.object_key(service, commit),
+        }),
+        RegistryKind::Ecr | RegistryKind::Oci | RegistryKind::None => {
+            ArtifactRef::Image(commit_image(config, service, commit))
+        }
+    }
+}
+
+/// Returns the artifact a release of `service` is promoted to: the image under the
+/// release tag, or the object under the release key.
+pub fn release_artifact(
+    config: &Config,
+    service: &str,
+    tag: &str,
+    version: &semver::Version,
+) -> ArtifactRef {
+    let (_, store) = config.store_of(service);
+    match store.kind {
+        RegistryKind::S3 => ArtifactRef::Object(ObjectRef {
+            bucket: store.bucket.clone().unwrap_or_default(),
+            key: store.release_object_key(service, tag, &version.to_string()),
+        }),
+        RegistryKind::Ecr | RegistryKind::Oci | RegistryKind::None => {
+            ArtifactRef::Image(ImageRef {
+                repository: config.image_repository(service),
+                tag: tag.to_string(),
+            })
+        }
     }
 }

@@ -1,19 +1,24 @@
 //! A backend the configuration names but this build left out (a cargo feature, like
 //! `ecr`, was turned off to build faster or smaller).
 //!
-//! It fails closed: every image check is a [`ImageStatus::Failed`], which the hook and
+//! It fails closed: every artifact check is a [`ArtifactStatus::Failed`], which the hook and
 //! `check` treat as a refusal (unless `on-registry-error = "warn"`), and promotion is an
-//! error. A build without a backend can never say yes about that backend's images.
+//! error. A build without a backend can never say yes about that backend's artifacts.
 
 // Only some feature combinations use it; a default build has every backend.
-#![cfg_attr(all(feature = "ecr", feature = "oci"), allow(dead_code))]
+#![cfg_attr(
+    all(feature = "ecr", feature = "oci", feature = "s3"),
+    allow(dead_code)
+)]
 
-use super::{FailureKind, ImageRef, ImageStatus, Promotion, Registry, RegistryFailure};
+use super::{
+    ArtifactRef, ArtifactStatus, FailureKind, PromoteRequest, Promotion, Registry, RegistryFailure,
+};
 
 /// The stand-in for a backend that was not compiled in.
 #[derive(Debug)]
 pub struct NotBuilt {
-    /// The `[registry] kind` value, like `ecr` (also the cargo feature's name).
+    /// The `kind` value, like `ecr` (also the cargo feature's name).
     kind: &'static str,
     /// Its name for people, like `ECR`.
     name: &'static str,
@@ -29,7 +34,7 @@ impl NotBuilt {
         RegistryFailure {
             kind: FailureKind::Other,
             message: format!(
-                "this git-release was built without the {} backend (cargo feature `{}`), which git-release.toml's [registry] kind = \"{}\" needs",
+                "this git-release was built without the {} backend (cargo feature `{}`), which git-release.toml's kind = \"{}\" needs",
                 self.name, self.kind, self.kind
             ),
             hint: format!(
@@ -45,19 +50,14 @@ impl Registry for NotBuilt {
         format!("{} (not built in)", self.name)
     }
 
-    fn check(&self, images: &[ImageRef]) -> Vec<ImageStatus> {
-        images
+    fn check(&self, artifacts: &[ArtifactRef]) -> Vec<ArtifactStatus> {
+        artifacts
             .iter()
-            .map(|_| ImageStatus::Failed(self.failure()))
+            .map(|_| ArtifactStatus::Failed(self.failure()))
             .collect()
     }
 
-    fn promote(
-        &self,
-        _source: &ImageRef,
-        _target_tag: &str,
-        _force: bool,
-    ) -> Result<Promotion, RegistryFailure> {
+    fn promote(&self, _request: &PromoteRequest) -> Result<Promotion, RegistryFailure> {
         Err(self.failure())
     }
 }
@@ -69,20 +69,27 @@ mod tests {
     #[test]
     fn a_backend_left_out_of_the_build_fails_closed() {
         let registry = NotBuilt::new("ecr", "ECR");
-        let image = ImageRef {
+        let image = ArtifactRef::Image(super::super::ImageRef {
             repository: "service-a-image".into(),
             tag: "0123abc".into(),
-        };
+        });
         let statuses = registry.check(&[image.clone(), image.clone()]);
         assert_eq!(statuses.len(), 2);
         for status in statuses {
-            let ImageStatus::Failed(failure) = status else {
+            let ArtifactStatus::Failed(failure) = status else {
                 panic!("a backend that is not built in answered {status:?}");
             };
             assert!(failure
                 .message
                 .contains("built without the ECR backend (cargo feature `ecr`)"));
         }
-        assert!(registry.promote(&image, "service-a-v1.0.0", false).is_err());
+        let request = PromoteRequest {
+            source: image.clone(),
+            target: image,
+            commit: "0123abc".into(),
+            tag: "service-a-v1.0.0".into(),
+            force: false,
+        };
+        assert!(registry.promote(&request).is_err());
     }
 }

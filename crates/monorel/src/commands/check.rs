@@ -42,6 +42,12 @@ struct JsonTag<'a> {
     commit: Option<&'a str>,
     ok: bool,
     digest: Option<&'a str>,
+    /// The commit's artifact (image `repository`/`tag` or object `bucket`/`key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    artifact: Option<&'a registry::ArtifactRef>,
+    /// The object's `etag`, `checksum_sha256`, `version_id` and `size` (S3 stores).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object: Option<&'a registry::ObjectIdentity>,
     failures: &'a [check::Failure],
     /// True when the tag breaks no rule but the registry could not be asked about it.
     registry_unavailable: bool,
@@ -69,8 +75,8 @@ pub fn run(dir: &Path, args: CheckArgs) -> CliResult {
             remote: None,
         });
     }
-    let registry = open_registry(&ctx.config);
-    let report = check::check_tags(&ctx.config, &ctx.repo, &updates, registry.as_ref())
+    let stores = open_stores(&ctx.config);
+    let report = check::check_tags(&ctx.config, &ctx.repo, &updates, &stores)
         .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
     ctx.warn_if_unchecked();
     for warning in &report.warnings {
@@ -91,6 +97,8 @@ pub fn run(dir: &Path, args: CheckArgs) -> CliResult {
                     commit: v.commit.as_deref(),
                     ok: v.ok(),
                     digest: v.digest.as_deref(),
+                    artifact: v.artifact.as_ref(),
+                    object: v.object.as_ref(),
                     failures: &v.failures,
                     registry_unavailable: v.registry_unavailable,
                 })
@@ -166,43 +174,26 @@ fn ok_text(verdict: &Verdict, report: &Report, style: &Style) -> String {
     let commit = verdict.commit.as_deref().map_or(String::new(), |c| {
         format!(" on {}", style.dim(&text::line(c.get(..12).unwrap_or(c))))
     });
-    let image = match &verdict.digest {
-        Some(digest) => format!(", image {}", style.dim(&text::line(digest))),
-        None if report.images_checked => String::new(),
-        None => ", image not checked".to_string(),
+    let image = match (&verdict.digest, &verdict.object) {
+        (Some(digest), _) => format!(", image {}", style.dim(&text::line(digest))),
+        (None, Some(object)) => format!(", object {}", style.dim(&object.short())),
+        (None, None) if report.images_checked => String::new(),
+        (None, None) => ", image not checked".to_string(),
     };
     format!("{tag}{commit}{image}")
 }
 
-/// Opens the configured registry for the hook and `check`, with a spinner around the
-/// image check when stderr is a terminal (the core library knows nothing of indicatif).
-pub fn open_registry(config: &monorel_core::Config) -> Box<dyn registry::Registry> {
-    Box::new(Spinning(registry::open(config)))
+/// Opens the configured stores for the hook and `check`, with a spinner around each
+/// artifact check when stderr is a terminal (the core library knows nothing of indicatif).
+pub fn open_stores(config: &monorel_core::Config) -> registry::Stores<'_> {
+    registry::Stores::open(config).with_progress(Box::new(Spinning))
 }
 
-/// A registry whose image checks show a spinner while they wait.
-struct Spinning(Box<dyn registry::Registry>);
+/// Shows a spinner while the stores are asked.
+struct Spinning;
 
-impl registry::Registry for Spinning {
-    fn describe(&self) -> String {
-        self.0.describe()
-    }
-
-    fn check(&self, images: &[registry::ImageRef]) -> Vec<registry::ImageStatus> {
-        let message = format!(
-            "checking {} image(s) in {}",
-            images.len(),
-            self.0.describe()
-        );
-        ui::with_spinner(&message, || self.0.check(images))
-    }
-
-    fn promote(
-        &self,
-        source: &registry::ImageRef,
-        target_tag: &str,
-        force: bool,
-    ) -> Result<registry::Promotion, registry::RegistryFailure> {
-        self.0.promote(source, target_tag, force)
+impl registry::Progress for Spinning {
+    fn around(&self, message: &str, work: &mut dyn FnMut()) {
+        ui::with_spinner(message, work)
     }
 }

@@ -12,7 +12,7 @@ use clap::Args;
 use monorel_core::config::RegistryKind;
 use monorel_core::deploy::{self, DeployError, Pin, PinTarget};
 use monorel_core::process::git;
-use monorel_core::registry::{self, FailureKind, ImageRef, ImageStatus};
+use monorel_core::registry::{self, ArtifactRef, ArtifactStatus, FailureKind, Identity, ImageRef};
 use monorel_core::repo::Release;
 use monorel_core::text;
 use monorel_core::version::parse_release_version;
@@ -223,7 +223,7 @@ fn read_digest(
     service: &str,
     release: &Release,
 ) -> Result<Option<String>, CliError> {
-    if ctx.config.registry.kind == RegistryKind::None {
+    if ctx.config.store_of(service).1.kind == RegistryKind::None {
         ui::warn(&format!(
             "no image digest was recorded for {}: git-release.toml sets [registry] kind = \"none\", so only the tag is pinned",
             release.tag
@@ -234,20 +234,21 @@ fn read_digest(
         repository: ctx.config.image_repository(service),
         tag: release.tag.clone(),
     };
-    let registry = registry::open(&ctx.config);
+    let stores = registry::Stores::open(&ctx.config);
+    let registry = stores.of(service);
     let status = ui::with_spinner(
         &format!("reading {image} from {}", registry.describe()),
         || {
             registry
-                .check(std::slice::from_ref(&image))
+                .check(&[ArtifactRef::Image(image.clone())])
                 .pop()
-                .unwrap_or(ImageStatus::Unchecked)
+                .unwrap_or(ArtifactStatus::Unchecked)
         },
     );
     match status {
-        ImageStatus::Present { digest } => Ok(Some(digest)),
-        ImageStatus::Unchecked => Ok(None),
-        ImageStatus::Missing => Err(CliError::new(
+        ArtifactStatus::Present(Identity::Image { digest }) => Ok(Some(digest)),
+        ArtifactStatus::Present(Identity::Object(_)) | ArtifactStatus::Unchecked => Ok(None),
+        ArtifactStatus::Missing => Err(CliError::new(
             Kind::Refused,
             format!(
                 "image {} not promoted yet; run {}",
@@ -256,7 +257,7 @@ fn read_digest(
             ),
         )
         .hint("CI promotes the image when the release tag is pushed; wait for that workflow, or run promote with registry credentials")),
-        ImageStatus::Failed(failure) => {
+        ArtifactStatus::Failed(failure) => {
             let kind = match failure.kind {
                 FailureKind::RepositoryNotFound => Kind::Refused,
                 _ => Kind::Unavailable,

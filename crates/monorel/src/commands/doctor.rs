@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use monorel_core::config::{Config, RegistryKind};
+use monorel_core::config::{Config, RegistryConfig, RegistryKind};
 use monorel_core::registry;
 use monorel_core::repo::Repo;
 use monorel_core::text;
@@ -193,43 +193,110 @@ fn check_service_paths(repo: &Repo, config: &Config, findings: &mut Findings) {
 }
 
 fn check_registry(config: &Config, findings: &mut Findings) {
-    if config.registry.kind == RegistryKind::None {
+    // Every store some service uses (and `[registry]`, the default), asked concurrently:
+    // each resolves its own credentials and describes its own repositories or buckets.
+    let mut stores: Vec<(Option<&str>, &RegistryConfig)> = Vec::new();
+    let default_used = config.services.is_empty()
+        || config
+            .services
+            .keys()
+            .any(|service| config.store_of(service).0.is_none());
+    if default_used {
+        stores.push((None, &config.registry));
+    }
+    for (name, store) in &config.registries {
+        stores.push((Some(name.as_str()), store));
+    }
+    let results: Vec<Findings> = ui::with_spinner(
+        "resolving AWS region and credentials, describing repositories and buckets",
+        || {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = stores
+                    .iter()
+                    .map(|&(name, store)| {
+                        scope.spawn(move || {
+                            let mut found = Findings::default();
+                            check_store(config, name, store, &mut found);
+                            found
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| {
+                        handle.join().unwrap_or_else(|_| {
+                            let mut failed = Findings::default();
+                            failed.push(
+                                "registry",
+                                Status::Fail,
+                                "the store check stopped unexpectedly".into(),
+                                None,
+                            );
+                            failed
+                        })
+                    })
+                    .collect()
+            })
+        },
+    );
+    for found in results {
+        findings.0.extend(found.0);
+    }
+}
+
+/// The findings about one store: `[registry]` (`name` is `None`) keeps the check names it
+/// always had; a named store's are prefixed with `registries.<name>: `.
+fn check_store(
+    config: &Config,
+    name: Option<&str>,
+    store: &RegistryConfig,
+    findings: &mut Findings,
+) {
+    let (prefix, section) = match name {
+        Some(name) => (
+            format!("registries.{}: ", text::line(name)),
+            format!("[registries.{}]", text::line(name)),
+        ),
+        None => (String::new(), "[registry]".to_string()),
+    };
+    let check = |what: &str| format!("{prefix}{what}");
+    if store.kind == RegistryKind::None {
         findings.push(
-            "registry",
+            &check("registry"),
             Status::Warn,
-            "[registry] kind = \"none\": images are never checked".into(),
-            Some(
-                "set [registry] kind = \"ecr\" and its region to verify images before release"
-                    .into(),
-            ),
+            format!("{section} kind = \"none\": artifacts are never checked"),
+            Some(format!(
+                "set {section} kind = \"ecr\" (or \"s3\") and its region to verify artifacts before release"
+            )),
         );
         return;
     }
-    if config.registry.kind == RegistryKind::Oci {
-        check_oci(config, findings);
+    if store.kind == RegistryKind::Oci {
+        check_oci(config, name, store, findings);
         return;
     }
-    let registry = registry::open(config);
-    let access = ui::with_spinner("resolving AWS region and credentials", || registry.access());
+    let registry = registry::open_store(store, name);
+    let access = registry.access();
 
     match &access.region {
         Some(region) => findings.push(
-            "region",
+            &check("region"),
             Status::Ok,
             format!("{region} (from {})", access.region_source),
             None,
         ),
         None => findings.push(
-            "region",
+            &check("region"),
             Status::Fail,
-            "no AWS region: neither [registry] region nor AWS_REGION / the AWS profile sets one"
-                .into(),
-            Some("set [registry] region in git-release.toml".into()),
+            format!(
+                "no AWS region: neither {section} region nor AWS_REGION / the AWS profile sets one"
+            ),
+            Some(format!("set {section} region in git-release.toml")),
         ),
     }
     if let Some(endpoint) = &access.endpoint {
         findings.push(
-            "endpoint",
+            &check("endpoint"),
             Status::Ok,
             format!("overridden: {endpoint}"),
             None,
@@ -240,9 +307,11 @@ fn check_registry(config: &Config, findings: &mut Findings) {
         .as_deref()
         .map(|p| format!(" (profile {p})"))
         .unwrap_or_default();
+    let images = store.kind.holds_images();
+    let locations_check = if images { "repositories" } else { "buckets" };
     match &access.credentials_error {
         None => findings.push(
-            "credentials",
+            &check("credentials"),
             Status::Ok,
             match &access.credentials_expire {
                 Some(expiry) => format!("resolved{profile}, expire at {expiry}"),
@@ -252,13 +321,13 @@ fn check_registry(config: &Config, findings: &mut Findings) {
         ),
         Some(failure) => {
             findings.push(
-                "credentials",
+                &check("credentials"),
                 Status::Fail,
                 failure.message.clone(),
                 Some(failure.hint.clone()),
             );
             findings.push(
-                "repositories",
+                &check(locations_check),
                 Status::Fail,
                 "not checked: no credentials".into(),
                 None,
@@ -267,27 +336,70 @@ fn check_registry(config: &Config, findings: &mut Findings) {
         }
     }
 
-    let repositories: Vec<String> = config
-        .services
-        .keys()
-        .map(|service| config.image_repository(service))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let answers = ui::with_spinner("describing the image repositories", || {
-        registry.inspect_repositories(&repositories)
-    });
-    for (repository, answer) in repositories.iter().zip(answers) {
-        let check = format!("repository {repository}");
+    let locations: Vec<String> = if images {
+        config
+            .services
+            .keys()
+            .filter(|service| config.store_of(service).0 == name)
+            .map(|service| config.image_repository(service))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    } else {
+        store.bucket.iter().cloned().collect()
+    };
+    let answers = registry.inspect_repositories(&locations);
+    for (location, answer) in locations.iter().zip(answers) {
+        let what = if images {
+            check(&format!("repository {location}"))
+        } else {
+            check(&format!("bucket {location}"))
+        };
         match answer {
+            Ok(info) if !images => {
+                let notes = if info.notes.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", info.notes.join("; "))
+                };
+                if info.immutable {
+                    findings.push(
+                        &what,
+                        Status::Ok,
+                        format!("reachable, versioning {}{notes}", info.tag_mutability),
+                        None,
+                    )
+                } else {
+                    findings.push(
+                        &what,
+                        Status::Warn,
+                        format!(
+                            "reachable, versioning {} (a replaced release object would be lost, and promote --force is refused){notes}",
+                            info.tag_mutability
+                        ),
+                        Some(format!(
+                            "turn versioning on: {}",
+                            text::suggest(&[
+                                "aws",
+                                "s3api",
+                                "put-bucket-versioning",
+                                "--bucket",
+                                location,
+                                "--versioning-configuration",
+                                "Status=Enabled",
+                            ])
+                        )),
+                    )
+                }
+            }
             Ok(info) if info.immutable => findings.push(
-                &check,
+                &what,
                 Status::Ok,
                 format!("reachable, tags {}", info.tag_mutability),
                 None,
             ),
             Ok(info) => findings.push(
-                &check,
+                &what,
                 Status::Warn,
                 format!(
                     "reachable, tags {} (release tags could be moved)",
@@ -300,37 +412,45 @@ fn check_registry(config: &Config, findings: &mut Findings) {
                         "ecr",
                         "put-image-tag-mutability",
                         "--repository-name",
-                        repository,
+                        location,
                         "--image-tag-mutability",
                         "IMMUTABLE",
                     ])
                 )),
             ),
-            Err(failure) => {
-                findings.push(&check, Status::Fail, failure.message, Some(failure.hint))
-            }
+            Err(failure) => findings.push(&what, Status::Fail, failure.message, Some(failure.hint)),
         }
     }
 }
 
 /// `kind = "oci"`: where the credential comes from (never its value), the `/v2/` answer,
 /// and pull and push rights on each repository.
+/// Its check names carry the same `registries.<name>: ` prefix as [`check_store`]'s.
 #[cfg(feature = "oci")]
-fn check_oci(config: &Config, findings: &mut Findings) {
-    let oci = monorel_core::registry::oci::Oci::new(&config.registry);
+fn check_oci(config: &Config, name: Option<&str>, store: &RegistryConfig, findings: &mut Findings) {
+    let prefix = name
+        .map(|name| format!("registries.{}: ", text::line(name)))
+        .unwrap_or_default();
+    let oci = monorel_core::registry::oci::Oci::new(store, name);
     let repositories: Vec<String> = config
         .services
         .keys()
+        .filter(|service| config.store_of(service).0 == name)
         .map(|service| config.image_repository(service))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let report = ui::with_spinner("asking the OCI registry", || oci.doctor(&repositories));
+    // The caller shows the spinner (stores are asked concurrently).
+    let report = oci.doctor(&repositories);
     let mut push =
-        |check: &str, answer: Result<String, monorel_core::registry::RegistryFailure>| match answer
-        {
-            Ok(detail) => findings.push(check, Status::Ok, detail, None),
-            Err(failure) => findings.push(check, Status::Fail, failure.message, Some(failure.hint)),
+        |check: &str, answer: Result<String, monorel_core::registry::RegistryFailure>| {
+            let check = format!("{prefix}{check}");
+            match answer {
+                Ok(detail) => findings.push(&check, Status::Ok, detail, None),
+                Err(failure) => {
+                    findings.push(&check, Status::Fail, failure.message, Some(failure.hint))
+                }
+            }
         };
     push("credentials", report.credentials);
     push("registry", report.api);
@@ -342,9 +462,17 @@ fn check_oci(config: &Config, findings: &mut Findings) {
 
 /// A build without the OCI backend says so, like every other command.
 #[cfg(not(feature = "oci"))]
-fn check_oci(_config: &Config, findings: &mut Findings) {
+fn check_oci(
+    _config: &Config,
+    name: Option<&str>,
+    _store: &RegistryConfig,
+    findings: &mut Findings,
+) {
+    let prefix = name
+        .map(|name| format!("registries.{}: ", text::line(name)))
+        .unwrap_or_default();
     findings.push(
-        "registry",
+        &format!("{prefix}registry"),
         Status::Fail,
         "this git-release was built without the OCI backend (cargo feature `oci`)".into(),
         Some("reinstall with the default features (`./install.sh`)".into()),

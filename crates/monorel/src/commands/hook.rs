@@ -52,8 +52,8 @@ pub fn run(dir: &Path, args: HookArgs) -> CliResult {
     }
     let remote = args.args.first().map_or("the remote", String::as_str);
 
-    let registry = super::check::open_registry(&ctx.config);
-    let report = check::check_tags(&ctx.config, &ctx.repo, &updates, registry.as_ref())
+    let stores = super::check::open_stores(&ctx.config);
+    let report = check::check_tags(&ctx.config, &ctx.repo, &updates, &stores)
         .map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
     let style = Style::stderr();
     // One write for all lines: a push of 100 tags would otherwise make 100 syscalls.

@@ -1,15 +1,17 @@
-//! `git release promote <tag>`: give the commit's image the release tag, server-side.
+//! `git release promote <tag>`: give the commit's artifact its release name, server-side.
 //!
-//! Runs in CI on a tag push: the release tag names a commit, CI built that commit's image
-//! under its commit tag, and promotion retags it in the registry (no layer moves). Two
-//! registry calls, idempotent, and it never silently moves a release tag.
+//! Runs in CI on a tag push: the release tag names a commit, CI built that commit's
+//! artifact (an image under its commit tag, or an object under its commit key), and
+//! promotion gives it the release name in the store: a retag in ECR (no layer moves), a
+//! conditional server-side copy in S3 (no byte passes through the client). At most three
+//! calls, idempotent, and it never silently replaces a release.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
 use monorel_core::config::RegistryKind;
-use monorel_core::registry::{self, FailureKind, Promotion, RegistryFailure};
+use monorel_core::registry::{self, Identity, PromoteRequest, Promotion, RegistryFailure};
 use monorel_core::tag::{check_image_tag, ParsedTag};
 use monorel_core::text;
 use serde::Serialize;
@@ -21,9 +23,9 @@ use crate::ui::{self, Style};
 /// Arguments of `promote`.
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
-    /// The release tag whose image to promote
+    /// The release tag whose image or object to promote
     pub tag: String,
-    /// Move the release tag in the registry if it names another image (mutable repositories only)
+    /// Replace a release that holds other content (mutable image tags, or a versioned bucket, which keeps the old object)
     #[arg(long)]
     pub force: bool,
     /// Print the result as JSON
@@ -54,12 +56,12 @@ struct Failed<'a> {
 pub fn run(dir: &Path, args: PromoteArgs) -> CliResult {
     let ctx = Context::load(dir)?;
     let tag = args.tag.as_str();
-    let service = match ctx
+    let (service, version) = match ctx
         .config
         .tag_template()
         .parse_tag(tag, ctx.config.services.keys().map(String::as_str))
     {
-        ParsedTag::Release { service, .. } => service,
+        ParsedTag::Release { service, version } => (service, version),
         ParsedTag::BadVersion { service, error } => {
             return Err(CliError::new(
                 Kind::Usage,
@@ -113,20 +115,42 @@ pub fn run(dir: &Path, args: PromoteArgs) -> CliResult {
             ),
         ));
     }
-    if ctx.config.registry.kind == RegistryKind::None {
-        return Err(CliError::new(
-            Kind::Config,
-            "promote needs a registry, but git-release.toml sets [registry] kind = \"none\"",
-        )
-        .hint("set [registry] kind = \"ecr\" and its region"));
+    match ctx.config.store_of(&service) {
+        (None, store) if store.kind == RegistryKind::None => {
+            return Err(CliError::new(
+                Kind::Config,
+                "promote needs a registry, but git-release.toml sets [registry] kind = \"none\"",
+            )
+            .hint("set [registry] kind = \"ecr\" and its region"));
+        }
+        (Some(name), store) if store.kind == RegistryKind::None => {
+            return Err(CliError::new(
+                Kind::Config,
+                format!(
+                    "promote needs a store, but {} is on [registries.{}], which is kind = \"none\"",
+                    text::line(&service),
+                    text::line(name)
+                ),
+            )
+            .hint("set that store's kind to \"ecr\" or \"s3\", or the service's `registry` to another store"));
+        }
+        _ => {}
     }
 
     let commit = target.peeled.to_string();
-    let source = registry::commit_image(&ctx.config, &service, &commit);
-    let registry = registry::open(&ctx.config);
+    let request = PromoteRequest {
+        source: registry::commit_artifact(&ctx.config, &service, &commit),
+        target: registry::release_artifact(&ctx.config, &service, tag, &version),
+        commit: commit.clone(),
+        tag: tag.to_string(),
+        force: args.force,
+    };
+    let source = text::line(&request.source.to_string()).into_owned();
+    let stores = registry::Stores::open(&ctx.config);
+    let registry = stores.of(&service);
     let result = ui::with_spinner(
         &format!("promoting {source} to {tag} in {}", registry.describe()),
-        || registry.promote(&source, tag, args.force),
+        || registry.promote(&request),
     );
     let promotion = match result {
         Ok(promotion) => promotion,
@@ -140,11 +164,10 @@ pub fn run(dir: &Path, args: PromoteArgs) -> CliResult {
                     failure: &failure,
                 })?;
             }
-            let kind = match failure.kind {
-                FailureKind::Conflict
-                | FailureKind::ImageNotFound
-                | FailureKind::RepositoryNotFound => Kind::Refused,
-                _ => Kind::Unavailable,
+            let kind = if failure.kind.refuses() {
+                Kind::Refused
+            } else {
+                Kind::Unavailable
             };
             return Err(CliError::new(
                 kind,
@@ -180,14 +203,32 @@ pub fn run(dir: &Path, args: PromoteArgs) -> CliResult {
             style.strong(&target)
         );
     }
-    println!("  digest:     {}", text::line(&promotion.digest));
-    println!("  media type: {}", text::line(&promotion.media_type));
-    if let Some(previous) = promotion
-        .previous_digest
-        .as_ref()
-        .filter(|p| **p != promotion.digest)
-    {
-        println!("  moved from: {} (--force)", text::line(previous));
+    match &promotion.identity {
+        Identity::Image { digest } => {
+            println!("  digest:     {}", text::line(digest));
+            if let Some(media_type) = &promotion.media_type {
+                println!("  media type: {}", text::line(media_type));
+            }
+            if let Some(previous) = promotion.previous_digest.as_ref().filter(|p| *p != digest) {
+                println!("  moved from: {} (--force)", text::line(previous));
+            }
+        }
+        Identity::Object(object) => {
+            if let Some(sum) = &object.checksum_sha256 {
+                println!("  sha256:     {}", text::line(sum));
+            }
+            println!("  etag:       {}", text::line(&object.etag));
+            if let Some(version) = &object.version_id {
+                println!("  version:    {}", text::line(version));
+            }
+            println!("  size:       {} bytes", object.size);
+            if let Some(previous) = &promotion.previous_version_id {
+                println!(
+                    "  replaced:   version {} (--force; it stays in the bucket)",
+                    text::line(previous)
+                );
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,7 +12,7 @@ use monorel_core::config::RegistryKind;
 use monorel_core::plan::{
     self, Analysis, NothingToRelease, PlanError, PushError, ReleasePlan, RemoteState, VersionChoice,
 };
-use monorel_core::registry::{self, ImageStatus};
+use monorel_core::registry::{self, ArtifactStatus};
 use monorel_core::text;
 use monorel_core::Bump;
 use serde::Serialize;
@@ -242,49 +242,56 @@ fn push_failed(remote: &str, plan: &ReleasePlan, error: PushError) -> CliError {
     }
 }
 
-/// Asks the registry whether the commit's image exists; records its digest.
+/// Asks the service's store whether the commit's artifact exists; records its identity
+/// (image digest, or object checksum, ETag and version) in the plan and the tag message.
 fn verify_image(ctx: &Context, plan: &mut ReleasePlan) -> Result<(), CliError> {
-    if ctx.config.registry.kind == RegistryKind::None {
+    if ctx.config.store_of(&plan.service).1.kind == RegistryKind::None {
         ctx.warn_if_unchecked();
         return Ok(());
     }
-    let registry = registry::open(&ctx.config);
-    let status = ui::with_spinner(
-        &format!("checking {} in {}", plan.image, registry.describe()),
-        || {
-            registry
-                .check(std::slice::from_ref(&plan.image))
-                .pop()
-                .unwrap_or(ImageStatus::Unchecked)
-        },
-    );
-    plan.record_image(&status);
+    let stores = registry::Stores::open(&ctx.config);
+    let store = stores.of(&plan.service);
+    let artifact = plan.artifact.clone();
+    let noun = artifact.noun();
+    let shown = text::line(&artifact.to_string()).into_owned();
+    let status = ui::with_spinner(&format!("checking {shown} in {}", store.describe()), || {
+        store
+            .check(std::slice::from_ref(&artifact))
+            .pop()
+            .unwrap_or(ArtifactStatus::Unchecked)
+    });
+    plan.record_artifact(&status);
+    let (built, upload) = match artifact {
+        registry::ArtifactRef::Image(_) => ("builds and pushes the image", "an image"),
+        registry::ArtifactRef::Object(_) => ("builds and uploads the object", "an object"),
+    };
     match status {
-        ImageStatus::Present { .. } | ImageStatus::Unchecked => Ok(()),
-        ImageStatus::Missing => Err(CliError::new(
+        ArtifactStatus::Present(_) | ArtifactStatus::Unchecked => Ok(()),
+        ArtifactStatus::Missing => Err(CliError::new(
             Kind::Refused,
-            format!("no image {} in {}: CI has not built commit {} of {}", text::line(&plan.image.to_string()), text::line(&registry.describe()), short(&plan.commit), text::line(&plan.service)),
+            format!("no {noun} {shown} in {}: CI has not built commit {} of {}", text::line(&store.describe()), short(&plan.commit), text::line(&plan.service)),
         )
-        .hint("CI builds and pushes the image on every push to main; wait for that workflow to finish, or release a commit that has an image with --commit")),
+        .hint(format!("CI {built} on every push to main; wait for that workflow to finish, or release a commit that has {upload} with --commit"))),
         // The same judgement as the hook's and `check`'s: a missing repository refuses
         // (exit 1), "could not ask" refuses as unavailable (exit 4) unless
         // `[hook] on-registry-error = "warn"` lets it through.
-        ImageStatus::Failed(failure) => match judge_registry_failure(&ctx.config, failure.kind) {
+        ArtifactStatus::Failed(failure) => match judge_registry_failure(&ctx.config, failure.kind) {
             RegistryVerdict::Warn => {
+                let record = if noun == "image" { "digest" } else { "identity" };
                 ui::warn(&format!(
-                    "cannot check image {}: {}; {} (going on: [hook] on-registry-error = \"warn\"; the tag message records no digest)",
-                    text::line(&plan.image.to_string()), text::line(&failure.message), text::line(&failure.hint)
+                    "cannot check {noun} {shown}: {}; {} (going on: [hook] on-registry-error = \"warn\"; the tag message records no {record})",
+                    text::line(&failure.message), text::line(&failure.hint)
                 ));
                 Ok(())
             }
             RegistryVerdict::Absent => Err(CliError::new(
                 Kind::Refused,
-                format!("no image {} in {}: {}", text::line(&plan.image.to_string()), text::line(&registry.describe()), text::line(&failure.message)),
+                format!("no {noun} {shown} in {}: {}", text::line(&store.describe()), text::line(&failure.message)),
             )
             .hint(text::line(&failure.hint))),
             RegistryVerdict::Unavailable => Err(CliError::new(
                 Kind::Unavailable,
-                format!("cannot check image {}: {}", text::line(&plan.image.to_string()), text::line(&failure.message)),
+                format!("cannot check {noun} {shown}: {}", text::line(&failure.message)),
             )
             .hint(text::line(&failure.hint))),
         },
@@ -495,9 +502,10 @@ fn finish(
         .current
         .as_ref()
         .map_or("no release".to_string(), |c| c.version.to_string());
-    let image = match &plan.digest {
-        Some(digest) => format!("{}@{digest}", plan.image),
-        None => plan.image.to_string(),
+    let image = match (&plan.digest, &plan.object) {
+        (Some(digest), _) => format!("{}@{digest}", plan.artifact),
+        (None, Some(object)) => format!("{} ({})", plan.artifact, object.short()),
+        (None, None) => plan.artifact.to_string(),
     };
     let image = text::line(&image);
     let commit = short(&plan.commit);
@@ -507,7 +515,7 @@ fn finish(
             style.strong(&tag),
             plan.version,
         );
-        println!("  image: {image}");
+        println!("  {}: {image}", plan.artifact.noun());
         println!("  commits: {}", plan.commits.len());
         for commit in plan.commits.iter().take(SHOWN_COMMITS) {
             println!(
@@ -530,7 +538,7 @@ fn finish(
             style.strong(&tag),
             plan.version,
         );
-        println!("  image: {image}");
+        println!("  {}: {image}", plan.artifact.noun());
         match &plan.push_to {
             Some(remote) if pushed => {
                 println!("{} pushed {tag} to {}", style.good("✓"), text::line(remote))

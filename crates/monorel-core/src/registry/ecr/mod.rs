@@ -18,34 +18,23 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::{ImageFailureCode, ImageIdentifier, ImageTagMutability};
 use aws_sdk_ecr::Client;
 use tokio::time::Instant;
 
 use super::{
-    Access, FailureKind, ImageRef, ImageStatus, Promotion, Registry, RegistryFailure,
-    RepositoryInfo,
+    Access, ArtifactRef, ArtifactStatus, FailureKind, Identity, ImageRef, PromoteRequest,
+    Promotion, Registry, RegistryFailure, RepositoryInfo,
 };
 use crate::config::RegistryConfig;
 use crate::text::{BadDigest, Digest};
 
 mod errors;
-mod https;
 
-use errors::{error_chain, no_credentials, no_region, one_line};
-
-/// Runs `future` on `runtime`, giving up at `deadline` (the timer needs the runtime's context).
-fn block_on_until<F: std::future::Future>(
-    runtime: &tokio::runtime::Runtime,
-    deadline: Instant,
-    future: F,
-) -> Result<F::Output, tokio::time::error::Elapsed> {
-    runtime.block_on(async move { tokio::time::timeout_at(deadline, future).await })
-}
+use crate::aws::{block_on_until, env_region, error_chain, one_line, Session, Settings};
+use errors::no_credentials;
 
 /// The manifest media types ECR may store; asking for all four means it never converts.
 pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
@@ -58,90 +47,78 @@ pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
 /// ECR's limit on image ids per `BatchGetImage` call.
 const BATCH_LIMIT: usize = 100;
 
-/// The longest single attempt; the operation as a whole is bounded by `timeout-seconds`.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// The ECR backend.
 #[derive(Debug)]
 pub struct Ecr {
     config: RegistryConfig,
-    backend: OnceLock<Result<Backend, RegistryFailure>>,
+    session: Session,
+    client: OnceLock<Client>,
 }
 
-/// What the first call builds: a runtime of our own (callers stay synchronous) and a client.
-#[derive(Debug)]
-struct Backend {
-    runtime: tokio::runtime::Runtime,
-    sdk: SdkConfig,
-    client: Client,
+/// What the first call builds: the session's runtime and configuration, and a client.
+#[derive(Debug, Clone, Copy)]
+struct Backend<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    sdk: &'a SdkConfig,
+    client: &'a Client,
 }
 
 impl Ecr {
     /// Prepares a client; no I/O happens and the SDK is not touched until the first call.
     pub fn new(config: &RegistryConfig) -> Ecr {
+        Ecr::named(config, None)
+    }
+
+    /// Like [`Ecr::new`] for the store `[registries.<name>]` (`None`: `[registry]`), whose
+    /// name the messages use.
+    pub fn named(config: &RegistryConfig, name: Option<&str>) -> Ecr {
+        let region_key = match name {
+            Some(name) => format!("[registries.{}] region", crate::text::line(name)),
+            None => "[registry] region".into(),
+        };
         Ecr {
             config: config.clone(),
-            backend: OnceLock::new(),
+            session: Session::new(Settings {
+                service: "ECR",
+                endpoint_env: "ECR",
+                region: config.region.clone(),
+                region_key,
+                timeout: Duration::from_secs(config.timeout_seconds),
+                connect_timeout: Duration::from_secs(config.connect_timeout_seconds),
+            }),
+            client: OnceLock::new(),
         }
     }
 
     /// Returns whether the SDK was initialised (tests and benchmarks assert laziness).
     pub fn initialised(&self) -> bool {
-        self.backend.get().is_some()
+        self.session.initialised()
     }
 
     fn timeout(&self) -> Duration {
-        Duration::from_secs(self.config.timeout_seconds.max(1))
+        self.session.timeout()
     }
 
     fn deadline(&self) -> Instant {
-        Instant::now() + self.timeout()
+        self.session.deadline()
     }
 
-    /// Builds the runtime, loads the AWS configuration and the client, once.
-    fn backend(&self, deadline: Instant) -> Result<&Backend, RegistryFailure> {
-        self.backend
-            .get_or_init(|| self.build_backend(deadline))
-            .as_ref()
-            .map_err(Clone::clone)
-    }
-
-    fn build_backend(&self, deadline: Instant) -> Result<Backend, RegistryFailure> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| RegistryFailure {
+    /// Loads the AWS configuration and builds the client, once.
+    fn backend(&self, deadline: Instant) -> Result<Backend<'_>, RegistryFailure> {
+        let loaded = self.session.load(deadline).map_err(|e| match e {
+            crate::aws::SessionError::Timeout { .. } => {
+                self.timed_out("loading the AWS configuration")
+            }
+            other => RegistryFailure {
                 kind: FailureKind::Other,
-                message: format!("cannot start the async runtime for ECR: {e}"),
-                hint: "this is a bug or an exhausted system; retry".into(),
-            })?;
-        let timeout = self.timeout();
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(
-                self.config.connect_timeout_seconds.max(1),
-            ))
-            .operation_attempt_timeout(ATTEMPT_TIMEOUT.min(timeout))
-            .operation_timeout(timeout)
-            .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(https::https_client())
-            .timeout_config(timeouts)
-            .retry_config(RetryConfig::standard().with_max_attempts(3));
-        // The configured region wins, so nothing waits on instance metadata off EC2.
-        if let Some(region) = &self.config.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        let sdk = block_on_until(&runtime, deadline, loader.load())
-            .map_err(|_| self.timed_out("loading the AWS configuration"))?;
-        // Without a region every call fails deep in the SDK with a message that does not
-        // say where to set it; say it here, before any call.
-        if sdk.region().is_none() {
-            return Err(no_region());
-        }
-        let client = Client::new(&sdk);
+                message: other.to_string(),
+                hint: other.hint(),
+            },
+        })?;
+        let client = self.client.get_or_init(|| Client::new(&loaded.sdk));
         Ok(Backend {
-            runtime,
-            sdk,
+            runtime: &loaded.runtime,
+            sdk: &loaded.sdk,
             client,
         })
     }
@@ -194,16 +171,10 @@ impl Ecr {
     }
 }
 
-impl Registry for Ecr {
-    fn describe(&self) -> String {
-        match (&self.config.region, env_region()) {
-            (Some(region), _) => format!("ECR ({region})"),
-            (None, Some((_, region))) => format!("ECR ({region})"),
-            (None, None) => "ECR (region from the AWS configuration)".into(),
-        }
-    }
-
-    fn check(&self, images: &[ImageRef]) -> Vec<ImageStatus> {
+impl Ecr {
+    /// Answers for every image, in the order given: one `BatchGetImage` per repository
+    /// and 100 tags, all in parallel.
+    fn check_images(&self, images: &[ImageRef]) -> Vec<ArtifactStatus> {
         if images.is_empty() {
             return Vec::new();
         }
@@ -213,7 +184,7 @@ impl Registry for Ecr {
             Err(failure) => {
                 return images
                     .iter()
-                    .map(|_| ImageStatus::Failed(failure.clone()))
+                    .map(|_| ArtifactStatus::Failed(failure.clone()))
                     .collect()
             }
         };
@@ -263,20 +234,20 @@ impl Registry for Ecr {
             answers
         });
 
-        let mut statuses: HashMap<(&str, &str), ImageStatus> = HashMap::new();
+        let mut statuses: HashMap<(&str, &str), ArtifactStatus> = HashMap::new();
         for ((repository, tags), answer) in batches.iter().zip(answers) {
             let output = match answer {
                 None => {
                     let failure = self.timed_out(&format!("checking images in {repository}"));
                     for tag in tags {
-                        statuses.insert((repository, tag), ImageStatus::Failed(failure.clone()));
+                        statuses.insert((repository, tag), ArtifactStatus::Failed(failure.clone()));
                     }
                     continue;
                 }
                 Some(Err(err)) => {
                     let failure = self.failure(&err, "ecr:BatchGetImage", repository);
                     for tag in tags {
-                        statuses.insert((repository, tag), ImageStatus::Failed(failure.clone()));
+                        statuses.insert((repository, tag), ArtifactStatus::Failed(failure.clone()));
                     }
                     continue;
                 }
@@ -286,16 +257,16 @@ impl Registry for Ecr {
                 let status = match answer {
                     Answer::Found(image) => match image.image_id().and_then(|id| id.image_digest()) {
                         Some(digest) => match Digest::parse(digest) {
-                            Ok(digest) => ImageStatus::Present {
+                            Ok(digest) => ArtifactStatus::Present(Identity::Image {
                                 digest: digest.into_string(),
-                            },
-                            Err(bad) => ImageStatus::Failed(bad_digest(repository, tag, &bad)),
+                            }),
+                            Err(bad) => ArtifactStatus::Failed(bad_digest(repository, tag, &bad)),
                         },
                         None => continue,
                     },
                     Answer::Failed(failure) => match failure.failure_code() {
-                        Some(ImageFailureCode::ImageNotFound) => ImageStatus::Missing,
-                        code => ImageStatus::Failed(RegistryFailure {
+                        Some(ImageFailureCode::ImageNotFound) => ArtifactStatus::Missing,
+                        code => ArtifactStatus::Failed(RegistryFailure {
                             kind: FailureKind::Other,
                             message: format!(
                                 "ECR could not read {repository}:{tag} ({}: {})",
@@ -318,7 +289,7 @@ impl Registry for Ecr {
                     .get(&(image.repository.as_str(), image.tag.as_str()))
                     .cloned()
                     .unwrap_or_else(|| {
-                        ImageStatus::Failed(RegistryFailure {
+                        ArtifactStatus::Failed(RegistryFailure {
                             kind: FailureKind::Other,
                             message: format!("ECR did not answer for {image}"),
                             hint: "retry; this should not happen".into(),
@@ -327,15 +298,56 @@ impl Registry for Ecr {
             })
             .collect()
     }
+}
 
-    fn promote(
-        &self,
-        source: &ImageRef,
-        target_tag: &str,
-        force: bool,
-    ) -> Result<Promotion, RegistryFailure> {
+impl Registry for Ecr {
+    fn describe(&self) -> String {
+        match (&self.config.region, env_region()) {
+            (Some(region), _) => format!("ECR ({region})"),
+            (None, Some((_, region))) => format!("ECR ({region})"),
+            (None, None) => "ECR (region from the AWS configuration)".into(),
+        }
+    }
+
+    fn check(&self, artifacts: &[ArtifactRef]) -> Vec<ArtifactStatus> {
+        let images: Vec<ImageRef> = artifacts
+            .iter()
+            .filter_map(|a| a.as_image().cloned())
+            .collect();
+        let mut answers = self.check_images(&images).into_iter();
+        artifacts
+            .iter()
+            .map(|artifact| match artifact {
+                ArtifactRef::Image(image) => answers.next().unwrap_or_else(|| {
+                    ArtifactStatus::Failed(RegistryFailure {
+                        kind: FailureKind::Other,
+                        message: format!("ECR did not answer for {image}"),
+                        hint: "retry; this should not happen".into(),
+                    })
+                }),
+                ArtifactRef::Object(_) => {
+                    ArtifactStatus::Failed(super::wrong_kind(&self.describe(), artifact))
+                }
+            })
+            .collect()
+    }
+
+    fn promote(&self, request: &PromoteRequest) -> Result<Promotion, RegistryFailure> {
+        let (Some(source), Some(target)) = (request.source.as_image(), request.target.as_image())
+        else {
+            let odd = if request.source.as_image().is_none() {
+                &request.source
+            } else {
+                &request.target
+            };
+            return Err(super::wrong_kind(&self.describe(), odd));
+        };
+        let force = request.force;
+        let target_tag = target.tag.as_str();
         let deadline = self.deadline();
         let backend = self.backend(deadline)?;
+        // A tag names an image in its own repository: the release tag goes next to the
+        // commit tag.
         let target = ImageRef {
             repository: source.repository.clone(),
             tag: target_tag.to_string(),
@@ -343,7 +355,7 @@ impl Registry for Ecr {
 
         // Call 1: the source manifest and what the release tag names now, together.
         let read = block_on_until(
-            &backend.runtime,
+            backend.runtime,
             deadline,
             Ecr::batch_get(
                 backend.client.clone(),
@@ -406,12 +418,15 @@ impl Registry for Ecr {
         .transpose()?;
 
         let mut promotion = Promotion {
-            source: source.clone(),
-            target: target.clone(),
-            digest: digest.to_string(),
-            media_type: media_type.clone(),
+            source: ArtifactRef::Image(source.clone()),
+            target: ArtifactRef::Image(target.clone()),
+            identity: Identity::Image {
+                digest: digest.to_string(),
+            },
+            media_type: Some(media_type.clone()),
             changed: false,
             previous_digest: previous.clone(),
+            previous_version_id: None,
         };
         match &previous {
             Some(previous) if previous == digest => return Ok(promotion),
@@ -429,7 +444,7 @@ impl Registry for Ecr {
 
         // Call 2: the same manifest bytes under the release tag; ECR verifies the digest.
         let put = block_on_until(
-            &backend.runtime,
+            backend.runtime,
             deadline,
             backend
                 .client
@@ -500,7 +515,7 @@ impl Registry for Ecr {
                 Some(no_credentials("no credentials provider is configured"));
             return access;
         };
-        let resolved = block_on_until(&backend.runtime, deadline, provider.provide_credentials());
+        let resolved = block_on_until(backend.runtime, deadline, provider.provide_credentials());
         match resolved {
             Err(_) => access.credentials_error = Some(self.timed_out("resolving AWS credentials")),
             Ok(Err(e)) => access.credentials_error = Some(no_credentials(&error_chain(&e))),
@@ -577,6 +592,8 @@ impl Registry for Ecr {
                             .map(|m| m.as_str().to_string())
                             .unwrap_or_else(|| "MUTABLE".into()),
                         immutable: matches!(mutability, Some(ImageTagMutability::Immutable)),
+                        versioning: None,
+                        notes: Vec::new(),
                     })
                 }
             })
@@ -631,18 +648,6 @@ fn match_answers<'a>(
         }
     }
     answers
-}
-
-/// The region from the environment, read without the SDK (for messages only).
-fn env_region() -> Option<(&'static str, String)> {
-    ["AWS_REGION", "AWS_DEFAULT_REGION"]
-        .into_iter()
-        .find_map(|var| {
-            std::env::var(var)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .map(|v| (var, v))
-        })
 }
 
 /// The `mediaType` field of a manifest, when ECR does not say.

@@ -28,8 +28,8 @@ use sha2::Digest as _;
 use tokio::time::Instant;
 
 use super::{
-    Access, FailureKind, ImageRef, ImageStatus, Promotion, Registry, RegistryFailure,
-    RepositoryInfo,
+    Access, ArtifactRef, ArtifactStatus, FailureKind, Identity, ImageRef, PromoteRequest,
+    Promotion, Registry, RegistryFailure, RepositoryInfo,
 };
 use crate::config::RegistryConfig;
 use crate::text::Digest;
@@ -52,6 +52,8 @@ pub const FAN_OUT: usize = 64;
 #[derive(Debug)]
 pub struct Oci {
     config: RegistryConfig,
+    /// Where the store is configured, for messages: `[registry]` or `[registries.<name>]`.
+    table: String,
     endpoint: Endpoint,
     backend: OnceLock<Result<Backend, RegistryFailure>>,
 }
@@ -64,10 +66,15 @@ struct Backend {
 }
 
 impl Oci {
-    /// Prepares the backend; no I/O happens until the first call.
-    pub fn new(config: &RegistryConfig) -> Oci {
+    /// Prepares the backend of `[registry]` (`name` is `None`) or `[registries.<name>]`;
+    /// no I/O happens until the first call.
+    pub fn new(config: &RegistryConfig, name: Option<&str>) -> Oci {
         Oci {
             config: config.clone(),
+            table: match name {
+                Some(name) => format!("[registries.{}]", crate::text::line(name)),
+                None => "[registry]".into(),
+            },
             endpoint: Endpoint::new(config),
             backend: OnceLock::new(),
         }
@@ -85,8 +92,8 @@ impl Oci {
                 if self.config.host.as_deref().is_none_or(str::is_empty) {
                     return Err(RegistryFailure {
                         kind: FailureKind::Other,
-                        message: "[registry] kind = \"oci\" needs the registry's host, and git-release.toml sets none".into(),
-                        hint: "set [registry] host in git-release.toml, like host = \"ghcr.io\"".into(),
+                        message: format!("{} kind = \"oci\" needs the registry's host, and git-release.toml sets none", self.table),
+                        hint: format!("set {} host in git-release.toml, like host = \"ghcr.io\"", self.table),
                     });
                 }
                 let runtime = tokio::runtime::Builder::new_current_thread()
@@ -151,7 +158,10 @@ impl Oci {
             .map_err(|why| RegistryFailure {
                 kind: FailureKind::Other,
                 message: why,
-                hint: "fix [registry] repository or image-tag in git-release.toml".into(),
+                hint: format!(
+                    "fix {} repository or image-tag in git-release.toml",
+                    self.table
+                ),
             })?;
         Ok(repository)
     }
@@ -166,7 +176,7 @@ fn scope(repository: &str, push: bool) -> String {
 }
 
 /// Answers for one image: `HEAD` its manifest.
-async fn head(client: Arc<Client>, repository: String, image: ImageRef) -> ImageStatus {
+async fn head(client: Arc<Client>, repository: String, image: ImageRef) -> ArtifactStatus {
     let path = format!("/v2/{repository}/manifests/{}", image.tag);
     let answer = match client
         .request(
@@ -179,23 +189,23 @@ async fn head(client: Arc<Client>, repository: String, image: ImageRef) -> Image
         .await
     {
         Ok(answer) => answer,
-        Err(failure) => return ImageStatus::Failed(failure),
+        Err(failure) => return ArtifactStatus::Failed(failure),
     };
     match answer.status {
         s if s.is_success() => match answer_digest(&answer) {
-            Some(digest) => ImageStatus::Present {
+            Some(digest) => ArtifactStatus::Present(Identity::Image {
                 digest: digest.into_string(),
-            },
+            }),
             // No valid digest header: read the manifest and hash it (fail closed).
             None => match get_manifest(&client, &repository, &image.tag, false).await {
-                Ok(manifest) => ImageStatus::Present {
+                Ok(manifest) => ArtifactStatus::Present(Identity::Image {
                     digest: manifest.digest.into_string(),
-                },
-                Err(failure) => ImageStatus::Failed(failure),
+                }),
+                Err(failure) => ArtifactStatus::Failed(failure),
             },
         },
-        StatusCode::NOT_FOUND => ImageStatus::Missing,
-        _ => ImageStatus::Failed(errors::answer(
+        StatusCode::NOT_FOUND => ArtifactStatus::Missing,
+        _ => ArtifactStatus::Failed(errors::answer(
             client.endpoint(),
             client.found(),
             "read",
@@ -337,12 +347,15 @@ async fn promote(
         };
         if existing == manifest.digest {
             return Ok(Promotion {
-                source: source.clone(),
-                target,
-                digest: manifest.digest.into_string(),
-                media_type: manifest.media_type,
+                source: ArtifactRef::Image(source.clone()),
+                target: ArtifactRef::Image(target),
+                identity: Identity::Image {
+                    digest: manifest.digest.into_string(),
+                },
+                media_type: Some(manifest.media_type),
                 changed: false,
                 previous_digest: None,
+                previous_version_id: None,
             });
         }
         if !force {
@@ -413,24 +426,21 @@ async fn promote(
         }
     }
     Ok(Promotion {
-        source: source.clone(),
-        target,
-        digest: manifest.digest.into_string(),
-        media_type: manifest.media_type,
+        source: ArtifactRef::Image(source.clone()),
+        target: ArtifactRef::Image(target),
+        identity: Identity::Image {
+            digest: manifest.digest.into_string(),
+        },
+        media_type: Some(manifest.media_type),
         changed: true,
         previous_digest,
+        previous_version_id: None,
     })
 }
 
-impl Registry for Oci {
-    fn describe(&self) -> String {
-        format!(
-            "OCI registry {}",
-            crate::text::line(&self.endpoint.login_host)
-        )
-    }
-
-    fn check(&self, images: &[ImageRef]) -> Vec<ImageStatus> {
+impl Oci {
+    /// Answers for each image: manifest `HEAD`s, at most [`FAN_OUT`] at once.
+    fn check_images(&self, images: &[ImageRef]) -> Vec<ArtifactStatus> {
         if images.is_empty() {
             return Vec::new();
         }
@@ -439,7 +449,7 @@ impl Registry for Oci {
             Err(failure) => {
                 return images
                     .iter()
-                    .map(|_| ImageStatus::Failed(failure.clone()))
+                    .map(|_| ArtifactStatus::Failed(failure.clone()))
                     .collect()
             }
         };
@@ -451,12 +461,12 @@ impl Registry for Oci {
         backend.runtime.block_on(async move {
             let limit = Arc::new(tokio::sync::Semaphore::new(FAN_OUT));
             let mut set = tokio::task::JoinSet::new();
-            let mut out: Vec<Option<ImageStatus>> = vec![None; images.len()];
+            let mut out: Vec<Option<ArtifactStatus>> = vec![None; images.len()];
             for (i, (image, name)) in images.iter().zip(named).enumerate() {
                 let repository = match name {
                     Ok(repository) => repository,
                     Err(failure) => {
-                        out[i] = Some(ImageStatus::Failed(failure));
+                        out[i] = Some(ArtifactStatus::Failed(failure));
                         continue;
                     }
                 };
@@ -470,7 +480,7 @@ impl Registry for Oci {
                     })
                     .await
                     .unwrap_or_else(|_| {
-                        ImageStatus::Failed(errors::timed_out(&endpoint, &shown, seconds))
+                        ArtifactStatus::Failed(errors::timed_out(&endpoint, &shown, seconds))
                     });
                     (i, status)
                 });
@@ -486,7 +496,7 @@ impl Registry for Oci {
                 .map(|status| {
                     // A task that vanished (it cannot, short of a panic) is no "yes".
                     status.unwrap_or_else(|| {
-                        ImageStatus::Failed(RegistryFailure {
+                        ArtifactStatus::Failed(RegistryFailure {
                             kind: FailureKind::Other,
                             message: "an image check did not finish".into(),
                             hint: "retry; report it if it persists".into(),
@@ -497,7 +507,8 @@ impl Registry for Oci {
         })
     }
 
-    fn promote(
+    /// Gives `source`'s manifest the tag `target_tag` in the same repository.
+    fn promote_image(
         &self,
         source: &ImageRef,
         target_tag: &str,
@@ -515,6 +526,55 @@ impl Registry for Oci {
         self.run(backend, &what, async move {
             promote(&client, &repository, source, target_tag, force).await
         })
+    }
+}
+
+impl Registry for Oci {
+    fn describe(&self) -> String {
+        format!(
+            "OCI registry {}",
+            crate::text::line(&self.endpoint.login_host)
+        )
+    }
+
+    fn check(&self, artifacts: &[ArtifactRef]) -> Vec<ArtifactStatus> {
+        let images: Vec<ImageRef> = artifacts
+            .iter()
+            .filter_map(|a| a.as_image().cloned())
+            .collect();
+        let mut answers = self.check_images(&images).into_iter();
+        artifacts
+            .iter()
+            .map(|artifact| match artifact {
+                ArtifactRef::Image(image) => answers.next().unwrap_or_else(|| {
+                    ArtifactStatus::Failed(RegistryFailure {
+                        kind: FailureKind::Other,
+                        message: format!(
+                            "{} did not answer for {}",
+                            self.describe(),
+                            crate::text::line(&image.to_string())
+                        ),
+                        hint: "retry; this should not happen".into(),
+                    })
+                }),
+                ArtifactRef::Object(_) => {
+                    ArtifactStatus::Failed(super::wrong_kind(&self.describe(), artifact))
+                }
+            })
+            .collect()
+    }
+
+    fn promote(&self, request: &PromoteRequest) -> Result<Promotion, RegistryFailure> {
+        let (Some(source), Some(target)) = (request.source.as_image(), request.target.as_image())
+        else {
+            let odd = if request.source.as_image().is_none() {
+                &request.source
+            } else {
+                &request.target
+            };
+            return Err(super::wrong_kind(&self.describe(), odd));
+        };
+        self.promote_image(source, &target.tag, request.force)
     }
 
     fn access(&self) -> Access {
@@ -547,7 +607,7 @@ impl Registry for Oci {
                 check_repository(&name).map_err(|why| RegistryFailure {
                     kind: FailureKind::Other,
                     message: why,
-                    hint: "fix [registry] repository in git-release.toml".into(),
+                    hint: format!("fix {} repository in git-release.toml", self.table),
                 })?;
                 let client = backend.client.clone();
                 let shown = format!("{}/{name}", self.endpoint.login_host);
@@ -564,6 +624,8 @@ impl Registry for Oci {
                     uri: Some(shown),
                     tag_mutability: format!("{rights}; immutability unknown over the OCI API"),
                     immutable: false,
+                    versioning: None,
+                    notes: Vec::new(),
                 })
             })
             .collect()
@@ -635,7 +697,7 @@ impl Oci {
                 let checked = check_repository(&name).map_err(|why| RegistryFailure {
                     kind: FailureKind::Other,
                     message: why,
-                    hint: "fix [registry] repository in git-release.toml".into(),
+                    hint: format!("fix {} repository in git-release.toml", self.table),
                 });
                 let (pull, push) = match checked {
                     Err(failure) => (Err(failure.clone()), Err(failure)),

@@ -1,4 +1,4 @@
-//! The HTTPS client the ECR backend gives the AWS SDK: rustls on `ring`.
+//! The HTTPS client every AWS backend gives the SDK: rustls on `ring`.
 //!
 //! The SDK's own default client (`default-https-client`) uses rustls on AWS-LC, whose C
 //! build was the largest single cost of a cold source build (docs/benchmarks.md, "Build
@@ -16,7 +16,7 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 /// Returns the HTTPS client for every AWS call, built like the SDK's default one but on
 /// `ring`. Nothing connects until the first request.
-pub(super) fn https_client() -> SharedHttpClient {
+pub(crate) fn https_client() -> SharedHttpClient {
     // `build_with_connector_fn` is how the SDK builds its own default client: the
     // connector gets the per-operation settings (connect timeout) and the runtime's sleep.
     Builder::new().build_with_connector_fn(|settings, components| {
