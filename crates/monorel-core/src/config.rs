@@ -1269,7 +1269,7 @@ mod tests {
     #[test]
     fn bad_templates_are_rejected() {
         let err =
-            Config::parse("[registry]\nimage-tag = \"{commit}\"\n", "f").expect_err("placeholder");
+            Config::parse("[registry]\nimage-tag = \"{hash}\"\n", "f").expect_err("placeholder");
         assert!(err.to_string().contains("registry.image-tag"), "{err}");
         let err = Config::parse("[defaults]\ntag = \"v{version}\"\n", "f").expect_err("no service");
         assert!(err.to_string().contains("defaults.tag"), "{err}");
@@ -1390,9 +1390,9 @@ mod tests {
             ),
             (
                 "region = \"eu-west-1\"",
-                "key = \"{service}-{sha}\"",
+                "key = \"{service}-{hash}\"",
                 "registries.lambda.key",
-                "unknown placeholder {sha}",
+                "unknown placeholder {hash}",
             ),
             (
                 "region = \"eu-west-1\"",
@@ -1471,6 +1471,49 @@ mod tests {
         ] {
             assert!(check_object_key(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn commit_is_an_alias_of_sha_in_image_tags_and_object_keys() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        for template in ["{commit}", "{sha}"] {
+            let config = Config::parse(&format!("[registry]\nimage-tag = \"{template}\"\n"), "f")
+                .expect("valid");
+            assert_eq!(config.image_tag("svc", sha), sha);
+        }
+        for template in ["git-{short_commit}", "git-{short_sha}"] {
+            let config = Config::parse(&format!("[registry]\nimage-tag = \"{template}\"\n"), "f")
+                .expect("valid");
+            assert_eq!(config.image_tag("svc", sha), "git-0123456");
+        }
+        let config = Config::parse(
+            "[registry]\nkind = \"s3\"\nbucket = \"acme-zips\"\nkey = \"{service}/{sha}.zip\"\n",
+            "f",
+        )
+        .expect("valid");
+        assert_eq!(
+            config.registry.object_key("fn", sha),
+            format!("fn/{sha}.zip")
+        );
+    }
+
+    #[test]
+    fn oci_works_as_a_named_store_with_its_own_default_repository() {
+        let config = Config::parse(
+            "[registries.ghcr]\nkind = \"oci\"\nhost = \"ghcr.io\"\n\n[registries.lab]\nkind = \"oci\"\nhost = \"lab:5000\"\ninsecure = true\nrepository = \"acme/{service}\"\n\n[services.a]\npath = \"a\"\nregistry = \"ghcr\"\n\n[services.b]\npath = \"b\"\nregistry = \"lab\"\n",
+            "f",
+        );
+        // `lab:5000` is not loopback: insecure = true is refused there, under its own key.
+        let err = config.expect_err("insecure").to_string();
+        assert!(err.contains("registries.lab.insecure"), "{err}");
+        let config = Config::parse(
+            "[registries.ghcr]\nkind = \"oci\"\nhost = \"ghcr.io\"\n\n[registries.lab]\nkind = \"oci\"\nhost = \"localhost:5000\"\ninsecure = true\nrepository = \"acme/{service}\"\n\n[services.a]\npath = \"a\"\nregistry = \"ghcr\"\n\n[services.b]\npath = \"b\"\nregistry = \"lab\"\n",
+            "f",
+        )
+        .expect("valid");
+        assert_eq!(config.image_repository("a"), "a");
+        assert_eq!(config.image_repository("b"), "acme/b");
+        assert_eq!(config.image_repository("c"), "c-image");
     }
 
     #[test]
