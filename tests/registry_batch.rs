@@ -7,7 +7,9 @@
 
 use monorel_core::config::RegistryConfig;
 use monorel_core::registry::ecr::Ecr;
-use monorel_core::registry::{FailureKind, ImageRef, ImageStatus, Registry};
+use monorel_core::registry::{
+    ArtifactRef, ArtifactStatus as ImageStatus, FailureKind, Identity, ImageRef, Registry,
+};
 use monorel_e2e::moto::{docker_manifest, Moto};
 use monorel_e2e::proxy::{Fault, Proxy};
 
@@ -87,15 +89,15 @@ fn check_batches_per_repository_and_stays_lazy() {
     wanted.push(image(&repositories[3], &"f".repeat(40))); // missing image
     wanted.push(image("no-such-repository", &"e".repeat(40))); // missing repository
     wanted.push(present[7].clone()); // asked twice
-    let statuses = ecr.check(&wanted);
+    let statuses = ecr.check(&artifacts(&wanted));
     assert!(ecr.initialised());
     assert_eq!(statuses.len(), wanted.len());
     for (i, digest) in digests.iter().enumerate() {
         assert_eq!(
             statuses[i],
-            ImageStatus::Present {
+            ImageStatus::Present(Identity::Image {
                 digest: digest.clone()
-            },
+            }),
             "{}",
             wanted[i]
         );
@@ -124,14 +126,19 @@ fn check_batches_per_repository_and_stays_lazy() {
         .collect();
     let big_digests = put_images(&moto, &big);
     proxy.clear_operations();
-    let statuses = ecr.check(&big);
+    let statuses = ecr.check(&artifacts(&big));
     assert_eq!(proxy.operations().len(), 2, "150 tags = 2 calls");
     for (status, digest) in statuses.iter().zip(&big_digests) {
         assert_eq!(
             status,
-            &ImageStatus::Present {
+            &ImageStatus::Present(Identity::Image {
                 digest: digest.clone()
-            }
+            })
         );
     }
+}
+
+/// The images as artifacts, for the trait.
+fn artifacts(images: &[ImageRef]) -> Vec<ArtifactRef> {
+    images.iter().cloned().map(ArtifactRef::Image).collect()
 }

@@ -14,4 +14,5 @@ mod prompt;
 mod registry;
 mod release;
 mod repo_format;
+mod s3;
 mod writes;

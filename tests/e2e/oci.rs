@@ -699,7 +699,7 @@ fn promote_makes_three_requests_after_authentication_and_sends_no_blob() {
     let run = w.run(&["promote", "service-a-v1.0.0", "--json"]).ok();
     assert_eq!(run.json()["digest"], digest.as_str());
     assert_eq!(
-        proxy.requests(),
+        proxy.request_lines(),
         [
             "GET /v2/".to_string(),
             format!("GET /v2/acme/service-a/manifests/{sha}"),
@@ -712,10 +712,10 @@ fn promote_makes_three_requests_after_authentication_and_sends_no_blob() {
     w.run(&["promote", "service-a-v1.0.0"]).ok();
     assert!(
         proxy
-            .requests()
+            .request_lines()
             .iter()
             .all(|r| !r.starts_with("PUT") && !r.contains("/blobs/")),
         "{:?}",
-        proxy.requests()
+        proxy.request_lines()
     );
 }

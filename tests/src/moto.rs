@@ -168,6 +168,122 @@ impl Moto {
         serde_json::from_slice(&out.stdout).expect("boto3 answers are JSON")
     }
 
+    /// Runs S3 API calls on this server through boto3 (operation names without the
+    /// `s3.` prefix) and returns their answers.
+    pub fn s3(&self, calls: &[(&str, serde_json::Value)]) -> Vec<serde_json::Value> {
+        let calls: Vec<(String, serde_json::Value)> = calls
+            .iter()
+            .map(|(op, args)| (format!("s3.{op}"), args.clone()))
+            .collect();
+        let borrowed: Vec<(&str, serde_json::Value)> = calls
+            .iter()
+            .map(|(op, args)| (op.as_str(), args.clone()))
+            .collect();
+        self.ecr(&borrowed)
+    }
+
+    /// Creates `bucket`, versioned when `versioned`.
+    pub fn create_bucket(&self, bucket: &str, versioned: bool) {
+        let mut calls = vec![("create_bucket", serde_json::json!({"Bucket": bucket}))];
+        if versioned {
+            calls.push((
+                "put_bucket_versioning",
+                serde_json::json!({"Bucket": bucket, "VersioningConfiguration": {"Status": "Enabled"}}),
+            ));
+        }
+        for answer in self.s3(&calls) {
+            assert!(answer.get("error").is_none(), "seeding failed: {answer}");
+        }
+    }
+
+    /// Uploads `body` as `bucket/key` with a SHA-256 checksum (as CI's
+    /// `aws s3 cp --checksum-algorithm SHA256` does); returns the HeadObject answer.
+    pub fn put_object(&self, bucket: &str, key: &str, body: &str) -> serde_json::Value {
+        let answers = self.s3(&[
+            (
+                "put_object",
+                serde_json::json!({"Bucket": bucket, "Key": key, "Body": body, "ChecksumAlgorithm": "SHA256"}),
+            ),
+            (
+                "head_object",
+                serde_json::json!({"Bucket": bucket, "Key": key, "ChecksumMode": "ENABLED"}),
+            ),
+        ]);
+        assert!(
+            answers[0].get("error").is_none(),
+            "upload failed: {}",
+            answers[0]
+        );
+        answers[1].clone()
+    }
+
+    /// Returns the HeadObject answer for `bucket/key` (checksum mode on), or `None` when
+    /// there is no such object.
+    pub fn head_object(&self, bucket: &str, key: &str) -> Option<serde_json::Value> {
+        let answer = self.s3(&[(
+            "head_object",
+            serde_json::json!({"Bucket": bucket, "Key": key, "ChecksumMode": "ENABLED"}),
+        )]);
+        let answer = answer.into_iter().next()?;
+        answer.get("error").is_none().then_some(answer)
+    }
+
+    /// Returns every key in `bucket`, sorted.
+    pub fn keys(&self, bucket: &str) -> Vec<String> {
+        let answer = self.s3(&[("list_objects_v2", serde_json::json!({"Bucket": bucket}))]);
+        let mut keys: Vec<String> = answer[0]["Contents"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|o| o["Key"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    }
+
+    /// Returns the version ids of `key` in `bucket`, newest first.
+    pub fn versions(&self, bucket: &str, key: &str) -> Vec<String> {
+        let answer = self.s3(&[(
+            "list_object_versions",
+            serde_json::json!({"Bucket": bucket, "Prefix": key}),
+        )]);
+        answer[0]["Versions"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter(|v| v["Key"] == key)
+                    .filter_map(|v| v["VersionId"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Returns the object tags of `bucket/key` as `key=value`, sorted.
+    pub fn object_tags(&self, bucket: &str, key: &str) -> Vec<String> {
+        let answer = self.s3(&[(
+            "get_object_tagging",
+            serde_json::json!({"Bucket": bucket, "Key": key}),
+        )]);
+        let mut tags: Vec<String> = answer[0]["TagSet"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .map(|t| {
+                        format!(
+                            "{}={}",
+                            t["Key"].as_str().unwrap_or_default(),
+                            t["Value"].as_str().unwrap_or_default()
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        tags.sort();
+        tags
+    }
+
     /// Creates repositories; `immutable` sets their tag mutability.
     pub fn create_repositories(&self, names: &[&str], immutable: bool) {
         let mutability = if immutable { "IMMUTABLE" } else { "MUTABLE" };

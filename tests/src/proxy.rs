@@ -3,8 +3,11 @@
 //! It forwards every request byte for byte to the upstream server (one upstream
 //! connection per request, `Connection: close` on both sides so framing stays trivial)
 //! and can instead answer with an injected fault: an HTTP 500, or ECR's throttling or
-//! expired-token error in its real awsJson1.1 wire format. It never imitates a successful ECR answer. It also
-//! records each request's `X-Amz-Target` (the API operation), so tests can count calls.
+//! expired-token error in its real awsJson1.1 wire format, or S3's in its REST-XML one. It
+//! never imitates a successful answer. It also records each request's `X-Amz-Target` (the
+//! API operation of a JSON API), and every request's method, path, headers and body size
+//! ([`Proxy::requests`]), so tests can count calls and check the headers a REST API such
+//! as S3 gets (the conditional-copy headers that moto ignores).
 //!
 //! [`BlackHole`] is the other bad server: it accepts connections and never answers.
 
@@ -32,13 +35,40 @@ pub enum Fault {
     /// Answer HTTP 429 with Docker Hub's rate-limit headers (`ratelimit-limit`,
     /// `ratelimit-remaining`, `retry-after`) and a distribution `TOOMANYREQUESTS` body.
     RateLimited,
+    /// Answer HTTP 503 `SlowDown`, as S3 does when a prefix gets too many requests.
+    S3SlowDown,
+    /// Answer HTTP 400 `ExpiredToken` in S3's XML, as S3 does for expired session
+    /// credentials.
+    S3ExpiredToken,
+}
+
+/// One request the proxy saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// `GET`, `HEAD`, `PUT`, …
+    pub method: String,
+    /// The request target: path and query.
+    pub target: String,
+    /// The headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The size of the request body in bytes.
+    pub body_len: usize,
+}
+
+impl Recorded {
+    /// The value of header `name` (any case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
 }
 
 struct Shared {
     fault: Mutex<Fault>,
     targets: Mutex<Vec<String>>,
-    /// Each request's first line (`METHOD /path HTTP/1.1`).
-    lines: Mutex<Vec<String>>,
+    requests: Mutex<Vec<Recorded>>,
     stop: AtomicBool,
 }
 
@@ -60,7 +90,7 @@ impl Proxy {
         let shared = Arc::new(Shared {
             fault: Mutex::new(fault),
             targets: Mutex::new(Vec::new()),
-            lines: Mutex::new(Vec::new()),
+            requests: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         });
         let upstream = upstream.to_string();
@@ -101,25 +131,23 @@ impl Proxy {
             .collect()
     }
 
-    /// Forgets the operations seen so far.
+    /// Forgets the operations (and requests) seen so far.
     pub fn clear_operations(&self) {
         self.shared.targets.lock().expect("targets lock").clear();
-        self.shared.lines.lock().expect("lines lock").clear();
+        self.shared.requests.lock().expect("requests lock").clear();
     }
 
-    /// Returns each request's method and path so far (`HEAD /v2/…`), for HTTP APIs
+    /// Returns every request seen so far, in arrival order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.requests.lock().expect("requests lock").clone()
+    }
+
+    /// Returns each request's method and target so far (`HEAD /v2/…`), for HTTP APIs
     /// without an operation header (the OCI distribution API).
-    pub fn requests(&self) -> Vec<String> {
-        self.shared
-            .lines
-            .lock()
-            .expect("lines lock")
-            .iter()
-            .map(|l| {
-                l.rsplit_once(' ')
-                    .map_or(l.as_str(), |(head, _)| head)
-                    .to_string()
-            })
+    pub fn request_lines(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .map(|r| format!("{} {}", r.method, r.target))
             .collect()
     }
 }
@@ -191,8 +219,32 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
     let Some(request) = read_request(&mut reader)? else {
         return Ok(());
     };
-    if let Some(line) = request.head.first() {
-        shared.lines.lock().expect("lines lock").push(line.clone());
+    {
+        let mut first = request
+            .head
+            .first()
+            .map(String::as_str)
+            .unwrap_or("")
+            .split(' ');
+        let recorded = Recorded {
+            method: first.next().unwrap_or("").to_string(),
+            target: first.next().unwrap_or("").to_string(),
+            headers: request
+                .head
+                .iter()
+                .skip(1)
+                .filter_map(|line| {
+                    let (key, value) = line.split_once(':')?;
+                    Some((key.trim().to_ascii_lowercase(), value.trim().to_string()))
+                })
+                .collect(),
+            body_len: request.body.len(),
+        };
+        shared
+            .requests
+            .lock()
+            .expect("requests lock")
+            .push(recorded);
     }
     if let Some(target) = header(&request.head, "x-amz-target") {
         shared
@@ -235,6 +287,24 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
             write!(
                 client,
                 "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nratelimit-limit: 100;w=21600\r\nratelimit-remaining: 0;w=21600\r\nretry-after: 3600\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            client.write_all(body)?;
+        }
+        Fault::S3SlowDown => {
+            let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>";
+            write!(
+                client,
+                "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            client.write_all(body)?;
+        }
+        Fault::S3ExpiredToken => {
+            let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>";
+            write!(
+                client,
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             )?;
             client.write_all(body)?;

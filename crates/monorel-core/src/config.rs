@@ -463,10 +463,10 @@ impl RegistryConfig {
                 let release_template = self.release_key.as_deref().unwrap_or(DEFAULT_RELEASE_KEY);
                 check_placeholders(release_template, RELEASE_KEY_PLACEHOLDERS)
                     .map_err(|m| (at("release-key"), m))?;
-                if !release_template.contains("{tag}")
-                    && !(release_template.contains("{service}")
-                        && release_template.contains("{version}"))
-                {
+                let per_release = release_template.contains("{tag}")
+                    || (release_template.contains("{service}")
+                        && release_template.contains("{version}"));
+                if !per_release {
                     return Err((
                         at("release-key"),
                         format!("`{}` must contain {{tag}}, or {{service}} and {{version}}, so that each release has its own object", crate::text::line(release_template)),

@@ -20,6 +20,8 @@ use tokio::time::Instant;
 mod errors;
 mod https;
 
+#[cfg(feature = "s3")]
+pub(crate) use errors::xml_field;
 pub use errors::{
     diagnose, error_chain, login_hint, no_credentials_cause, one_line, Diagnosis, ServiceAnswer,
 };

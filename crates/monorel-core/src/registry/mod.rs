@@ -403,6 +403,7 @@ impl Registry for NoRegistry {
 }
 
 /// Returns the backend of one store. Building it does no network I/O.
+#[cfg_attr(not(all(feature = "ecr", feature = "s3")), allow(unused_variables))]
 pub fn open_store(store: &RegistryConfig, name: Option<&str>) -> Box<dyn Registry> {
     match store.kind {
         RegistryKind::None => Box::new(NoRegistry),

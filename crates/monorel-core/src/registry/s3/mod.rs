@@ -288,6 +288,20 @@ impl S3 {
                 .status()
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_else(|| "Disabled".into())),
+            // moto 5 answers with a `GetBucketVersioningResponse` root, which the SDK
+            // refuses; the answer is still a 200 with the `Status` element, read here.
+            Err(err) if status_of(&err) == Some(200) => {
+                let body = err
+                    .raw_response()
+                    .and_then(|r| r.body().bytes())
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default();
+                Ok(match crate::aws::xml_field(&body, "Status").as_deref() {
+                    Some("Enabled") => "Enabled".into(),
+                    Some("Suspended") => "Suspended".into(),
+                    _ => "Disabled".into(),
+                })
+            }
             Err(err) => Err(self.failure(
                 &err,
                 "s3:GetBucketVersioning",
