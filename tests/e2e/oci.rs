@@ -719,3 +719,75 @@ fn promote_makes_three_requests_after_authentication_and_sends_no_blob() {
         proxy.request_lines()
     );
 }
+
+/// Issue 13: one `git push` with release tags of an ECR service (moto), an S3 service
+/// (moto) and an OCI service (docker-registry), checked in one hook run; then the same
+/// with the OCI image missing, which refuses the whole push.
+#[test]
+fn one_push_checks_an_ecr_an_s3_and_an_oci_service() {
+    let moto = monorel_e2e::moto::Moto::start();
+    let mut env = TestEnv::new();
+    for (k, v) in moto.env() {
+        env.set_env(k, &v);
+    }
+    let services = ["service-a", "lambda-a", "oci-a"];
+    let w = World::in_env(env, &Auth::Htpasswd, &services, false);
+    let config = format!(
+        "[registry]\nregion = \"us-east-1\"\n\n[registries.lambda]\nkind = \"s3\"\nbucket = \"acme-zips\"\nregion = \"us-east-1\"\n\n[registries.lab]\nkind = \"oci\"\nhost = \"{}\"\ninsecure = true\nrepository = \"acme/{{service}}\"\nimage-tag = \"{{commit}}\"\n\n[services.service-a]\npath = \"services/service-a\"\n\n[services.lambda-a]\npath = \"services/lambda-a\"\nregistry = \"lambda\"\n\n[services.oci-a]\npath = \"services/oci-a\"\nregistry = \"lab\"\n",
+        w.registry.host
+    );
+    let sha = w.write_config(&config);
+    moto.create_repositories(&["service-a-image"], true);
+    moto.create_bucket("acme-zips", false);
+    w.run(&["install"]).ok();
+    let ecr_digest = moto.put_image(
+        "service-a-image",
+        &sha,
+        &monorel_e2e::moto::docker_manifest("three"),
+    );
+    moto.put_object("acme-zips", &format!("lambda-a-{sha}"), "zip of lambda-a");
+    let oci_digest = w.push_index("oci-a", &sha, "three");
+    for service in services {
+        w.tag(&format!("{service}-v1.0.0"));
+    }
+    let run = w.git(&["push", "origin", "--tags"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for service in services {
+        assert!(
+            run.stderr.contains(&format!("✓ {service}-v1.0.0")),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(run.stderr.contains(&ecr_digest), "{}", run.stderr);
+    assert!(run.stderr.contains(&oci_digest), "{}", run.stderr);
+    assert_eq!(monorel_e2e::remote_tags(&w.env, &w.repo.bare).len(), 3);
+
+    // A second commit with its image in ECR and its zip in S3, but no OCI image.
+    w.env
+        .commit_to(&w.repo, "oci-a", "main.go", "fix: a second commit");
+    let second = w.head();
+    moto.put_image(
+        "service-a-image",
+        &second,
+        &monorel_e2e::moto::docker_manifest("three-2"),
+    );
+    moto.put_object("acme-zips", &format!("lambda-a-{second}"), "zip 2");
+    for service in services {
+        w.tag(&format!("{service}-v1.0.1"));
+    }
+    let run = w.git(&["push", "origin", "--tags"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("✓ service-a-v1.0.1"), "{}", run.stderr);
+    assert!(run.stderr.contains("✓ lambda-a-v1.0.1"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("✗ [image] `oci-a-v1.0.1`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        monorel_e2e::remote_tags(&w.env, &w.repo.bare).len(),
+        3,
+        "nothing of the refused push arrived"
+    );
+}
