@@ -192,6 +192,7 @@ fn build_workflow(config: &Config) -> String {
             "# with the commit (`[registry] image-tag`, the full sha by default).",
             "# to GHCR as ghcr.io/<[registry] repository>:<commit> (`[registry] image-tag`).",
         )
+        .replace("and pushes it to ECR tagged", "and pushes it")
         .replace(
             "# Repository variables: AWS_ROLE_ARN (an IAM role trusted for this repository through\n# GitHub's OIDC provider, allowed to push to ECR) and AWS_REGION. No static keys.",
             "# Credentials: the job's own GITHUB_TOKEN with `packages: write`; no other secret.",
@@ -239,12 +240,12 @@ mod tests {
         let build = build_workflow(&config);
         assert!(build.contains("packages: write"), "{build}");
         assert!(
-            build.contains("password: ${{ secrets.GITHUB_TOKEN }}"),
+            build.contains("GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}"),
             "{build}"
         );
         assert!(build.contains("REGISTRY: ghcr.io"), "{build}");
         assert!(
-            !build.contains("aws") && !build.contains("id-token"),
+            !build.contains("AWS_ROLE_ARN") && !build.contains("id-token"),
             "{build}"
         );
         let ecr = build_workflow(&Config::parse("", "f").expect("valid"));
