@@ -4,7 +4,7 @@
 # figures that matter are ratios (absolute times vary by machine and load). Never timed
 # tests: this script is run by hand.
 #
-# Usage: bash bench/run.sh [ROW...]        rows: 1 2 3 4 5 6 7 8 9 (default: all)
+# Usage: bash bench/run.sh [ROW...]        rows: 1 2 3 4 5 6 7 8 9 10 (default: all)
 # Writes bench/work/results/*.json and the generated section of docs/benchmarks.md.
 #
 # Environment:
@@ -35,7 +35,7 @@ WARMUP=${BENCH_WARMUP:-3}
 MIN_RUNS=${BENCH_MIN_RUNS:-30}
 PASSES=${BENCH_PASSES:-2}
 ROWS=("$@")
-((${#ROWS[@]})) || ROWS=(1 2 3 4 5 6 7 8 9)
+((${#ROWS[@]})) || ROWS=(1 2 3 4 5 6 7 8 9 10)
 ZERO=0000000000000000000000000000000000000000
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -519,6 +519,120 @@ row7() {
         "git-release status" "git tag -l | wc -l; git log" "no target: measured for the per-service costs of environments and pins"
 }
 
+# --- row 10: OCI registry verify, 50 tags vs 1, 100 ms latency (issue 13) --------------------
+# Debian's docker-registry with token auth (the suite's token service) behind the latency
+# proxy; images pushed by skopeo from one small OCI layout; credentials from a docker
+# config.json (`auths`). Only the registry is behind the proxy, not the token service.
+row10() {
+    local id=10 title="check 50 tags (10 repositories × 5) vs 1 tag, OCI registry (docker-registry, token auth) behind 100 ms latency" target=2
+    local template reg_port proxy_port dir=$WORK/oci log=$RESULTS/row10.log
+    if ! command -v docker-registry >/dev/null || ! command -v skopeo >/dev/null; then
+        na "$id" "$title" "$target" "docker-registry or skopeo missing (scripts/test.sh installs them)"
+        return
+    fi
+    template=$(latency_proxy_template)
+    if [ -z "$template" ]; then
+        na "$id" "$title" "$target" "no latency proxy (set LATENCY_PROXY)"
+        return
+    fi
+    rm -rf "$dir" && mkdir -p "$dir/storage" "$dir/docker" "$dir/layout/blobs/sha256"
+    reg_port=$(free_port)
+    proxy_port=$(free_port)
+    # The suite's token service (tests/src/oci.rs) as a program: it checks the Basic
+    # credential release-bot / s3cret-Pa55word-4-tests and signs the JWTs the registry trusts.
+    if ! cargo build -q --locked -p monorel-e2e --example token-issuer >&2; then
+        broken "$id" "$title" "$target" "cannot build the token-issuer example"
+        return
+    fi
+    "$ROOT/target/debug/examples/token-issuer" "$dir" >"$dir/issuer.out" 2>&1 &
+    PIDS+=($!)
+    local realm cert i
+    for ((i = 0; i < 100; i++)); do
+        grep -q '^cert=' "$dir/issuer.out" 2>/dev/null && break
+        sleep 0.1
+    done
+    realm=$(sed -n 's/^realm=//p' "$dir/issuer.out")
+    cert=$(sed -n 's/^cert=//p' "$dir/issuer.out")
+    if [ -z "$cert" ]; then
+        broken "$id" "$title" "$target" "the token service did not start: $(first_line "$dir/issuer.out")"
+        return
+    fi
+    printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n  secret: bench\nauth:\n  token:\n    realm: %s\n    service: git-release-test\n    issuer: git-release-test-issuer\n    rootcertbundle: %s\n' \
+        "$dir/storage" "$reg_port" "$realm" "$cert" >"$dir/registry.yml"
+    docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 &
+    PIDS+=($!)
+    if ! wait_port "$reg_port"; then
+        broken "$id" "$title" "$target" "docker-registry did not listen on $reg_port (see $dir/registry.log)"
+        return
+    fi
+    local cmd=${template//\{listen_port\}/$proxy_port}
+    cmd=${cmd//\{upstream_port\}/$reg_port}
+    cmd=${cmd//\{delay_ms\}/100}
+    # shellcheck disable=SC2086
+    $cmd >"$RESULTS/proxy10.log" 2>&1 &
+    PIDS+=($!)
+    if ! wait_port "$proxy_port"; then
+        broken "$id" "$title" "$target" "the latency proxy did not listen on $proxy_port"
+        return
+    fi
+    # One image (an empty config and layer are enough for a manifest HEAD).
+    python3 - "$dir/layout" <<'PY'
+import hashlib, json, os, sys
+root = sys.argv[1]
+def blob(data):
+    digest = hashlib.sha256(data).hexdigest()
+    open(os.path.join(root, "blobs/sha256", digest), "wb").write(data)
+    return {"digest": "sha256:" + digest, "size": len(data)}
+config = blob(b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}')
+manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": dict(config, mediaType="application/vnd.oci.image.config.v1+json"), "layers": []}).encode()
+m = blob(manifest)
+open(os.path.join(root, "oci-layout"), "w").write('{"imageLayoutVersion":"1.0.0"}')
+open(os.path.join(root, "index.json"), "w").write(json.dumps({"schemaVersion": 2, "manifests": [dict(m,
+    mediaType="application/vnd.oci.image.manifest.v1+json", annotations={"org.opencontainers.image.ref.name": "latest"})]}))
+PY
+    local repo=$WORK/oci-repo k
+    rm -rf "$repo" && mkdir -p "$repo"
+    git -C "$repo" init -q -b main
+    git_id "$repo"
+    {
+        printf '[registry]\nkind = "oci"\nhost = "127.0.0.1:%s"\ninsecure = true\n\n' "$proxy_port"
+        for ((i = 0; i < 10; i++)); do printf '[services.svc-%04d]\npath = "services/svc-%04d"\n\n' "$i" "$i"; done
+    } >"$repo/git-release.toml"
+    for ((k = 0; k < 5; k++)); do
+        for ((i = 0; i < 10; i++)); do
+            mkdir -p "$repo/services/svc-000$i" && echo "$k" >"$repo/services/svc-000$i/VERSION"
+        done
+        git -C "$repo" add -A && git -C "$repo" commit -q -m "feat: round $k"
+        for ((i = 0; i < 10; i++)); do
+            git -C "$repo" tag -a -m "svc-000$i version 1.0.$k" "svc-000$i-v1.0.$k"
+            skopeo --insecure-policy copy -q --dest-tls-verify=false --dest-creds 'release-bot:s3cret-Pa55word-4-tests' \
+                "oci:$dir/layout:latest" "docker://127.0.0.1:$reg_port/svc-000$i:$(git -C "$repo" rev-parse HEAD)" >>"$log" 2>&1
+        done
+    done
+    printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}\n' "$proxy_port" "$(printf 'release-bot:s3cret-Pa55word-4-tests' | base64 -w0)" >"$dir/docker/config.json"
+    local all
+    all=$(git -C "$repo" tag -l 'svc-000*-v1.0.*' | tr '\n' ' ')
+    (
+        export DOCKER_CONFIG=$dir/docker
+        rc=0
+        # shellcheck disable=SC2086
+        "$BIN" check -C "$repo" $all >"$log" 2>&1 || rc=$?
+        if [ "$rc" -ne 0 ]; then
+            broken "$id" "$title" "$target" "\`git release check\` of 50 tags exited $rc: $(first_line "$log")"
+            exit 0
+        fi
+        if ! hf "$RESULTS/row10" -N -- \
+            "check 50 tags" "'$BIN' check -C '$repo' $all" \
+            "check 1 tag" "'$BIN' check -C '$repo' svc-0000-v1.0.4"; then
+            broken "$id" "$title" "$target" "hyperfine failed (see above)"
+            exit 1
+        fi
+        pair 10 "$title" "$target" "$RESULTS/row10" "check 50 tags" "check 1 tag" \
+            "GET /v2/ once, one token per repository (10), then 50 manifest HEADs in flight together over one connection pool; 100 ms added per registry request by the proxy"
+    ) || FAILED=1
+}
+
 # --- run -------------------------------------------------------------------------------------
 meta() { printf '%s\t%s\n' "$1" "$2" >>"$RESULTS/meta.tsv"; }
 : >"$RESULTS/meta.tsv"
@@ -544,7 +658,8 @@ for row in "${ROWS[@]}"; do
     7) say "row 7"; row7 ;;
     8) say "row 8"; row8 ;;
     9) say "row 9"; row9 ;;
-    *) say "unknown row $row (rows: 1 2 3 4 5 6 7 8 9)"; exit 2 ;;
+    10) say "row 10"; row10 ;;
+    *) say "unknown row $row (rows: 1 2 3 4 5 6 7 8 9 10)"; exit 2 ;;
     esac
 done
 

@@ -10,8 +10,9 @@ say() { printf '==> %s\n' "$*" >&2; }
 # Debian packages the tests use: shellcheck (install.sh and the hook shim are linted),
 # curl and openssl (install.sh --from downloads an archive from a local https server with
 # a self-signed certificate); tmux is not needed (the prompt tests use a pseudo-terminal
-# from Rust).
-bash scripts/ensure-debian-packages.sh shellcheck git curl openssl
+# from Rust); docker-registry (CNCF distribution) and skopeo are the real OCI registry
+# and the independent client that pushes images into it (tests/src/oci.rs).
+bash scripts/ensure-debian-packages.sh shellcheck git curl openssl docker-registry skopeo
 
 # moto (the ECR API, for real, on loopback), actionlint, check-jsonschema (the GitLab
 # CI schema) and cfn-lint (the SAM templates `deploy` edits), in the project's own venv.

@@ -634,3 +634,47 @@ fn deploy_with_kind_none_pins_the_tag_only() {
         serde_json::json!({"service_a_image_tag": "service-a-v0.1.0"})
     );
 }
+
+/// Issue 13: `[registry] kind = "oci"` on ghcr.io writes the GHCR build workflow: the
+/// job's `GITHUB_TOKEN` with `packages: write`, images as `ghcr.io/<repository>:<sha>`.
+#[test]
+fn init_ci_github_writes_the_ghcr_variant_that_passes_actionlint() {
+    let env = TestEnv::new();
+    let services = ["service-a"];
+    let text = config(&services).replacen(
+        "[registry]\nkind = \"none\"\n",
+        "[registry]\nkind = \"oci\"\nhost = \"ghcr.io\"\nrepository = \"acme/{service}\"\n",
+        1,
+    );
+    assert!(text.contains("kind = \"oci\""), "{text}");
+    let repo = env.monorepo("mono", &text, &services);
+    env.run(&repo.work, &["init", "--ci", "github"]).ok();
+    let dir = repo.work.join(".github/workflows");
+    let build = std::fs::read_to_string(dir.join("build.yml")).expect("build.yml");
+    assert!(build.contains("packages: write"), "{build}");
+    assert!(
+        build.contains("GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}"),
+        "{build}"
+    );
+    assert!(build.contains("docker login ghcr.io"), "{build}");
+    assert!(build.contains("REGISTRY: ghcr.io"), "{build}");
+    assert!(
+        !build.contains("id-token") && !build.contains("AWS_ROLE_ARN"),
+        "{build}"
+    );
+    let Some(actionlint) = actionlint() else {
+        return;
+    };
+    let out = Command::new(&actionlint)
+        .arg("-no-color")
+        .arg(dir.join("build.yml"))
+        .current_dir(&repo.work)
+        .output()
+        .expect("run actionlint");
+    assert!(
+        out.status.success(),
+        "actionlint found problems:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

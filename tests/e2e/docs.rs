@@ -31,7 +31,7 @@ dir = "infra/stg"
 dir = "infra/prod"
 "#;
 
-const DOCS: &[&str] = &["guide.md", "reference.md", "ci.md"];
+const DOCS: &[&str] = &["guide.md", "reference.md", "ci.md", "registry.md"];
 
 fn docs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs")

@@ -9,6 +9,7 @@ mod hostile;
 mod install;
 mod live;
 mod notes;
+mod oci;
 mod odd_tags;
 mod prompt;
 mod registry;

@@ -7,6 +7,7 @@
 //! test environments do the same).
 
 pub mod moto;
+pub mod oci;
 pub mod proxy;
 
 use std::ffi::OsStr;

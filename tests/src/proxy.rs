@@ -32,6 +32,9 @@ pub enum Fault {
     ExpiredToken,
     /// Wait this many milliseconds, then forward.
     DelayMs(u64),
+    /// Answer HTTP 429 with Docker Hub's rate-limit headers (`ratelimit-limit`,
+    /// `ratelimit-remaining`, `retry-after`) and a distribution `TOOMANYREQUESTS` body.
+    RateLimited,
     /// Answer HTTP 503 `SlowDown`, as S3 does when a prefix gets too many requests.
     S3SlowDown,
     /// Answer HTTP 400 `ExpiredToken` in S3's XML, as S3 does for expired session
@@ -137,6 +140,15 @@ impl Proxy {
     /// Returns every request seen so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.requests.lock().expect("requests lock").clone()
+    }
+
+    /// Returns each request's method and target so far (`HEAD /v2/…`), for HTTP APIs
+    /// without an operation header (the OCI distribution API).
+    pub fn request_lines(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .map(|r| format!("{} {}", r.method, r.target))
+            .collect()
     }
 }
 
@@ -266,6 +278,15 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
             write!(
                 client,
                 "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-errortype: ExpiredTokenException\r\nx-amzn-requestid: 3f1c7c2e-0000-4000-8000-000000000000\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            client.write_all(body)?;
+        }
+        Fault::RateLimited => {
+            let body = br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}"#;
+            write!(
+                client,
+                "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nratelimit-limit: 100;w=21600\r\nratelimit-remaining: 0;w=21600\r\nretry-after: 3600\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             )?;
             client.write_all(body)?;

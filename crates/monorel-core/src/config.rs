@@ -187,8 +187,66 @@ pub enum RegistryKind {
     Ecr,
     /// No artifact checks at all; every run says so on stderr.
     None,
+    /// Any registry that speaks the OCI distribution API (GHCR, Docker Hub, GitLab,
+    /// Harbor, a self-hosted `distribution`), with the user's `docker login`.
+    Oci,
     /// Amazon S3 (objects, like Lambda zips).
     S3,
+}
+
+/// `[registry] insecure`: whether an OCI registry is spoken to over plain http.
+///
+/// In `git-release.toml`: `insecure = true` allows plain http for a loopback host only
+/// (`localhost`, `127.0.0.0/8`, `::1`); any other host must be spelled out, as
+/// `insecure = "<the same host>"` (like `insecure = "registry.lab:5000"`), so that a line
+/// copied into another project cannot silently send credentials in the clear.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Insecure {
+    /// https only (the default).
+    #[default]
+    Off,
+    /// `insecure = true`: plain http, for a loopback host.
+    Loopback,
+    /// `insecure = "<host>"`: plain http for exactly that host.
+    Host(String),
+}
+
+impl Serialize for Insecure {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Written as the user spells it in TOML/JSON; as a plain string (``, `true`, a
+        // host) in the binary cache, which is not self-describing.
+        match self {
+            Insecure::Off if serializer.is_human_readable() => serializer.serialize_bool(false),
+            Insecure::Loopback if serializer.is_human_readable() => serializer.serialize_bool(true),
+            Insecure::Off => serializer.serialize_str(""),
+            Insecure::Loopback => serializer.serialize_str("true"),
+            Insecure::Host(host) => serializer.serialize_str(host),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Insecure {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Spelled {
+            Flag(bool),
+            Host(String),
+        }
+        if !deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            return Ok(match text.as_str() {
+                "" => Insecure::Off,
+                "true" => Insecure::Loopback,
+                _ => Insecure::Host(text),
+            });
+        }
+        Ok(match Spelled::deserialize(deserializer)? {
+            Spelled::Flag(false) => Insecure::Off,
+            Spelled::Flag(true) => Insecure::Loopback,
+            Spelled::Host(host) => Insecure::Host(host),
+        })
+    }
 }
 
 impl RegistryKind {
@@ -197,6 +255,7 @@ impl RegistryKind {
         match self {
             RegistryKind::Ecr => "ecr",
             RegistryKind::None => "none",
+            RegistryKind::Oci => "oci",
             RegistryKind::S3 => "s3",
         }
     }
@@ -221,7 +280,8 @@ pub struct RegistryConfig {
     /// Image repository template; `{service}` is its placeholder.
     #[serde(default = "default_repository")]
     pub repository: String,
-    /// The tag CI gives each built image; `{sha}` (40 hex) or `{short_sha}` (7 hex).
+    /// The tag CI gives each built image; `{commit}` or `{sha}` (40 hex), `{short_commit}`
+    /// or `{short_sha}` (7 hex).
     #[serde(default = "default_image_tag")]
     pub image_tag: String,
     /// AWS region; preferred over the environment so nothing waits on instance metadata.
@@ -236,6 +296,12 @@ pub struct RegistryConfig {
     /// Upper bound, in seconds, on opening a connection to the registry.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_seconds: u64,
+    /// `kind = "oci"`: the registry's host (and port), like `ghcr.io` or `docker.io`.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// `kind = "oci"`: plain http instead of https (see [`Insecure`]).
+    #[serde(default)]
+    pub insecure: Insecure,
     /// `kind = "s3"`: the bucket that holds the objects.
     #[serde(default)]
     pub bucket: Option<String>,
@@ -257,22 +323,41 @@ pub const DEFAULT_OBJECT_KEY: &str = "{service}-{commit}";
 /// The default `release-key` of an S3 store: the release tag itself.
 pub const DEFAULT_RELEASE_KEY: &str = "{tag}";
 /// The placeholders of an S3 store's `key`.
-pub const OBJECT_KEY_PLACEHOLDERS: &[&str] = &["{service}", "{commit}", "{short_commit}"];
+pub const OBJECT_KEY_PLACEHOLDERS: &[&str] = &[
+    "{service}",
+    "{commit}",
+    "{short_commit}",
+    "{sha}",
+    "{short_sha}",
+];
+/// The placeholders of an image store's `image-tag`: `{commit}` and `{sha}` are the same
+/// full commit id (`{sha}` was the first spelling and stays), `{short_commit}` and
+/// `{short_sha}` its first 7 hex digits. S3's `key` uses the `{commit}` spelling too.
+pub const IMAGE_TAG_PLACEHOLDERS: &[&str] = &["{commit}", "{short_commit}", "{sha}", "{short_sha}"];
 /// The placeholders of an S3 store's `release-key`.
 pub const RELEASE_KEY_PLACEHOLDERS: &[&str] = &["{service}", "{tag}", "{version}"];
+
+/// Fills the commit placeholders of a template (an image tag, an S3 key) with `commit`
+/// (40 hex): `{commit}` and its older spelling `{sha}` with all of it, `{short_commit}` and
+/// `{short_sha}` with its first 7 hex digits. The one place these placeholders mean
+/// something, so every template agrees.
+pub fn render_commit(template: &str, commit: &str) -> String {
+    let short = &commit[..commit.len().min(7)];
+    template
+        .replace("{commit}", commit)
+        .replace("{sha}", commit)
+        .replace("{short_commit}", short)
+        .replace("{short_sha}", short)
+}
 
 impl RegistryConfig {
     /// Returns the key of the object CI uploaded for `commit` (40 hex) of `service`.
     pub fn object_key(&self, service: &str, commit: &str) -> String {
         let template = self.key.as_deref().unwrap_or(DEFAULT_OBJECT_KEY);
-        let short = &commit[..commit.len().min(7)];
         format!(
             "{}{}",
             self.prefix.as_deref().unwrap_or_default(),
-            template
-                .replace("{service}", service)
-                .replace("{commit}", commit)
-                .replace("{short_commit}", short)
+            render_commit(&template.replace("{service}", service), commit)
         )
     }
 
@@ -317,8 +402,9 @@ impl RegistryConfig {
             }
         }
         check_placeholders(&self.repository, &["{service}"]).map_err(|m| (at("repository"), m))?;
-        check_placeholders(&self.image_tag, &["{sha}", "{short_sha}"])
+        check_placeholders(&self.image_tag, IMAGE_TAG_PLACEHOLDERS)
             .map_err(|m| (at("image-tag"), m))?;
+        check_oci(self, key)?;
         if let Some(region) = &self.region {
             crate::text::check_name(region).map_err(|rule| (at("region"), rule))?;
         }
@@ -363,7 +449,10 @@ impl RegistryConfig {
                 let key_template = self.key.as_deref().unwrap_or(DEFAULT_OBJECT_KEY);
                 check_placeholders(key_template, OBJECT_KEY_PLACEHOLDERS)
                     .map_err(|m| (at("key"), m))?;
-                if !key_template.contains("{commit}") && !key_template.contains("{short_commit}") {
+                if !["{commit}", "{short_commit}", "{sha}", "{short_sha}"]
+                    .iter()
+                    .any(|p| key_template.contains(p))
+                {
                     return Err((
                         at("key"),
                         format!("`{}` has no {{commit}} or {{short_commit}}, so every commit would name the same object; add one", crate::text::line(key_template)),
@@ -390,7 +479,14 @@ impl RegistryConfig {
                 ))
                 .map_err(|rule| (at("release-key"), rule))?;
             }
-            RegistryKind::Ecr | RegistryKind::None => {
+            RegistryKind::Oci if self.registry_id.is_some() => {
+                return Err((
+                    at("registry-id"),
+                    "`registry-id` is a key of kind = \"ecr\", not of kind = \"oci\"; remove it"
+                        .into(),
+                ));
+            }
+            RegistryKind::Ecr | RegistryKind::Oci | RegistryKind::None => {
                 if let Some((name, _)) = s3_keys.iter().find(|(_, set)| *set) {
                     return Err((
                         at(name),
@@ -464,12 +560,95 @@ impl Default for RegistryConfig {
             registry_id: None,
             timeout_seconds: default_registry_timeout(),
             connect_timeout_seconds: default_connect_timeout(),
+            host: None,
+            insecure: Insecure::Off,
             bucket: None,
             prefix: None,
             key: None,
             release_key: None,
         }
     }
+}
+
+/// Checks the `kind = "oci"` keys: a host, and plain http only where [`Insecure`] allows.
+fn check_oci(registry: &RegistryConfig, key: &str) -> Result<(), (String, String)> {
+    let at = |name: &str| format!("{key}.{name}");
+    if registry.kind != RegistryKind::Oci {
+        if registry.host.is_some() {
+            return Err((
+                at("host"),
+                "only `kind = \"oci\"` uses a host; remove it or set kind = \"oci\"".into(),
+            ));
+        }
+        if registry.insecure != Insecure::Off {
+            return Err((
+                at("insecure"),
+                "only `kind = \"oci\"` uses insecure; remove it".into(),
+            ));
+        }
+        return Ok(());
+    }
+    let Some(host) = registry.host.as_deref() else {
+        return Err((
+            at("host"),
+            "`kind = \"oci\"` needs the registry's host, like host = \"ghcr.io\"".into(),
+        ));
+    };
+    let valid = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if !valid {
+        return Err((
+            at("host"),
+            format!(
+                "`{}` is not a registry host; write the host and optional port only, like \"ghcr.io\" or \"harbor.example.com:8443\" (no scheme, no path)",
+                crate::text::line(host)
+            ),
+        ));
+    }
+    match &registry.insecure {
+        Insecure::Off => Ok(()),
+        Insecure::Loopback if is_loopback_host(host) => Ok(()),
+        Insecure::Loopback => Err((
+            at("insecure"),
+            format!(
+                "`insecure = true` allows plain http for localhost only, and {} is not; to send credentials in the clear to it anyway, write insecure = \"{}\"",
+                crate::text::line(host),
+                crate::text::line(host)
+            ),
+        )),
+        Insecure::Host(named) if named == host => Ok(()),
+        Insecure::Host(named) => Err((
+            at("insecure"),
+            format!(
+                "insecure = \"{}\" does not name the registry's host {}; write insecure = \"{}\" (or true for localhost)",
+                crate::text::line(named),
+                crate::text::line(host),
+                crate::text::line(host)
+            ),
+        )),
+    }
+}
+
+/// Whether `host` (with an optional port) is `localhost`, in `127.0.0.0/8`, or `::1`.
+pub fn is_loopback_host(host: &str) -> bool {
+    if host
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+    {
+        return true;
+    }
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn default_repository() -> String {
@@ -885,7 +1064,7 @@ impl Config {
 
     /// Parses and validates configuration text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
             let (line, column) = e
                 .span()
                 .map(|span| line_column(text, span.start))
@@ -897,6 +1076,26 @@ impl Config {
                 message: with_closest_field(&one_line(e.message())),
             }
         })?;
+        // An OCI repository is named like the service (`ghcr.io/acme/{service}`), an ECR
+        // one `{service}-image`: the default depends on the kind, so look whether the file
+        // set it.
+        let table = toml::from_str::<toml::Table>(text).ok();
+        let written = |path: &[&str]| {
+            let mut value = table.as_ref()?.get(path[0])?;
+            for part in &path[1..] {
+                value = value.get(part)?;
+            }
+            value.get("repository").map(|_| ())
+        };
+        if config.registry.kind == RegistryKind::Oci && written(&["registry"]).is_none() {
+            config.registry.repository = "{service}".into();
+        }
+        for (name, store) in &mut config.registries {
+            if store.kind == RegistryKind::Oci && written(&["registries", name.as_str()]).is_none()
+            {
+                store.repository = "{service}".into();
+            }
+        }
         config.validate(file)?;
         Ok(config)
     }
@@ -912,6 +1111,7 @@ impl Config {
         match var("GIT_RELEASE_REGISTRY").as_deref() {
             Some("none") => self.registry.kind = RegistryKind::None,
             Some("ecr") => self.registry.kind = RegistryKind::Ecr,
+            Some("oci") => self.registry.kind = RegistryKind::Oci,
             _ => {}
         }
     }
@@ -960,7 +1160,7 @@ impl Config {
             .services
             .get(service)
             .and_then(|s| s.repository.as_deref())
-            .unwrap_or(&self.registry.repository);
+            .unwrap_or(&self.store_of(service).1.repository);
         template.replace("{service}", service)
     }
 
@@ -970,11 +1170,8 @@ impl Config {
             .services
             .get(service)
             .and_then(|s| s.image_tag.as_deref())
-            .unwrap_or(&self.registry.image_tag);
-        let short = &commit[..commit.len().min(7)];
-        template
-            .replace("{sha}", commit)
-            .replace("{short_sha}", short)
+            .unwrap_or(&self.store_of(service).1.image_tag);
+        render_commit(template, commit)
     }
 
     /// Returns where `service` runs in environment `env` when that environment is live
@@ -1128,7 +1325,7 @@ impl Config {
                     .map_err(|m| invalid(&format!("{key}.repository"), m))?;
             }
             if let Some(tag) = &service.image_tag {
-                check_placeholders(tag, &["{sha}", "{short_sha}"])
+                check_placeholders(tag, IMAGE_TAG_PLACEHOLDERS)
                     .map_err(|m| invalid(&format!("{key}.image-tag"), m))?;
             }
             if let Some(store) = &service.registry {
@@ -1475,7 +1672,7 @@ mod tests {
     #[test]
     fn bad_templates_are_rejected() {
         let err =
-            Config::parse("[registry]\nimage-tag = \"{commit}\"\n", "f").expect_err("placeholder");
+            Config::parse("[registry]\nimage-tag = \"{hash}\"\n", "f").expect_err("placeholder");
         assert!(err.to_string().contains("registry.image-tag"), "{err}");
         let err = Config::parse("[defaults]\ntag = \"v{version}\"\n", "f").expect_err("no service");
         assert!(err.to_string().contains("defaults.tag"), "{err}");
@@ -1548,7 +1745,6 @@ mod tests {
         );
     }
 
-    #[test]
     const LIVE: &str = "[services.web-api]\npath = \"a\"\n\n[environments.stg]\nkind = \"ecs\"\ncluster = \"c-{env}\"\n\n[environments.fn]\nkind = \"lambda\"\nfunction = \"{service_pascal}Fn\"\n\n[environments.tf]\ndir = \"infra\"\ncluster = \"main\"\n";
 
     #[test]
@@ -1640,9 +1836,9 @@ mod tests {
             ),
             (
                 "region = \"eu-west-1\"",
-                "key = \"{service}-{sha}\"",
+                "key = \"{service}-{hash}\"",
                 "registries.lambda.key",
-                "unknown placeholder {sha}",
+                "unknown placeholder {hash}",
             ),
             (
                 "region = \"eu-west-1\"",
@@ -1845,6 +2041,49 @@ mod tests {
     }
 
     #[test]
+    fn commit_is_an_alias_of_sha_in_image_tags_and_object_keys() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        for template in ["{commit}", "{sha}"] {
+            let config = Config::parse(&format!("[registry]\nimage-tag = \"{template}\"\n"), "f")
+                .expect("valid");
+            assert_eq!(config.image_tag("svc", sha), sha);
+        }
+        for template in ["git-{short_commit}", "git-{short_sha}"] {
+            let config = Config::parse(&format!("[registry]\nimage-tag = \"{template}\"\n"), "f")
+                .expect("valid");
+            assert_eq!(config.image_tag("svc", sha), "git-0123456");
+        }
+        let config = Config::parse(
+            "[registry]\nkind = \"s3\"\nbucket = \"acme-zips\"\nkey = \"{service}/{sha}.zip\"\n",
+            "f",
+        )
+        .expect("valid");
+        assert_eq!(
+            config.registry.object_key("fn", sha),
+            format!("fn/{sha}.zip")
+        );
+    }
+
+    #[test]
+    fn oci_works_as_a_named_store_with_its_own_default_repository() {
+        let config = Config::parse(
+            "[registries.ghcr]\nkind = \"oci\"\nhost = \"ghcr.io\"\n\n[registries.lab]\nkind = \"oci\"\nhost = \"lab:5000\"\ninsecure = true\nrepository = \"acme/{service}\"\n\n[services.a]\npath = \"a\"\nregistry = \"ghcr\"\n\n[services.b]\npath = \"b\"\nregistry = \"lab\"\n",
+            "f",
+        );
+        // `lab:5000` is not loopback: insecure = true is refused there, under its own key.
+        let err = config.expect_err("insecure").to_string();
+        assert!(err.contains("registries.lab.insecure"), "{err}");
+        let config = Config::parse(
+            "[registries.ghcr]\nkind = \"oci\"\nhost = \"ghcr.io\"\n\n[registries.lab]\nkind = \"oci\"\nhost = \"localhost:5000\"\ninsecure = true\nrepository = \"acme/{service}\"\n\n[services.a]\npath = \"a\"\nregistry = \"ghcr\"\n\n[services.b]\npath = \"b\"\nregistry = \"lab\"\n",
+            "f",
+        )
+        .expect("valid");
+        assert_eq!(config.image_repository("a"), "a");
+        assert_eq!(config.image_repository("b"), "acme/b");
+        assert_eq!(config.image_repository("c"), "c-image");
+    }
+
+    #[test]
     fn short_sha_placeholder() {
         let config =
             Config::parse("[registry]\nimage-tag = \"git-{short_sha}\"\n", "f").expect("valid");
@@ -1852,5 +2091,75 @@ mod tests {
             config.image_tag("x", "0123456789abcdef0123456789abcdef01234567"),
             "git-0123456"
         );
+    }
+
+    #[test]
+    fn oci_registries_need_a_host_and_allow_plain_http_only_where_spelled_out() {
+        let parse = |registry: &str| Config::parse(&format!("[registry]\n{registry}"), "f");
+        let config = parse("kind = \"oci\"\nhost = \"ghcr.io\"\n").expect("valid");
+        assert_eq!(config.registry.kind, RegistryKind::Oci);
+        // The OCI default repository is the service's name; ECR's stays `-image`.
+        assert_eq!(config.image_repository("api"), "api");
+        assert_eq!(
+            Config::parse("", "f")
+                .expect("valid")
+                .image_repository("api"),
+            "api-image"
+        );
+        let named = parse("kind = \"oci\"\nhost = \"ghcr.io\"\nrepository = \"acme/{service}\"\n")
+            .expect("valid");
+        assert_eq!(named.image_repository("api"), "acme/api");
+
+        let err = parse("kind = \"oci\"\n").expect_err("no host");
+        assert!(err.to_string().contains("registry.host"), "{err}");
+        let err = parse("kind = \"oci\"\nhost = \"https://ghcr.io/x\"\n").expect_err("url");
+        assert!(err.to_string().contains("no scheme"), "{err}");
+        let err = parse("host = \"ghcr.io\"\n").expect_err("host without oci");
+        assert!(err.to_string().contains("registry.host"), "{err}");
+
+        for host in [
+            "localhost:5000",
+            "127.0.0.1:5000",
+            "127.1.2.3",
+            "[::1]:5000",
+            "::1",
+        ] {
+            let config = parse(&format!(
+                "kind = \"oci\"\nhost = \"{host}\"\ninsecure = true\n"
+            ))
+            .unwrap_or_else(|e| panic!("{host}: {e}"));
+            assert_eq!(config.registry.insecure, Insecure::Loopback);
+        }
+        let err = parse("kind = \"oci\"\nhost = \"registry.lab:5000\"\ninsecure = true\n")
+            .expect_err("not loopback");
+        assert!(
+            err.to_string()
+                .contains("write insecure = \"registry.lab:5000\""),
+            "{err}"
+        );
+        let spelled = parse(
+            "kind = \"oci\"\nhost = \"registry.lab:5000\"\ninsecure = \"registry.lab:5000\"\n",
+        )
+        .expect("spelled out");
+        assert_eq!(
+            spelled.registry.insecure,
+            Insecure::Host("registry.lab:5000".into())
+        );
+        parse("kind = \"oci\"\nhost = \"registry.lab:5000\"\ninsecure = \"other:5000\"\n")
+            .expect_err("another host");
+    }
+
+    #[test]
+    fn oci_settings_survive_the_binary_cache_format() {
+        let config = Config::parse(
+            "[registry]\nkind = \"oci\"\nhost = \"lab:5000\"\ninsecure = \"lab:5000\"\n",
+            "f",
+        )
+        .expect("valid");
+        let bytes = postcard::to_stdvec(&config).expect("encode");
+        let back: Config = postcard::from_bytes(&bytes).expect("decode");
+        assert_eq!(back.registry.insecure, Insecure::Host("lab:5000".into()));
+        assert_eq!(back.registry.host.as_deref(), Some("lab:5000"));
+        assert_eq!(back.registry.repository, "{service}");
     }
 }

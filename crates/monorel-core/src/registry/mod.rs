@@ -21,6 +21,8 @@ use crate::config::{Config, RegistryConfig, RegistryKind};
 pub mod ecr;
 mod identity;
 mod not_built;
+#[cfg(feature = "oci")]
+pub mod oci;
 #[cfg(feature = "s3")]
 pub mod s3;
 mod stores;
@@ -409,6 +411,10 @@ pub fn open_store(store: &RegistryConfig, name: Option<&str>) -> Box<dyn Registr
         RegistryKind::Ecr => Box::new(ecr::Ecr::named(store, name)),
         #[cfg(not(feature = "ecr"))]
         RegistryKind::Ecr => Box::new(not_built::NotBuilt::new("ecr", "ECR")),
+        #[cfg(feature = "oci")]
+        RegistryKind::Oci => Box::new(oci::Oci::new(store, name)),
+        #[cfg(not(feature = "oci"))]
+        RegistryKind::Oci => Box::new(not_built::NotBuilt::new("oci", "OCI registry")),
         #[cfg(feature = "s3")]
         RegistryKind::S3 => Box::new(s3::S3::new(store, name)),
         #[cfg(not(feature = "s3"))]
@@ -439,7 +445,7 @@ pub fn commit_artifact(config: &Config, service: &str, commit: &str) -> Artifact
             bucket: store.bucket.clone().unwrap_or_default(),
             key: store.object_key(service, commit),
         }),
-        RegistryKind::Ecr | RegistryKind::None => {
+        RegistryKind::Ecr | RegistryKind::Oci | RegistryKind::None => {
             ArtifactRef::Image(commit_image(config, service, commit))
         }
     }
@@ -459,9 +465,11 @@ pub fn release_artifact(
             bucket: store.bucket.clone().unwrap_or_default(),
             key: store.release_object_key(service, tag, &version.to_string()),
         }),
-        RegistryKind::Ecr | RegistryKind::None => ArtifactRef::Image(ImageRef {
-            repository: config.image_repository(service),
-            tag: tag.to_string(),
-        }),
+        RegistryKind::Ecr | RegistryKind::Oci | RegistryKind::None => {
+            ArtifactRef::Image(ImageRef {
+                repository: config.image_repository(service),
+                tag: tag.to_string(),
+            })
+        }
     }
 }

@@ -6,7 +6,10 @@
 //! error. A build without a backend can never say yes about that backend's artifacts.
 
 // Only some feature combinations use it; a default build has every backend.
-#![cfg_attr(all(feature = "ecr", feature = "s3"), allow(dead_code))]
+#![cfg_attr(
+    all(feature = "ecr", feature = "oci", feature = "s3"),
+    allow(dead_code)
+)]
 
 use super::{
     ArtifactRef, ArtifactStatus, FailureKind, PromoteRequest, Promotion, Registry, RegistryFailure,

@@ -271,6 +271,10 @@ fn check_store(
         );
         return;
     }
+    if store.kind == RegistryKind::Oci {
+        check_oci(config, name, store, findings);
+        return;
+    }
     let registry = registry::open_store(store, name);
     let access = registry.access();
 
@@ -417,6 +421,62 @@ fn check_store(
             Err(failure) => findings.push(&what, Status::Fail, failure.message, Some(failure.hint)),
         }
     }
+}
+
+/// `kind = "oci"`: where the credential comes from (never its value), the `/v2/` answer,
+/// and pull and push rights on each repository.
+/// Its check names carry the same `registries.<name>: ` prefix as [`check_store`]'s.
+#[cfg(feature = "oci")]
+fn check_oci(config: &Config, name: Option<&str>, store: &RegistryConfig, findings: &mut Findings) {
+    let prefix = name
+        .map(|name| format!("registries.{}: ", text::line(name)))
+        .unwrap_or_default();
+    let oci = monorel_core::registry::oci::Oci::new(store, name);
+    let repositories: Vec<String> = config
+        .services
+        .keys()
+        .filter(|service| config.store_of(service).0 == name)
+        .map(|service| config.image_repository(service))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // The caller shows the spinner (stores are asked concurrently).
+    let report = oci.doctor(&repositories);
+    let mut push =
+        |check: &str, answer: Result<String, monorel_core::registry::RegistryFailure>| {
+            let check = format!("{prefix}{check}");
+            match answer {
+                Ok(detail) => findings.push(&check, Status::Ok, detail, None),
+                Err(failure) => {
+                    findings.push(&check, Status::Fail, failure.message, Some(failure.hint))
+                }
+            }
+        };
+    push("credentials", report.credentials);
+    push("registry", report.api);
+    for rights in report.repositories {
+        push(&format!("repository {} (pull)", rights.uri), rights.pull);
+        push(&format!("repository {} (push)", rights.uri), rights.push);
+    }
+}
+
+/// A build without the OCI backend says so, like every other command.
+#[cfg(not(feature = "oci"))]
+fn check_oci(
+    _config: &Config,
+    name: Option<&str>,
+    _store: &RegistryConfig,
+    findings: &mut Findings,
+) {
+    let prefix = name
+        .map(|name| format!("registries.{}: ", text::line(name)))
+        .unwrap_or_default();
+    findings.push(
+        &format!("{prefix}registry"),
+        Status::Fail,
+        "this git-release was built without the OCI backend (cargo feature `oci`)".into(),
+        Some("reinstall with the default features (`./install.sh`)".into()),
+    );
 }
 
 fn print_human(findings: &[Finding]) {

@@ -174,9 +174,42 @@ fn render_github(config: &Config) -> Result<Vec<(&'static str, String)>, CliErro
         .replace("__SERVICE_FILTER__", &filter)
         .replace("__DEPLOY_ENV__", &env);
     Ok(vec![
-        ("build.yml", BUILD.to_string()),
+        ("build.yml", build_workflow(config)),
         ("release.yml", release),
     ])
+}
+
+/// The build workflow: ECR by default; GHCR when `[registry]` is `kind = "oci"` on
+/// `ghcr.io`, logged in with the job's `GITHUB_TOKEN` (`packages: write`), no other secret.
+fn build_workflow(config: &Config) -> String {
+    let ghcr = config.registry.kind == monorel_core::config::RegistryKind::Oci
+        && config.registry.host.as_deref() == Some("ghcr.io");
+    if !ghcr {
+        return BUILD.to_string();
+    }
+    BUILD
+        .replace(
+            "# with the commit (`[registry] image-tag`, the full sha by default).",
+            "# to GHCR as ghcr.io/<[registry] repository>:<commit> (`[registry] image-tag`).",
+        )
+        .replace("and pushes it to ECR tagged", "and pushes it")
+        .replace(
+            "# Repository variables: AWS_ROLE_ARN (an IAM role trusted for this repository through\n# GitHub's OIDC provider, allowed to push to ECR) and AWS_REGION. No static keys.",
+            "# Credentials: the job's own GITHUB_TOKEN with `packages: write`; no other secret.",
+        )
+        .replace(
+            "registry.get(\"repository\", \"{service}-image\")",
+            "registry.get(\"repository\", \"{service}\")",
+        )
+        .replace("      id-token: write\n", "      packages: write\n")
+        .replace(
+            "      - uses: aws-actions/configure-aws-credentials@v6\n        with:\n          role-to-assume: ${{ vars.AWS_ROLE_ARN }}\n          aws-region: ${{ vars.AWS_REGION }}\n      - id: ecr\n        uses: aws-actions/amazon-ecr-login@v2\n",
+            "      - name: Log in to ghcr.io with the job's token\n        env:\n          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n          ACTOR: ${{ github.actor }}\n        run: printf '%s' \"$GITHUB_TOKEN\" | docker login ghcr.io --username \"$ACTOR\" --password-stdin\n",
+        )
+        .replace(
+            "          REGISTRY: ${{ steps.ecr.outputs.registry }}\n",
+            "          REGISTRY: ghcr.io\n",
+        )
 }
 
 #[cfg(test)]
@@ -195,6 +228,28 @@ mod tests {
         );
         let config = Config::parse("[services.api]\npath = \"api\"\n", "t").expect("valid");
         assert!(!render_gitlab(&config).contains("__"));
+    }
+
+    #[test]
+    fn ghcr_build_logs_in_with_the_github_token() {
+        let config = Config::parse(
+            "[registry]\nkind = \"oci\"\nhost = \"ghcr.io\"\nrepository = \"acme/{service}\"\n",
+            "f",
+        )
+        .expect("valid");
+        let build = build_workflow(&config);
+        assert!(build.contains("packages: write"), "{build}");
+        assert!(
+            build.contains("GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}"),
+            "{build}"
+        );
+        assert!(build.contains("REGISTRY: ghcr.io"), "{build}");
+        assert!(
+            !build.contains("AWS_ROLE_ARN") && !build.contains("id-token"),
+            "{build}"
+        );
+        let ecr = build_workflow(&Config::parse("", "f").expect("valid"));
+        assert_eq!(ecr, BUILD);
     }
 
     #[test]
