@@ -77,11 +77,18 @@ pub fn bytes(raw: &[u8]) -> Cow<'_, str> {
 }
 
 fn escape(text: &str, unsafe_here: impl Fn(char) -> bool) -> Cow<'_, str> {
-    if !text.chars().any(&unsafe_here) {
+    // Printable ASCII, what nearly every name and subject is, has nothing to escape; a
+    // byte scan says so without decoding characters (the notes of a range gate every
+    // subject and id).
+    if is_printable_ascii(text) {
         return Cow::Borrowed(text);
     }
+    let Some(first) = text.find(&unsafe_here) else {
+        return Cow::Borrowed(text);
+    };
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
+    out.push_str(&text[..first]);
+    for c in text[first..].chars() {
         if unsafe_here(c) {
             push_escape(&mut out, c);
         } else {
@@ -109,7 +116,12 @@ fn push_escape(out: &mut String, c: char) {
 
 /// Returns whether `text` shows on a terminal exactly as it is (nothing to escape).
 pub fn is_displayable(text: &str) -> bool {
-    !text.chars().any(is_unsafe)
+    is_printable_ascii(text) || !text.chars().any(is_unsafe)
+}
+
+/// Whether every byte of `text` is printable ASCII (space to `~`), which no gate escapes.
+fn is_printable_ascii(text: &str) -> bool {
+    text.bytes().all(|b| (b' '..=b'~').contains(&b))
 }
 
 /// Returns `arg` quoted for a POSIX shell, or `None` when it cannot be shown safely

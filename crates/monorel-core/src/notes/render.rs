@@ -2,6 +2,8 @@
 //! GitHub or GitLab release body. The text is already sanitised ([`super::Entry`]);
 //! Markdown additionally cannot open HTML.
 
+use std::fmt::Write as _;
+
 use super::{Entry, Group, Notes};
 
 impl Notes {
@@ -45,7 +47,8 @@ impl Notes {
             if !out.is_empty() {
                 out.push('\n');
             }
-            out.push_str(&format!("### {}\n\n", group.title()));
+            // Writing to a String cannot fail.
+            let _ = write!(out, "### {}\n\n", group.title());
             for e in entries {
                 let mut item = String::new();
                 // The type is implied by the section for features, fixes and perf.
@@ -63,13 +66,13 @@ impl Notes {
                     (None, None) => {}
                 }
                 item.push_str(&e.description);
-                out.push_str(&format!("- {} ({})\n", markdown_inert(&item), e.short_id));
+                let _ = writeln!(out, "- {} ({})", markdown_inert(&item), e.short_id);
                 for note in &e.breaking_notes {
                     for line in note.lines() {
                         if line.is_empty() {
                             out.push_str("  >\n");
                         } else {
-                            out.push_str(&format!("  > {}\n", markdown_inert(line)));
+                            let _ = writeln!(out, "  > {}", markdown_inert(line));
                         }
                     }
                 }
