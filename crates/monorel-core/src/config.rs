@@ -1994,23 +1994,23 @@ mod tests {
             (
                 "kind = \"sam\"\ntemplate = \"t.yaml\"\ndir = \"x\"\n",
                 "environments.e.dir",
-                "only to `kind = \"terraform\"`",
+                "does not apply to a `kind = \"sam\"` environment",
             ),
             (
                 "kind = \"sam\"\ntemplate = \"t.yaml\"\nresource = \"{svc}\"\n",
                 "environments.e.resource",
                 "unknown placeholder",
             ),
-            ("file = \"x.tfvars\"\n", "environments.e.dir", "missing"),
+            ("file = \"x.tfvars\"\n", "environments.e.dir", "needs `dir`"),
             (
                 "dir = \"x\"\ntemplate = \"t.yaml\"\n",
                 "environments.e.template",
-                "only to `kind = \"sam\"`",
+                "does not apply to a `kind = \"terraform\"` environment",
             ),
             (
                 "dir = \"x\"\nresource = \"F\"\n",
                 "environments.e.resource",
-                "only to `kind = \"sam\"`",
+                "does not apply to a `kind = \"terraform\"` environment",
             ),
         ] {
             let err = Config::parse(&format!("{svc}[environments.e]\n{env}"), "f")
