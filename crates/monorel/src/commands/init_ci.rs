@@ -187,21 +187,31 @@ fn build_workflow(config: &Config) -> String {
     if !ghcr {
         return BUILD.to_string();
     }
-    BUILD
+    let zips = config
+        .services
+        .keys()
+        .any(|name| config.store_of(name).1.kind == monorel_core::config::RegistryKind::S3);
+    let credentials = if zips {
+        "# Credentials: the job's own GITHUB_TOKEN with `packages: write` for the images; for the\n# zips, the repository variables AWS_ROLE_ARN (an IAM role trusted for this repository\n# through GitHub's OIDC provider, allowed s3:PutObject into the buckets) and AWS_REGION."
+    } else {
+        "# Credentials: the job's own GITHUB_TOKEN with `packages: write`; no other secret."
+    };
+    let mut build = BUILD
         .replace(
             "# with the commit (`[registry] image-tag`, the full sha by default).",
             "# to GHCR as ghcr.io/<[registry] repository>:<commit> (`[registry] image-tag`).",
         )
         .replace("and pushes it to ECR tagged", "and pushes it")
         .replace(
-            "# Repository variables: AWS_ROLE_ARN (an IAM role trusted for this repository through\n# GitHub's OIDC provider, allowed to push to ECR) and AWS_REGION. No static keys.",
-            "# Credentials: the job's own GITHUB_TOKEN with `packages: write`; no other secret.",
+            "# Repository variables: AWS_ROLE_ARN (an IAM role trusted for this repository through\n# GitHub's OIDC provider, allowed to push to ECR and s3:PutObject into the buckets) and\n# AWS_REGION. No static keys.",
+            credentials,
         )
         .replace(
             "registry.get(\"repository\", \"{service}-image\")",
             "registry.get(\"repository\", \"{service}\")",
         )
-        .replace("      id-token: write\n", "      packages: write\n")
+        // The image job only: the zip job below keeps its OIDC token for S3.
+        .replacen("      id-token: write\n", "      packages: write\n", 1)
         .replace(
             "      - uses: aws-actions/configure-aws-credentials@v6\n        with:\n          role-to-assume: ${{ vars.AWS_ROLE_ARN }}\n          aws-region: ${{ vars.AWS_REGION }}\n      - id: ecr\n        uses: aws-actions/amazon-ecr-login@v2\n",
             "      - name: Log in to ghcr.io with the job's token\n        env:\n          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n          ACTOR: ${{ github.actor }}\n        run: printf '%s' \"$GITHUB_TOKEN\" | docker login ghcr.io --username \"$ACTOR\" --password-stdin\n",
@@ -209,7 +219,15 @@ fn build_workflow(config: &Config) -> String {
         .replace(
             "          REGISTRY: ${{ steps.ecr.outputs.registry }}\n",
             "          REGISTRY: ghcr.io\n",
-        )
+        );
+    // Without S3 services the zip job (the last one) would only ask for AWS access that
+    // nothing uses.
+    if !zips {
+        if let Some(at) = build.find("\n  zip:\n") {
+            build.truncate(at);
+        }
+    }
+    build
 }
 
 #[cfg(test)]
