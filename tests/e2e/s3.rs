@@ -507,6 +507,11 @@ fn doctor_reports_the_bucket_and_its_versioning() {
             .contains("put-bucket-versioning"),
         "{bucket}"
     );
+    let detail = bucket["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("read access (s3:GetObject) untried"),
+        "an empty bucket proves nothing about reads: {bucket}"
+    );
     assert!(
         findings
             .iter()
@@ -536,6 +541,23 @@ fn doctor_reports_the_bucket_and_its_versioning() {
             .unwrap_or_default()
             .contains("Enabled"),
         "{bucket}"
+    );
+
+    // With an object in the bucket, doctor reads one: the credentials' read access is
+    // proven, not assumed.
+    w.moto.put_object(BUCKET, "lambda-a-0123456", "zip");
+    let run = w.run(&["doctor", "--json"]);
+    let detail = run.json()["findings"]
+        .as_array()
+        .and_then(|f| {
+            f.iter()
+                .find(|f| f["check"] == format!("registries.lambda: bucket {BUCKET}"))
+                .map(|f| f["detail"].as_str().unwrap_or_default().to_string())
+        })
+        .expect("bucket finding");
+    assert!(
+        detail.contains("the credentials can read objects (s3:GetObject on lambda-a-0123456)"),
+        "{detail}"
     );
 }
 

@@ -313,6 +313,67 @@ impl S3 {
         }
     }
 
+    /// Proves (or disproves) that the credentials can read the store's objects: lists one
+    /// key under the prefix (`ListObjectsV2`, `s3:ListBucket`) and heads it (`HeadObject`,
+    /// `s3:GetObject`, what `check` needs). Returns the finding as a note; an empty prefix
+    /// leaves read access untried rather than assumed.
+    fn read_proof(&self, backend: Backend<'_>, deadline: Instant, bucket: &str) -> String {
+        let prefix = self.config.prefix.clone().unwrap_or_default();
+        let listed = block_on_until(
+            &backend.loaded.runtime,
+            deadline,
+            backend
+                .client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(&prefix)
+                .max_keys(1)
+                .send(),
+        );
+        let key = match listed {
+            Err(_) => return "listing objects did not answer in time: read access untried".into(),
+            Ok(Err(err)) => {
+                let failure = self.failure(
+                    &err,
+                    "s3:ListBucket",
+                    &ObjectRef {
+                        bucket: bucket.to_string(),
+                        key: prefix,
+                    },
+                );
+                return format!("cannot list objects: {}", failure.message);
+            }
+            Ok(Ok(out)) => out
+                .contents()
+                .first()
+                .and_then(|o| o.key())
+                .map(str::to_string),
+        };
+        let Some(key) = key else {
+            return "no object under the prefix yet: read access (s3:GetObject) untried".into();
+        };
+        let object = ObjectRef {
+            bucket: bucket.to_string(),
+            key,
+        };
+        let answer = block_on_until(
+            &backend.loaded.runtime,
+            deadline,
+            head_request(backend.client, &object).send(),
+        );
+        match answer {
+            Err(_) => "reading an object did not answer in time: read access untried".into(),
+            Ok(Ok(_)) => format!(
+                "the credentials can read objects (s3:GetObject on {})",
+                crate::text::line(&object.key)
+            ),
+            Ok(Err(err)) => format!(
+                "cannot read objects: {}",
+                self.failure(&err, "s3:GetObject", &object).message
+            ),
+        }
+    }
+
     fn check_objects(&self, objects: &[ObjectRef]) -> Vec<ArtifactStatus> {
         if objects.is_empty() {
             return Vec::new();
@@ -746,9 +807,9 @@ impl Registry for S3 {
         access
     }
 
-    /// Describes each bucket: reachable (`HeadBucket`, which needs `s3:ListBucket`) and
-    /// its versioning (`GetBucketVersioning`). Whether the credentials may copy is not
-    /// tried: the only proof is a write.
+    /// Describes each bucket: reachable (`HeadBucket`, which needs `s3:ListBucket`), its
+    /// versioning (`GetBucketVersioning`) and read access ([`S3::read_proof`]). Whether
+    /// the credentials may copy is not tried: the only proof is a write.
     fn inspect_repositories(
         &self,
         buckets: &[String],
@@ -774,6 +835,7 @@ impl Registry for S3 {
                     return Err(self.no_bucket(bucket));
                 }
                 let versioning = self.versioning(backend, deadline)?;
+                let read = self.read_proof(backend, deadline, bucket);
                 Ok(RepositoryInfo {
                     repository: bucket.clone(),
                     uri: Some(format!("s3://{bucket}")),
@@ -781,7 +843,9 @@ impl Registry for S3 {
                     tag_mutability: versioning.clone(),
                     versioning: Some(versioning),
                     notes: vec![
-                        "the credentials can list the bucket (s3:ListBucket); promote also needs s3:GetObject, s3:GetObjectTagging, s3:PutObject and s3:PutObjectTagging, which only a copy can prove".into(),
+                        "the credentials can list the bucket (s3:ListBucket)".into(),
+                        read,
+                        "promote also needs s3:GetObjectTagging, s3:PutObject and s3:PutObjectTagging, which only a write can prove (promote names the missing action if one is)".into(),
                     ],
                 })
             })
