@@ -375,6 +375,98 @@ fn init_writes_lambda_services_with_an_s3_store() {
     env.run(&repo.work, &["list"]).ok();
 }
 
+#[test]
+fn init_reads_lambda_services_from_a_template_it_is_pointed_at() {
+    let env = monorel_e2e::TestEnv::new();
+    let services = ["service-a"];
+    let repo = env.monorepo("mono", &monorel_e2e::config_none(&services), &services);
+    for dir in ["functions/orders", "functions/payments"] {
+        std::fs::create_dir_all(repo.work.join(dir)).expect("mkdir");
+        std::fs::write(
+            repo.work.join(dir).join("app.py"),
+            "def handler(e, c): pass\n",
+        )
+        .expect("code");
+    }
+    // One template at the root for every function: the scan never reads the root.
+    std::fs::write(
+        repo.work.join("sam.yaml"),
+        "Transform: AWS::Serverless-2016-10-31\n\
+         Resources:\n\
+         \x20 OrdersFunction:\n\
+         \x20   Type: AWS::Serverless::Function\n\
+         \x20   Properties:\n\
+         \x20     CodeUri: functions/orders/\n\
+         \x20 PaymentsFn:\n\
+         \x20   Type: AWS::Serverless::Function\n\
+         \x20   Properties:\n\
+         \x20     CodeUri: ./functions/payments\n\
+         \x20 Escapes:\n\
+         \x20   Type: AWS::Serverless::Function\n\
+         \x20   Properties:\n\
+         \x20     CodeUri: ../../etc\n",
+    )
+    .expect("template");
+    let run = env.run(&repo.work, &["init", "--force"]).ok();
+    assert!(!run.stdout.contains("orders"), "{}", run.stdout);
+
+    let run = env
+        .run(
+            &repo.work,
+            &["init", "--force", "--sam-template", "sam.yaml"],
+        )
+        .ok();
+    let text = std::fs::read_to_string(repo.work.join("git-release.toml")).expect("config");
+    let config = Config::parse(&text, "git-release.toml").expect("the starter file loads");
+    assert_eq!(config.services.len(), 3, "{text}");
+    for (name, path) in [
+        ("orders", "functions/orders"),
+        ("payments", "functions/payments"),
+    ] {
+        let service = &config.services[name];
+        assert_eq!(service.path, path, "{text}");
+        assert_eq!(service.registry.as_deref(), Some("lambda"), "{text}");
+    }
+    assert!(
+        run.stderr.contains(
+            "skipped function Escapes of sam.yaml: its CodeUri `../../etc` leaves the repository"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "service payments is function PaymentsFn in the template, not PaymentsFunction"
+        ),
+        "{}",
+        run.stderr
+    );
+
+    // A template outside the repository is refused with nothing written.
+    let outside = env.path().join("outside.yaml");
+    std::fs::write(&outside, "Resources: {}\n").expect("outside");
+    let before = std::fs::read(repo.work.join("git-release.toml")).expect("config");
+    let run = env.run(
+        &repo.work,
+        &[
+            "init",
+            "--force",
+            "--sam-template",
+            &outside.to_string_lossy(),
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("outside the repository"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(repo.work.join("git-release.toml")).expect("config"),
+        before
+    );
+}
+
 /// A monorepo with one Lambda service on a versioned moto bucket, a Terraform
 /// environment and a SAM environment.
 const FLOW_BUCKET: &str = "release-zips";

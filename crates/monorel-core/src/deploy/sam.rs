@@ -191,6 +191,73 @@ pub fn set_code_uri(text: &str, resource: &str, object: &ObjectLocation) -> Resu
     Ok(format!("{bom}{new_body}"))
 }
 
+/// A function of a template, as `git release init --sam-template` reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    /// Its logical id, like `LambdaAFunction`.
+    pub logical_id: String,
+    /// Its local `CodeUri` (a directory relative to the template), or the template's
+    /// `Globals.Function.CodeUri`; `None` when the code is not a local directory (an S3
+    /// location, an image, inline code).
+    pub code_uri: Option<String>,
+}
+
+/// Lists the `AWS::Serverless::Function` resources of a template with their local code
+/// directory, in the template's order. Read only: nothing here edits.
+pub fn functions(text: &str) -> Result<Vec<Function>, String> {
+    let (_, body) = split_bom(text);
+    let doc = Document::parse(body)?;
+    let scalar = |node: Option<&Node>| match node {
+        Some(Node::Scalar {
+            value,
+            tagged: false,
+            ..
+        }) => Some(value.clone()),
+        _ => None,
+    };
+    let global = match doc.root.get("Globals", "the template")? {
+        Some(globals) => match globals.get("Function", "Globals")? {
+            Some(function) => scalar(function.get("CodeUri", "Globals.Function")?),
+            None => None,
+        },
+        None => None,
+    };
+    let Some(Node::Map { entries, .. }) = doc.root.get("Resources", "the template")? else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for (key, resource) in entries {
+        let Some(id) = key.plain_key() else { continue };
+        if scalar(resource.get("Type", id)?).as_deref() != Some(FUNCTION_TYPE) {
+            continue;
+        }
+        let properties = resource.get("Properties", id)?;
+        let own = match properties {
+            Some(p) => p.get("CodeUri", id)?,
+            None => None,
+        };
+        let image = match properties {
+            Some(p) => {
+                p.get("ImageUri", id)?.is_some()
+                    || p.get("InlineCode", id)?.is_some()
+                    || scalar(p.get("PackageType", id)?).as_deref() == Some("Image")
+            }
+            None => false,
+        };
+        let code_uri = match own {
+            Some(node) => scalar(Some(node)),
+            None if !image => global.clone(),
+            None => None,
+        }
+        .filter(|uri| !uri.starts_with("s3://") && !image);
+        found.push(Function {
+            logical_id: id.to_string(),
+            code_uri,
+        });
+    }
+    Ok(found)
+}
+
 /// Refuses a location whose text YAML or a terminal could not carry as is.
 fn check_object(object: &ObjectLocation) -> Result<(), String> {
     for (what, value) in [

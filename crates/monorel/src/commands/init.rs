@@ -26,6 +26,12 @@ pub struct InitArgs {
     /// Also write CI workflows for this provider
     #[arg(long, value_enum)]
     pub ci: Option<CiProvider>,
+    /// Also read Lambda services from this SAM template (repeatable): each
+    /// AWS::Serverless::Function whose CodeUri is a local directory becomes a service
+    /// there. For a template the scan does not find (at the repository root, or not
+    /// named template.yaml)
+    #[arg(long = "sam-template", value_name = "PATH")]
+    pub sam_templates: Vec<PathBuf>,
 }
 
 /// CI providers `init --ci` can write workflows for.
@@ -56,7 +62,27 @@ pub fn run(dir: &Path, args: InitArgs) -> CliResult {
             ),
         ));
     }
-    let (found, skipped) = find_services(&root);
+    let mut extra = Vec::new();
+    let mut notes = Vec::new();
+    let mut logical_ids = std::collections::BTreeMap::new();
+    for template in &args.sam_templates {
+        let (functions, skipped) = super::init_sam::read(&root, dir, template)?;
+        notes.extend(skipped);
+        for f in functions {
+            logical_ids.insert(f.path.clone(), f.logical_id);
+            extra.push((f.dir_name, f.path, Found::Lambda));
+        }
+    }
+    let (found, mut skipped) = find_services(&root, extra);
+    skipped.extend(notes);
+    for (name, path, _) in &found {
+        if let Some(note) = logical_ids
+            .get(path)
+            .and_then(|id| super::init_sam::resource_note(name, id))
+        {
+            skipped.push(note);
+        }
+    }
     let lambdas: Vec<String> = found
         .iter()
         .filter(|(_, _, kind)| *kind == Found::Lambda)
@@ -111,7 +137,7 @@ const LAMBDA_STORE: &str = "lambda";
 const SAM_TEMPLATES: &[&str] = &["template.yaml", "template.yml"];
 
 /// A SAM template larger than this is not read (a template is limited to 1 MB anyway).
-const MAX_TEMPLATE_BYTES: u64 = 1 << 20;
+pub(super) const MAX_TEMPLATE_BYTES: u64 = 1 << 20;
 
 /// What made a directory a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -137,10 +163,14 @@ fn is_sam_template(path: &Path) -> bool {
 }
 
 /// Returns `(service name, path, what was found)` for each directory with a `Dockerfile`
-/// or a SAM template with a function, sorted by path, and a note for each such directory
-/// that could not become a service.
-fn find_services(root: &Path) -> (Vec<(String, String, Found)>, Vec<String>) {
-    let mut found = Vec::new();
+/// or a SAM template with a function, and for each of `extra` (read from templates named
+/// on the command line), sorted by path, and a note for each such directory that could
+/// not become a service.
+fn find_services(
+    root: &Path,
+    extra: Vec<(String, String, Found)>,
+) -> (Vec<(String, String, Found)>, Vec<String>) {
+    let mut found = extra;
     let mut stack: Vec<(PathBuf, usize)> = vec![(root.to_path_buf(), 0)];
     while let Some((dir, depth)) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {

@@ -195,3 +195,51 @@ fn the_write_is_skipped_when_nothing_changes() {
     assert!(!write_code_uri(&t, &object(None)).expect("second"));
     assert!(super::super::target(&config, tmp.path(), "lambda-a", "stg").is_err());
 }
+
+#[test]
+fn functions_lists_local_code_directories_with_the_global_fallback() {
+    let text = "\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    CodeUri: shared/
+    Runtime: python3.12
+Resources:
+  LambdaAFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: services/lambda-a/
+  PaymentsFn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+  FromS3:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: s3://bucket/key.zip
+  Container:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+  Table:
+    Type: AWS::DynamoDB::Table
+";
+    let found = functions(text).expect("parses");
+    let pairs: Vec<(&str, Option<&str>)> = found
+        .iter()
+        .map(|f| (f.logical_id.as_str(), f.code_uri.as_deref()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("LambdaAFunction", Some("services/lambda-a/")),
+            ("PaymentsFn", Some("shared/")),
+            ("FromS3", None),
+            ("Container", None),
+        ]
+    );
+    assert!(
+        functions("{\"Resources\": {}}").is_err(),
+        "JSON templates are refused"
+    );
+}
