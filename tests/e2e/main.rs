@@ -1,6 +1,7 @@
 //! The end-to-end suite: one test binary, a module per feature (jj's and ripgrep's layout).
 
 mod also;
+mod ci_github;
 mod crash;
 mod deploy;
 mod docs;
