@@ -8,6 +8,7 @@ mod docs;
 mod hook;
 mod hostile;
 mod install;
+mod lambda_s3;
 mod live;
 mod notes;
 mod oci;
