@@ -30,11 +30,14 @@ struct Workflows {
     build_text: String,
     release_text: String,
     dir: PathBuf,
+    /// The last line `init` printed: what to set up next.
+    next: String,
 }
 
 fn init(env: &TestEnv, config: &str, services: &[&str]) -> Workflows {
     let repo = env.monorepo("mono", config, services);
-    env.run(&repo.work, &["init", "--ci", "github"]).ok();
+    let run = env.run(&repo.work, &["init", "--ci", "github"]).ok();
+    let next = run.stdout.lines().last().unwrap_or_default().to_string();
     let dir = repo.work.join(".github/workflows");
     let out = Command::new(actionlint())
         .arg("-no-color")
@@ -62,6 +65,7 @@ fn init(env: &TestEnv, config: &str, services: &[&str]) -> Workflows {
         build_text,
         release_text,
         dir: repo.work,
+        next,
     }
 }
 
@@ -219,6 +223,10 @@ fn ghcr_only_uses_the_job_token_and_no_aws() {
         &env,
         "[registry]\nkind = \"oci\"\nhost = \"ghcr.io\"\nrepository = \"acme/{service}\"\n\n[services.web]\npath = \"services/web\"\n\n[environments.stg]\ndir = \"infra/stg\"\n",
         &["web"],
+    );
+    assert_eq!(
+        w.next,
+        "next: set the repository variable GIT_RELEASE_REPO, then commit the workflows"
     );
     assert_eq!(jobs(&w.build), ["changes", "build-ghcr"]);
     assert_eq!(
@@ -412,6 +420,10 @@ fn another_oci_registry_logs_in_with_named_secrets_and_a_live_env_uses_aws() {
         &env,
         "[registry]\nkind = \"oci\"\nhost = \"harbor.example.com:8443\"\nrepository = \"acme/{service}\"\n\n[services.api]\npath = \"services/api\"\n\n[environments.stg]\nkind = \"ecs\"\ncluster = \"stg\"\n",
         &["api"],
+    );
+    assert_eq!(
+        w.next,
+        "next: set the repository variables AWS_ROLE_ARN (an IAM role for GitHub OIDC) and AWS_REGION, the repository secrets REGISTRY_USERNAME and REGISTRY_PASSWORD, the repository variable GIT_RELEASE_REPO, then commit the workflows"
     );
     assert_eq!(jobs(&w.build), ["changes", "build-oci"]);
     assert_eq!(permissions(&w.build, "build-oci"), ["contents: read"]);

@@ -94,10 +94,11 @@ impl Stores {
         lines.join("\n")
     }
 
-    /// What the user sets up next, for the message after the files are written.
-    pub(super) fn next_steps(&self) -> String {
+    /// What the user sets up next, for the message after the files are written; `live`
+    /// when the deploy job reaches AWS whatever the stores are.
+    fn next_steps(&self, live: bool) -> String {
         let mut todo = Vec::new();
-        if self.aws() {
+        if self.aws() || live {
             todo.push("the repository variables AWS_ROLE_ARN (an IAM role for GitHub OIDC) and AWS_REGION");
         }
         if !self.oci.is_empty() {
@@ -115,11 +116,16 @@ pub(super) type Rendered = (Vec<(&'static str, String)>, String);
 pub(super) fn render(config: &Config) -> Result<Rendered, CliError> {
     let stores = Stores::of(config);
     let env = deploy_env(config)?;
+    // A live environment is changed through AWS whatever holds the service's images.
+    let live = config
+        .environments
+        .get(&env)
+        .is_some_and(|e| matches!(e.kind, EnvironmentKind::Ecs | EnvironmentKind::Lambda));
     let files = vec![
         ("build.yml", build_workflow(&stores)),
-        ("release.yml", release_workflow(config, &stores, &env)),
+        ("release.yml", release_workflow(config, &stores, &env, live)),
     ];
-    Ok((files, stores.next_steps()))
+    Ok((files, stores.next_steps(live)))
 }
 
 /// The environment the release workflow deploys to: `stg`, else the first configured.
@@ -175,7 +181,7 @@ fn build_workflow(stores: &Stores) -> String {
 
 /// The release workflow: check and promote, publish the notes, deploy the first
 /// environment.
-fn release_workflow(config: &Config, stores: &Stores, env: &str) -> String {
+fn release_workflow(config: &Config, stores: &Stores, env: &str, live: bool) -> String {
     let template = &config.defaults.tag;
     let pattern = template.replace("{service}", "*").replace("{version}", "*");
     // The tag's service: the longest configured service whose tag prefix the tag has.
@@ -190,11 +196,6 @@ fn release_workflow(config: &Config, stores: &Stores, env: &str) -> String {
         json(between)
     )
     .replace('\'', "'\\''");
-    // A live environment is changed through AWS whatever holds the service's images.
-    let live = config
-        .environments
-        .get(env)
-        .is_some_and(|e| matches!(e.kind, EnvironmentKind::Ecs | EnvironmentKind::Lambda));
     let mut logins = Vec::new();
     if stores.aws() {
         logins.push("\"aws\"");
@@ -296,7 +297,7 @@ mod tests {
                 ..Stores::default()
             }
         );
-        assert!(!stores.next_steps().contains("REGISTRY_USERNAME"));
+        assert!(!stores.next_steps(false).contains("REGISTRY_USERNAME"));
     }
 
     #[test]
