@@ -327,3 +327,44 @@ fn lambda_deploy_publishes_a_version_and_moves_the_alias() {
         versions[0]
     );
 }
+
+/// Issue 14: a service pinned in Terraform whose environment also names the ECS service
+/// it runs (`cluster`) is read live by `status`: pinned one release, running another is
+/// drift, named in the table and in `--json`.
+#[test]
+fn status_shows_drift_between_a_terraform_pin_and_the_running_ecs_revision() {
+    let (moto, mut env, repo, digest) = seeded();
+    std::fs::write(
+        repo.work.join("git-release.toml"),
+        config("\n[environments.tf]\ndir = \"infra/tf\"\ncluster = \"main\"\n"),
+    )
+    .expect("config");
+    moto.put_image("web-image", "web-v0.1.0", &docker_manifest("web"));
+    env.run(&repo.work, &["deploy", "web", "--env", "stg", "--no-wait"])
+        .ok();
+    // The next release, pinned in Terraform but not applied: ECS still runs the first.
+    env.commit_to(&repo, "web", "app.rb", "feat: two");
+    env.set_env("GIT_RELEASE_REGISTRY", "none");
+    env.run(&repo.work, &["web", "--bump", "minor", "--offline"])
+        .ok();
+    env.set_env("GIT_RELEASE_REGISTRY", "ecr");
+    let second = moto.put_image("web-image", "web-v0.2.0", &docker_manifest("web-two"));
+    assert_ne!(second, digest);
+    env.run(&repo.work, &["deploy", "web", "--env", "tf"]).ok();
+
+    let status = env.run(&repo.work, &["status", "--json"]).ok().json();
+    assert_eq!(
+        status["services"][0]["environments"]["tf"],
+        json!({
+            "pinned": "web-v0.2.0",
+            "behind": false,
+            "running": "web-v0.1.0",
+            "running_revision": "web:2",
+            "running_digest": digest,
+            "drift": true,
+        }),
+        "{status}"
+    );
+    let table = env.run(&repo.work, &["status"]).ok().stdout;
+    assert!(table.contains("pinned 0.2.0, running 0.1.0"), "{table}");
+}

@@ -1,12 +1,14 @@
 //! The end-to-end suite: one test binary, a module per feature (jj's and ripgrep's layout).
 
 mod also;
+mod ci_github;
 mod crash;
 mod deploy;
 mod docs;
 mod hook;
 mod hostile;
 mod install;
+mod lambda_s3;
 mod live;
 mod notes;
 mod oci;

@@ -287,18 +287,16 @@ fn detect_script(build: &str) -> String {
 fn the_build_workflow_zips_s3_services_and_builds_images_of_the_others() {
     let env = monorel_e2e::TestEnv::new();
     let services = ["lambda-a", "service-a"];
-    let repo = env.monorepo("mono", &monorel_e2e::config_none(&services), &services);
+    // The workflow has a job per kind of store the configuration uses (ECR and S3 here).
+    let config = "[registries.lambda]\nkind = \"s3\"\nbucket = \"release-zips\"\nregion = \"eu-west-1\"\nprefix = \"zips/\"\n\n[services.lambda-a]\npath = \"services/lambda-a\"\nregistry = \"lambda\"\n\n[services.service-a]\npath = \"services/service-a/\"\n";
+    let repo = env.monorepo("mono", config, &services);
     env.run(&repo.work, &["init", "--ci", "github"]).ok();
     let build =
         std::fs::read_to_string(repo.work.join(".github/workflows/build.yml")).expect("build.yml");
     assert!(build.contains("--checksum-algorithm SHA256"), "{build}");
     // The detect step, run for real on a configuration with an S3 store.
     let dir = tempfile::tempdir().expect("tmp");
-    std::fs::write(
-        dir.path().join("git-release.toml"),
-        "[registries.lambda]\nkind = \"s3\"\nbucket = \"release-zips\"\nregion = \"eu-west-1\"\nprefix = \"zips/\"\n\n[services.lambda-a]\npath = \"services/lambda-a\"\nregistry = \"lambda\"\n\n[services.service-a]\npath = \"services/service-a/\"\n",
-    )
-    .expect("write config");
+    std::fs::write(dir.path().join("git-release.toml"), config).expect("write config");
     let output = dir.path().join("out");
     let sha = "0123456789abcdef0123456789abcdef01234567";
     let run = Command::new("python3")

@@ -198,6 +198,7 @@ impl Ecs {
             revision: current.label.clone(),
             code: container.image.clone().map(|uri| Code::Image { uri }),
             recorded_tag: recorded_tag(&current.tags),
+            code_sha256: None,
         })
     }
 

@@ -167,10 +167,18 @@ impl Lambda {
             .map(|uri| Code::Image {
                 uri: uri.to_string(),
             });
+        // A zip package is known by its checksum only (GetFunction answers a presigned
+        // URL of Lambda's own copy, not the S3 object it came from).
+        let code_sha256 = out
+            .configuration()
+            .and_then(|c| c.code_sha256())
+            .filter(|_| code.is_none())
+            .map(str::to_string);
         Ok(Running {
             revision: version.to_string(),
             code,
             recorded_tag: None,
+            code_sha256,
         })
     }
 

@@ -98,6 +98,12 @@ pub struct Running {
     pub code: Option<Code>,
     /// The release tag recorded on the revision ([`RELEASE_TAG_KEY`]), if any.
     pub recorded_tag: Option<String>,
+    /// The base64 SHA-256 of the zip package that runs (Lambda's `CodeSha256`), when the
+    /// code is no image. Lambda cannot say which S3 object a version came from, but this
+    /// is the checksum S3 keeps for a single-part upload, so `status` names a running
+    /// zip by the release object whose checksum it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_sha256: Option<String>,
 }
 
 impl Running {

@@ -3,7 +3,7 @@
 //! The workflows live as files under `templates/` (embedded at build time) so they can be
 //! read, diffed and linted as what they are; only a few values that depend on
 //! `git-release.toml` are filled in: the tag pattern, how a tag maps back to its service,
-//! and the environment that each release is deployed to first.
+//! and the environment that each release is deployed to first (GitHub: `init_github`).
 //!
 //! GitLab has one pipeline file per project, which is the user's: when `.gitlab-ci.yml`
 //! exists (and was not written by us), the jobs go to `.gitlab/git-release.yml` and the
@@ -12,15 +12,12 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use monorel_core::config::{Config, FILE_NAME};
+use monorel_core::config::Config;
 use monorel_core::safe_write::{Lock, Policy};
 
 use super::init::CiProvider;
 use crate::error::{CliError, CliResult, Kind};
-use crate::ui;
 
-const BUILD: &str = include_str!("templates/build.yml");
-const RELEASE: &str = include_str!("templates/release.yml");
 const GITLAB: &str = include_str!("templates/gitlab.yml");
 
 /// The first line of every file `init --ci` writes: only such a file is overwritten.
@@ -28,19 +25,17 @@ const GITLAB_MARKER: &str = "# Written by `git release init --ci gitlab`";
 /// Where the GitLab jobs go when the project already has a pipeline.
 const GITLAB_INCLUDE: &str = ".gitlab/git-release.yml";
 
-/// The environment each release is deployed to first, when configured.
-const FIRST_ENV: &str = "stg";
-
 /// Writes the workflows of `provider` under `root`.
 pub fn run(root: &Path, provider: CiProvider, force: bool) -> CliResult {
     let config = Config::load(root)?;
     let (files, next) = match provider {
         CiProvider::Github => {
-            let files = render_github(&config)?
+            let (files, next) = super::init_github::render(&config)?;
+            let files = files
                 .into_iter()
                 .map(|(name, text)| (format!(".github/workflows/{name}"), text))
                 .collect();
-            (files, "next: set the repository variables AWS_ROLE_ARN (an IAM role for GitHub OIDC), AWS_REGION and GIT_RELEASE_REPO, then commit the workflows".to_string())
+            (files, next)
         }
         CiProvider::Gitlab => gitlab_files(root, &config),
     };
@@ -129,107 +124,6 @@ fn tag_regex(template: &str) -> String {
     regex
 }
 
-/// Returns `(file name, contents)` of the GitHub Actions workflows for `config`.
-fn render_github(config: &Config) -> Result<Vec<(&'static str, String)>, CliError> {
-    let template = &config.defaults.tag;
-    let pattern = template.replace("{service}", "*").replace("{version}", "*");
-    // The tag's service: the longest configured service whose tag prefix the tag has.
-    let marker = config.tag_template().prefix("\u{0}");
-    let (before, between) = marker
-        .split_once('\u{0}')
-        .expect("the prefix contains the marker");
-    let json = |s: &str| serde_json::to_string(s).expect("a string serialises");
-    let filter = format!(
-        "[.[] | .service | select(. as $s | $tag | startswith({} + $s + {}))] | max_by(length) // empty",
-        json(before),
-        json(between)
-    )
-    .replace('\'', "'\\''");
-    let env = if config.environments.contains_key(FIRST_ENV) || config.environments.is_empty() {
-        FIRST_ENV.to_string()
-    } else {
-        config
-            .environments
-            .keys()
-            .next()
-            .cloned()
-            .unwrap_or_else(|| FIRST_ENV.into())
-    };
-    if !env
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(CliError::new(
-            Kind::Config,
-            format!("environment `{env}` cannot name a CI job; use letters, digits, `-` and `_` in {FILE_NAME}"),
-        ));
-    }
-    if !config.environments.contains_key(&env) {
-        ui::warn(&format!(
-            "{FILE_NAME} has no [environments.{env}]; add it (dir = \"infra/{env}\") before the release workflow deploys"
-        ));
-    }
-    let release = RELEASE
-        .replace("__TAG_PATTERN__", &pattern.replace('\'', "''"))
-        .replace("__SERVICE_FILTER__", &filter)
-        .replace("__DEPLOY_ENV__", &env);
-    Ok(vec![
-        ("build.yml", build_workflow(config)),
-        ("release.yml", release),
-    ])
-}
-
-/// The build workflow: ECR by default; GHCR when `[registry]` is `kind = "oci"` on
-/// `ghcr.io`, logged in with the job's `GITHUB_TOKEN` (`packages: write`), no other secret.
-fn build_workflow(config: &Config) -> String {
-    let ghcr = config.registry.kind == monorel_core::config::RegistryKind::Oci
-        && config.registry.host.as_deref() == Some("ghcr.io");
-    if !ghcr {
-        return BUILD.to_string();
-    }
-    let zips = config
-        .services
-        .keys()
-        .any(|name| config.store_of(name).1.kind == monorel_core::config::RegistryKind::S3);
-    let credentials = if zips {
-        "# Credentials: the job's own GITHUB_TOKEN with `packages: write` for the images; for the\n# zips, the repository variables AWS_ROLE_ARN (an IAM role trusted for this repository\n# through GitHub's OIDC provider, allowed s3:PutObject into the buckets) and AWS_REGION."
-    } else {
-        "# Credentials: the job's own GITHUB_TOKEN with `packages: write`; no other secret."
-    };
-    let mut build = BUILD
-        .replace(
-            "# with the commit (`[registry] image-tag`, the full sha by default).",
-            "# to GHCR as ghcr.io/<[registry] repository>:<commit> (`[registry] image-tag`).",
-        )
-        .replace("and pushes it to ECR tagged", "and pushes it")
-        .replace(
-            "# Repository variables: AWS_ROLE_ARN (an IAM role trusted for this repository through\n# GitHub's OIDC provider, allowed to push to ECR and s3:PutObject into the buckets) and\n# AWS_REGION. No static keys.",
-            credentials,
-        )
-        .replace(
-            "registry.get(\"repository\", \"{service}-image\")",
-            "registry.get(\"repository\", \"{service}\")",
-        )
-        // The image job only: the zip job below keeps its OIDC token for S3.
-        .replacen("      id-token: write\n", "      packages: write\n", 1)
-        .replace(
-            "      - uses: aws-actions/configure-aws-credentials@v6\n        with:\n          role-to-assume: ${{ vars.AWS_ROLE_ARN }}\n          aws-region: ${{ vars.AWS_REGION }}\n      - id: ecr\n        uses: aws-actions/amazon-ecr-login@v2\n",
-            "      - name: Log in to ghcr.io with the job's token\n        env:\n          GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n          ACTOR: ${{ github.actor }}\n        run: printf '%s' \"$GITHUB_TOKEN\" | docker login ghcr.io --username \"$ACTOR\" --password-stdin\n",
-        )
-        .replace(
-            "          REGISTRY: ${{ steps.ecr.outputs.registry }}\n",
-            "          REGISTRY: ghcr.io\n",
-        );
-    // Without S3 services the zip job (the last one) would only ask for AWS access that
-    // nothing uses.
-    if !zips {
-        if let Some(at) = build.find("\n  zip:\n") {
-            build.truncate(at);
-        }
-    }
-    build
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,47 +140,5 @@ mod tests {
         );
         let config = Config::parse("[services.api]\npath = \"api\"\n", "t").expect("valid");
         assert!(!render_gitlab(&config).contains("__"));
-    }
-
-    #[test]
-    fn ghcr_build_logs_in_with_the_github_token() {
-        let config = Config::parse(
-            "[registry]\nkind = \"oci\"\nhost = \"ghcr.io\"\nrepository = \"acme/{service}\"\n",
-            "f",
-        )
-        .expect("valid");
-        let build = build_workflow(&config);
-        assert!(build.contains("packages: write"), "{build}");
-        assert!(
-            build.contains("GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}"),
-            "{build}"
-        );
-        assert!(build.contains("REGISTRY: ghcr.io"), "{build}");
-        assert!(
-            !build.contains("AWS_ROLE_ARN") && !build.contains("id-token"),
-            "{build}"
-        );
-        let ecr = build_workflow(&Config::parse("", "f").expect("valid"));
-        assert_eq!(ecr, BUILD);
-    }
-
-    #[test]
-    fn placeholders_are_all_filled() {
-        let config = Config::parse(
-            "[services.api]\npath = \"api\"\n[environments.stg]\ndir = \"infra/stg\"\n",
-            "t",
-        )
-        .expect("valid");
-        let files = render_github(&config).expect("render");
-        for (name, text) in files {
-            assert!(!text.contains("__"), "{name} has an unfilled placeholder");
-        }
-        let release = &render_github(&config).expect("render")[1].1;
-        assert!(release.contains("tags: ['*-v*']"), "{release}");
-        assert!(
-            release.contains("startswith(\"\" + $s + \"-v\")"),
-            "{release}"
-        );
-        assert!(release.contains("--env stg"), "{release}");
     }
 }

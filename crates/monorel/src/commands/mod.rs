@@ -16,6 +16,7 @@ pub mod doctor;
 pub mod hook;
 pub mod init;
 pub mod init_ci;
+mod init_github;
 mod init_sam;
 pub mod install;
 pub mod list;

@@ -52,7 +52,8 @@ struct EnvCell {
     pinned: Option<String>,
     behind: bool,
     /// Live environments and Terraform environments that name what they run: the
-    /// release running now (by the tag recorded on the revision, or by image digest).
+    /// release running now (by the tag recorded on the revision, by image digest, or by
+    /// a zip's SHA-256 checksum).
     #[serde(skip_serializing_if = "Option::is_none")]
     running: Option<String>,
     /// The revision that runs (`family:revision`, a Lambda version).

@@ -5,7 +5,8 @@
 //! status over 50 services in two environments costs about as much as over one. A
 //! running image is named by the tag recorded on its revision, else by matching its
 //! digest against the digests of the service's release tags (one batched registry
-//! check for all services).
+//! check for all services); a running zip (a Lambda function from S3) by matching its
+//! `CodeSha256` against the SHA-256 checksums S3 keeps for the release objects.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -50,17 +51,17 @@ pub fn read_all(
         .map(|t| t.as_ref() as &(dyn Target + Sync))
         .collect();
     let reads = target::running_all(&refs, LIVE_READS);
-    // Name running digests that no revision recorded a tag for: one batched check of
-    // every release tag of the services concerned.
+    // Name running code that no revision recorded a tag for: one batched check of every
+    // release tag of the services concerned.
     let unnamed: Vec<&str> = cells
         .iter()
         .zip(&reads)
         .filter_map(|((service, _), read)| match read {
-            Ok(r) if r.recorded_tag.is_none() && r.digest().is_some() => Some(service.as_str()),
+            Ok(r) if r.recorded_tag.is_none() && identity_of(r).is_some() => Some(service.as_str()),
             _ => None,
         })
         .collect();
-    let by_digest = release_digests(ctx, &unnamed);
+    let by_identity = release_identities(ctx, &unnamed);
     cells
         .into_iter()
         .zip(reads)
@@ -69,9 +70,9 @@ pub fn read_all(
                 .map(|r: Running| {
                     let digest = r.digest().map(str::to_string);
                     let tag = r.recorded_tag.clone().or_else(|| {
-                        digest
-                            .as_ref()
-                            .and_then(|d| by_digest.get(&(service.clone(), d.clone())).cloned())
+                        identity_of(&r).and_then(|id| {
+                            by_identity.get(&(service.clone(), id.to_string())).cloned()
+                        })
                     });
                     Found {
                         tag,
@@ -85,8 +86,16 @@ pub fn read_all(
         .collect()
 }
 
-/// `(service, digest) -> release tag` for the release tags of `services`.
-fn release_digests(ctx: &Context, services: &[&str]) -> BTreeMap<(String, String), String> {
+/// What names running code back as a release: its image digest, else its zip's SHA-256.
+fn identity_of(running: &Running) -> Option<&str> {
+    running.digest().or(running.code_sha256.as_deref())
+}
+
+/// `(service, identity) -> release tag` for the release tags of `services`: the image
+/// digest of each release image, the SHA-256 checksum (base64, as S3 and Lambda write
+/// it) of each release object. A composite checksum (`…-<parts>`, a multipart upload)
+/// is not the whole object's and names nothing.
+fn release_identities(ctx: &Context, services: &[&str]) -> BTreeMap<(String, String), String> {
     let template = ctx.config.tag_template();
     let mut owners = Vec::new();
     let mut images = Vec::new();
@@ -123,6 +132,10 @@ fn release_digests(ctx: &Context, services: &[&str]) -> BTreeMap<(String, String
             ArtifactStatus::Present(Identity::Image { digest }) => {
                 Some(((wanted.service, digest), tag))
             }
+            ArtifactStatus::Present(Identity::Object(object)) => object
+                .checksum_sha256
+                .filter(|sum| !sum.contains('-'))
+                .map(|sum| ((wanted.service, sum), tag)),
             _ => None,
         })
         .collect()
