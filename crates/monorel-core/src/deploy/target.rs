@@ -319,29 +319,23 @@ pub fn running_all(
         .collect()
 }
 
-/// Sorts an SDK error of a deploy target into a [`TargetError`]: `head` says which call
-/// failed; an answer with one of `not_found` codes means `what` does not exist.
+/// Sorts a failed AWS call of a deploy target into a [`TargetError`]: `head` says which
+/// call failed; an answer with one of `not_found` codes means `what` does not exist.
 #[cfg(any(feature = "ecs", feature = "lambda"))]
-pub(crate) fn aws_failure<E>(
+pub(crate) fn aws_failure(
     head: &str,
-    err: &aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
+    diagnosis: crate::aws::Diagnosis,
     not_found: &[&str],
     what: &str,
     region: &str,
-) -> TargetError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    use crate::aws::{diagnose, login_hint, no_credentials_cause, Diagnosis};
+) -> TargetError {
+    use crate::aws::{login_hint, no_credentials_cause, Diagnosis};
     let unavailable = |message: String, hint: String| TargetError::Aws {
         kind: AwsFailure::Unavailable,
         message,
         hint,
     };
-    match diagnose(err) {
+    match diagnosis {
         Diagnosis::Timeout => unavailable(
             format!("{head} timed out"),
             "check the network and AWS_ENDPOINT_URL, then retry".into(),
