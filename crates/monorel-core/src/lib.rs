@@ -36,8 +36,6 @@ pub mod conventional;
 pub mod deploy;
 pub mod history;
 pub mod hook;
-#[cfg(any(feature = "oci", feature = "aws-json"))]
-mod https;
 pub mod notes;
 pub mod plan;
 pub mod process;

@@ -13,8 +13,9 @@
 //! - **SigV4** from the SDK's own `aws-sigv4`, with credentials from the session's loaded
 //!   [`SdkConfig`], so profiles, SSO, `credential_process`, web identity and environment
 //!   variables work exactly as for the SDK clients; session tokens are signed in.
-//! - **HTTP** through the shared hyper 1 + rustls (ring) client (`crate::https`), one per
-//!   session, so connections are reused.
+//! - **HTTP** through the connector the SDK clients use (`https.rs`: hyper 1, rustls on
+//!   ring, the proxy from `HTTPS_PROXY`/`NO_PROXY`, the connect timeout), one per session,
+//!   so connections are reused and the network behaves as it did with the SDK clients.
 //! - **Endpoints** resolved as the SDK does: `AWS_ENDPOINT_URL_<SERVICE>`, then
 //!   `AWS_ENDPOINT_URL`, then the profile's `endpoint_url` (all through the SDK's own
 //!   service-config loader), else `https://{svc}[-fips].{region}.amazonaws.com[.cn]`.
@@ -43,12 +44,17 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
+use aws_smithy_http_client::Connector;
+use aws_smithy_runtime_api::client::http::HttpConnector;
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_types::body::SdkBody;
 use aws_types::service_config::ServiceConfigKey;
 use aws_types::SdkConfig;
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE, HOST, USER_AGENT};
 use http::{Method, Request};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 
 use super::errors::{classify, error_chain, one_line, xml_field};
@@ -253,7 +259,7 @@ impl ClientError {
 /// The client of one service in one session.
 pub(crate) struct Client {
     service: Service,
-    http: crate::https::Client,
+    http: Connector,
     /// `scheme://authority[/path]`, without a trailing `/`.
     endpoint: String,
     region: String,
@@ -306,7 +312,7 @@ impl Client {
         };
         Ok(Client {
             service,
-            http: crate::https::client(connect_timeout),
+            http: super::https::connector(connect_timeout, sdk.sleep_impl()),
             endpoint,
             region,
             provider: sdk.credentials_provider(),
@@ -389,7 +395,7 @@ impl Client {
         call: &Call,
         body: &Bytes,
         credentials: &Credentials,
-    ) -> Result<Request<Full<Bytes>>, Diagnosis> {
+    ) -> Result<HttpRequest, Diagnosis> {
         let unsigned = |e: String| {
             Diagnosis::Answer(ServiceAnswer {
                 context: format!("cannot sign the {} request: {e}", call.operation),
@@ -450,36 +456,25 @@ impl Client {
             builder = builder.header("x-amz-target", target.as_str());
         }
         let mut request = builder
-            .body(Full::new(body.clone()))
+            .body(SdkBody::from(body.clone()))
             .map_err(|e| unsigned(e.to_string()))?;
         instructions.apply_to_request_http1x(&mut request);
-        Ok(request)
+        HttpRequest::try_from(request).map_err(|e| unsigned(e.to_string()))
     }
 
     /// Sends one request and reads its answer.
-    async fn attempt(&self, request: Request<Full<Bytes>>) -> Result<(u16, Raw), Sent> {
-        let response = self.http.request(request).await.map_err(|e| {
-            let context = error_chain(&e);
-            let diagnosis = if context.to_ascii_lowercase().contains("timed out") {
-                Diagnosis::Timeout
-            } else if context.contains("refused") {
-                Diagnosis::Unreachable("connection refused".into())
-            } else {
-                Diagnosis::Unreachable(context)
-            };
-            if e.is_connect() {
-                Sent::Never(diagnosis)
-            } else {
-                Sent::Maybe(diagnosis)
-            }
-        })?;
-        let (parts, body) = response.into_parts();
-        let errortype = parts
-            .headers
+    async fn attempt(&self, request: HttpRequest) -> Result<(u16, Raw), Sent> {
+        let response = self
+            .http
+            .call(request)
+            .await
+            .map_err(|e| transport_failure(&e))?;
+        let status = response.status().as_u16();
+        let errortype = response
+            .headers()
             .get("x-amzn-errortype")
-            .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = Limited::new(body, MAX_BODY)
+        let body = Limited::new(response.into_body(), MAX_BODY)
             .collect()
             .await
             .map_err(|e| {
@@ -490,8 +485,32 @@ impl Client {
                 )))
             })?
             .to_bytes();
-        Ok((parts.status.as_u16(), Raw { errortype, body }))
+        Ok((status, Raw { errortype, body }))
     }
+}
+
+/// Sorts a failure to get an answer. Only a failure to open the connection (refused,
+/// DNS, TLS handshake, the proxy's CONNECT, the connect timeout) proves that nothing was
+/// sent; anything later may have reached the service.
+fn transport_failure(err: &ConnectorError) -> Sent {
+    let context = error_chain(err);
+    let diagnosis = if err.is_timeout() {
+        Diagnosis::Timeout
+    } else if context.contains("refused") {
+        Diagnosis::Unreachable("connection refused".into())
+    } else {
+        Diagnosis::Unreachable(context)
+    };
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        if e.downcast_ref::<hyper_util::client::legacy::Error>()
+            .is_some_and(hyper_util::client::legacy::Error::is_connect)
+        {
+            return Sent::Never(diagnosis);
+        }
+        next = e.source();
+    }
+    Sent::Maybe(diagnosis)
 }
 
 /// Reads a successful answer's JSON: `Null` for an empty body; a body that is not JSON is
@@ -871,7 +890,8 @@ mod tests {
         );
         let body = Bytes::from(serde_json::to_vec(&call.body).expect("json"));
         let request = client.request(&call, &body, &credentials).expect("signed");
-        let auth = request.headers()["authorization"].to_str().expect("ascii");
+        let headers = request.headers();
+        let auth = headers.get("authorization").expect("signed");
         assert!(
             auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
             "{auth}"
@@ -885,16 +905,16 @@ mod tests {
         );
         let signature = auth.rsplit("Signature=").next().expect("signature");
         assert_eq!(signature.len(), 64);
-        assert_eq!(request.headers()["x-amz-security-token"], "session-token");
+        assert_eq!(headers.get("x-amz-security-token"), Some("session-token"));
         assert_eq!(
-            request.headers()["x-amz-target"],
-            "AmazonEC2ContainerServiceV20141113.DescribeServices"
+            headers.get("x-amz-target"),
+            Some("AmazonEC2ContainerServiceV20141113.DescribeServices")
         );
         assert_eq!(
-            request.headers()["content-type"],
-            "application/x-amz-json-1.1"
+            headers.get("content-type"),
+            Some("application/x-amz-json-1.1")
         );
-        assert_eq!(request.headers()["host"], "ecs.eu-west-1.amazonaws.com");
+        assert_eq!(headers.get("host"), Some("ecs.eu-west-1.amazonaws.com"));
         // The Debug form never shows credentials.
         assert!(!format!("{client:?}").contains("EXAMPLEKEY"));
     }

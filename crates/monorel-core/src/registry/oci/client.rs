@@ -18,6 +18,8 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 
 use super::auth::{Credential, Found};
 use super::challenge::{self, Challenge};
@@ -35,6 +37,8 @@ pub(super) const MANIFEST_MEDIA_TYPES: [&str; 4] = [
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.oci.image.index.v1+json",
 ];
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
 /// A registry's answer, body included (bounded by [`MAX_BODY`]).
 #[derive(Debug)]
@@ -70,7 +74,7 @@ enum Scheme {
 
 /// The client of one registry.
 pub(super) struct Client {
-    http: crate::https::Client,
+    http: hyper_util::client::legacy::Client<Https, Full<Bytes>>,
     endpoint: Endpoint,
     found: Found,
     scheme: tokio::sync::OnceCell<Result<Scheme, RegistryFailure>>,
@@ -92,9 +96,44 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Builds the client; no I/O.
     pub fn new(endpoint: Endpoint, found: Found, connect_timeout: Duration) -> Client {
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(connect_timeout));
+        http.set_nodelay(true);
         // The URL's scheme is ours (https unless `insecure`), and the token realm is
-        // checked before use, so the shared connector may follow either.
-        let http = crate::https::client(connect_timeout);
+        // checked before use, so the connector may follow either.
+        http.enforce_http(false);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .ok()
+            .and_then(|builder| {
+                use hyper_rustls::ConfigBuilderExt as _;
+                builder.with_native_roots().ok()
+            })
+            .map(|builder| builder.with_no_client_auth())
+            .unwrap_or_else(|| {
+                // No root certificates on this machine: https then fails as untrusted,
+                // which is the truth; plain http to a local registry still works.
+                rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .map(|b| {
+                        b.with_root_certificates(rustls::RootCertStore::empty())
+                            .with_no_client_auth()
+                    })
+                    .unwrap_or_else(|_| {
+                        rustls::ClientConfig::builder()
+                            .with_root_certificates(rustls::RootCertStore::empty())
+                            .with_no_client_auth()
+                    })
+            });
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
         Client {
             http,
             endpoint,
