@@ -423,6 +423,18 @@ fn ecs_and_lambda_faults_are_bounded_and_mutations_are_sent_once() {
     }
     assert_eq!(revisions(&moto), ["web:1", "web:2"]);
 
+    // The proxy from the environment is honoured, as the SDK clients honoured it.
+    proxy.clear_operations();
+    env.set_env("AWS_ENDPOINT_URL_ECS", &moto.endpoint);
+    env.set_env("HTTP_PROXY", &proxy.endpoint);
+    env.run(&repo.work, &["status", "--json"]).ok();
+    assert!(
+        proxy.operations().contains(&"DescribeServices".to_string()),
+        "{:?}",
+        proxy.request_lines()
+    );
+    env.set_env("HTTP_PROXY", "");
+
     // Lambda: nothing listening is "cannot reach AWS", quickly, with nothing changed.
     env.set_env("AWS_ENDPOINT_URL_LAMBDA", &closed_endpoint());
     let started = std::time::Instant::now();
