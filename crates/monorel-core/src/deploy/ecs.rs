@@ -614,4 +614,101 @@ mod tests {
             "ECS service `web` in cluster `main` (eu-west-1)"
         );
     }
+
+    /// Every recorded `DescribeServices` answer of the rollout tests reads into the same
+    /// snapshot through the deploy's types as through the poller's parser.
+    #[test]
+    fn recorded_services_read_into_the_pollers_snapshot() {
+        for file in [
+            include_str!("fixtures/rollout_completes.json"),
+            include_str!("fixtures/rollout_circuit_breaker.json"),
+            include_str!("fixtures/rollout_stalls.json"),
+            include_str!("fixtures/rollout_rolled_back.json"),
+        ] {
+            let answers: Vec<Value> = serde_json::from_str(file).expect("fixture");
+            for answer in answers {
+                let ours: DescribeServices = serde_json::from_value(answer.clone()).expect("reads");
+                let service = ours.services.first().expect("a service");
+                assert!(service.task_definition.is_some());
+                let theirs =
+                    rollout::parse_describe_services(&answer.to_string()).expect("poller reads it");
+                assert_eq!(Answer::Service(snapshot(service)), theirs);
+            }
+        }
+    }
+
+    /// A `DescribeTaskDefinition` answer in the API's JSON shape (fields per the ECS API
+    /// reference, plus one this code does not know) becomes a `RegisterTaskDefinition`
+    /// input: read-only keys gone, empty lists left out, every other field copied, one
+    /// container's image set, the release tag replaced.
+    #[test]
+    fn the_register_input_is_the_described_revision_with_one_image_and_the_tag() {
+        let answer = json!({
+            "taskDefinition": {
+                "taskDefinitionArn": "arn:aws:ecs:eu-west-1:1:task-definition/web:7",
+                "family": "web",
+                "revision": 7,
+                "status": "ACTIVE",
+                "taskRoleArn": "arn:aws:iam::1:role/web",
+                "networkMode": "awsvpc",
+                "containerDefinitions": [
+                    {"name": "web", "image": "r/web:latest", "cpu": 0, "essential": true,
+                     "environment": [{"name": "A", "value": "1"}]},
+                    {"name": "envoy", "image": "envoy:v1", "essential": false}
+                ],
+                "volumes": [],
+                "placementConstraints": [],
+                "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.task-iam-role"}],
+                "compatibilities": ["EC2", "FARGATE"],
+                "requiresCompatibilities": ["FARGATE"],
+                "cpu": "512",
+                "memory": "1024",
+                "inferenceAccelerators": [{"deviceName": "x", "deviceType": "eia2.medium"}],
+                "registeredAt": 1732960000.123,
+                "registeredBy": "arn:aws:iam::1:user/ci",
+                "runtimePlatform": {"cpuArchitecture": "ARM64"},
+                "enableFaultInjection": false,
+                "aFieldFrom2030": {"kept": true}
+            },
+            "tags": [
+                {"key": "team", "value": "payments"},
+                {"key": "git-release-tag", "value": "web-v1.0.0"}
+            ]
+        });
+        let out: DescribeTaskDefinition = serde_json::from_value(answer).expect("reads");
+        let definition = out.task_definition.expect("definition");
+        let current = Current {
+            label: "web:7".into(),
+            family: "web".into(),
+            containers: serde_json::from_value(definition["containerDefinitions"].clone())
+                .expect("containers"),
+            definition,
+            tags: out.tags,
+        };
+        assert_eq!(recorded_tag(&current.tags).as_deref(), Some("web-v1.0.0"));
+        let input = register_input(&current, "web", "r/web@sha256:abc", "web-v1.1.0");
+        assert_eq!(
+            input,
+            json!({
+                "family": "web",
+                "taskRoleArn": "arn:aws:iam::1:role/web",
+                "networkMode": "awsvpc",
+                "containerDefinitions": [
+                    {"name": "web", "image": "r/web@sha256:abc", "cpu": 0, "essential": true,
+                     "environment": [{"name": "A", "value": "1"}]},
+                    {"name": "envoy", "image": "envoy:v1", "essential": false}
+                ],
+                "requiresCompatibilities": ["FARGATE"],
+                "cpu": "512",
+                "memory": "1024",
+                "runtimePlatform": {"cpuArchitecture": "ARM64"},
+                "enableFaultInjection": false,
+                "aFieldFrom2030": {"kept": true},
+                "tags": [
+                    {"key": "team", "value": "payments"},
+                    {"key": "git-release-tag", "value": "web-v1.1.0"}
+                ]
+            })
+        );
+    }
 }
