@@ -8,7 +8,7 @@
 //! in `monorel-core` (`deploy/rollout.rs`).
 
 use monorel_e2e::moto::{docker_manifest, Moto};
-use monorel_e2e::proxy::{closed_endpoint, Fault, Proxy};
+use monorel_e2e::proxy::{closed_endpoint, BlackHole, Fault, Proxy};
 use monorel_e2e::{Monorepo, TestEnv};
 use serde_json::{json, Value};
 
@@ -447,5 +447,26 @@ fn ecs_and_lambda_faults_are_bounded_and_mutations_are_sent_once() {
         "{:?}",
         started.elapsed()
     );
+    assert_eq!(alias_version(&moto), "1");
+
+    // A server that never answers: each read attempt is bounded (5 s, three attempts),
+    // so the deploy fails as a timeout well within the 30-s call bound.
+    let hole = BlackHole::start();
+    env.set_env("AWS_ENDPOINT_URL_LAMBDA", &hole.endpoint);
+    let started = std::time::Instant::now();
+    let run = env
+        .run(&repo.work, &["deploy", "web", "--env", "fn"])
+        .expect_code(4);
+    error_line(
+        &run,
+        "Lambda GetFunction for Lambda function `web-fn` alias `live`",
+    );
+    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_secs(14) && took < std::time::Duration::from_secs(28),
+        "{took:?}"
+    );
+    assert_eq!(hole.connections(), 3);
     assert_eq!(alias_version(&moto), "1");
 }
