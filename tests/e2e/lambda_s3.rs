@@ -123,7 +123,7 @@ fn lambda_deploy_from_a_promoted_object_publishes_its_version_and_moves_the_alia
     // the module header).
     assert_eq!(
         out["code"],
-        json!({"type": "object", "bucket": BUCKET, "key": tag, "version": version_id})
+        json!({"type": "object", "bucket": BUCKET, "key": tag, "version": version_id, "sha256": checksum})
     );
     let revision = out["revision"].as_str().expect("new version").to_string();
     assert_eq!(revision, "2");
@@ -142,6 +142,15 @@ fn lambda_deploy_from_a_promoted_object_publishes_its_version_and_moves_the_alia
     assert_eq!(cell["running"], tag.as_str(), "{status}");
     assert_eq!(cell["running_revision"], revision.as_str());
     assert_eq!(cell["behind"], false);
+
+    // A second deploy of the same release finds its zip running and changes nothing.
+    let again = env
+        .run(&repo.work, &["deploy", "fn", "--env", "stg", "--json"])
+        .ok()
+        .json();
+    assert_eq!(again["changed"], false, "{again}");
+    assert_eq!(function_versions(&moto), 3, "no version was published");
+    assert_eq!(alias_code(&moto).0, revision);
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! in `monorel-core` (`deploy/rollout.rs`).
 
 use monorel_e2e::moto::{all_ok as ok, docker_manifest, Moto};
+use monorel_e2e::proxy::{closed_endpoint, BlackHole, Fault, Proxy};
 use monorel_e2e::{Monorepo, TestEnv};
 use serde_json::{json, Value};
 
@@ -360,4 +361,146 @@ fn status_shows_drift_between_a_terraform_pin_and_the_running_ecs_revision() {
     );
     let table = env.run(&repo.work, &["status"]).ok().stdout;
     assert!(table.contains("pinned 0.2.0, running 0.1.0"), "{table}");
+}
+
+/// ECS and Lambda are spoken to by git-release's own signed-JSON client (aws/json.rs).
+/// Through a fault-injecting proxy in front of moto: reads are retried (three attempts) on
+/// server errors and throttling, a mutating call that reached the service is never sent
+/// twice (a second RegisterTaskDefinition would register a second revision), expired
+/// credentials are named as such, and every request is SigV4-signed for its service.
+#[test]
+fn ecs_and_lambda_faults_are_bounded_and_mutations_are_sent_once() {
+    let (moto, mut env, repo, _digest) = seeded();
+    moto.put_image("web-image", "web-v0.1.0", &docker_manifest("web"));
+    let upstream = format!("127.0.0.1:{}", moto.port);
+    let proxy = Proxy::start("127.0.0.1:0", &upstream, Fault::None).expect("proxy");
+    env.set_env("AWS_ENDPOINT_URL_ECS", &proxy.endpoint);
+    let deploy =
+        |env: &TestEnv| env.run(&repo.work, &["deploy", "web", "--env", "stg", "--no-wait"]);
+    let count = |op: &str| proxy.operations().iter().filter(|o| *o == op).count();
+    let error_line = |run: &monorel_e2e::Run, needle: &str| {
+        let errors = run.error_lines();
+        assert_eq!(errors.len(), 1, "expected one error line:\n{}", run.stderr);
+        assert!(
+            errors[0].contains(needle),
+            "lacks {needle:?}:\n{}",
+            run.stderr
+        );
+    };
+
+    // A server error on the registration: sent once, not retried, nothing registered.
+    proxy.set_fault_for("RegisterTaskDefinition", Fault::Http500);
+    let run = deploy(&env).expect_code(4);
+    error_line(
+        &run,
+        "ECS RegisterTaskDefinition for ECS service `web` in cluster `main`",
+    );
+    assert_eq!(
+        count("RegisterTaskDefinition"),
+        1,
+        "{:?}",
+        proxy.operations()
+    );
+    assert_eq!(count("UpdateService"), 0);
+    assert_eq!(revisions(&moto), ["web:1"]);
+
+    // A server error on a read: three attempts, then a one-line error; nothing changed.
+    proxy.clear_operations();
+    proxy.set_fault_for("DescribeServices", Fault::Http500);
+    let run = deploy(&env).expect_code(4);
+    error_line(&run, "HTTP 500");
+    assert_eq!(proxy.operations(), ["DescribeServices"; 3]);
+
+    // Throttling on a read: retried, then "throttled" with its hint.
+    proxy.clear_operations();
+    proxy.set_fault_for("DescribeTaskDefinition", Fault::Throttle);
+    let run = deploy(&env).expect_code(4);
+    error_line(
+        &run,
+        "was throttled: HTTP 400, ThrottlingException: Rate exceeded",
+    );
+    assert_eq!(count("DescribeTaskDefinition"), 3);
+
+    // Expired credentials: not retried, named, with the login hint.
+    proxy.clear_operations();
+    proxy.set_fault(Fault::ExpiredToken);
+    let run = deploy(&env).expect_code(4);
+    error_line(&run, "the AWS session has expired");
+    assert!(run.stderr.contains("aws sso login"), "{}", run.stderr);
+    assert_eq!(proxy.operations(), ["DescribeServices"]);
+    assert_eq!(revisions(&moto), ["web:1"]);
+
+    // No fault: the calls in order, each signed for ECS in the configured region.
+    proxy.clear_operations();
+    proxy.clear_fault();
+    deploy(&env).ok();
+    assert_eq!(
+        proxy.operations(),
+        [
+            "DescribeServices",
+            "DescribeTaskDefinition",
+            "RegisterTaskDefinition",
+            "UpdateService"
+        ]
+    );
+    for request in proxy.requests() {
+        let auth = request.header("authorization").expect("signed");
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=testing/")
+                && auth.contains("/us-east-1/ecs/aws4_request"),
+            "{auth}"
+        );
+        assert_eq!(
+            request.header("content-type"),
+            Some("application/x-amz-json-1.1")
+        );
+    }
+    assert_eq!(revisions(&moto), ["web:1", "web:2"]);
+
+    // The proxy from the environment is honoured, as the SDK clients honoured it.
+    proxy.clear_operations();
+    env.set_env("AWS_ENDPOINT_URL_ECS", &moto.endpoint);
+    env.set_env("HTTP_PROXY", &proxy.endpoint);
+    env.run(&repo.work, &["status", "--json"]).ok();
+    assert!(
+        proxy.operations().contains(&"DescribeServices".to_string()),
+        "{:?}",
+        proxy.request_lines()
+    );
+    env.set_env("HTTP_PROXY", "");
+
+    // Lambda: nothing listening is "cannot reach AWS", quickly, with nothing changed.
+    env.set_env("AWS_ENDPOINT_URL_LAMBDA", &closed_endpoint());
+    let started = std::time::Instant::now();
+    let run = env
+        .run(&repo.work, &["deploy", "web", "--env", "fn"])
+        .expect_code(4);
+    error_line(&run, "cannot reach AWS (connection refused)");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(alias_version(&moto), "1");
+
+    // A server that never answers: each read attempt is bounded (5 s, three attempts),
+    // so the deploy fails as a timeout well within the 30-s call bound.
+    let hole = BlackHole::start();
+    env.set_env("AWS_ENDPOINT_URL_LAMBDA", &hole.endpoint);
+    let started = std::time::Instant::now();
+    let run = env
+        .run(&repo.work, &["deploy", "web", "--env", "fn"])
+        .expect_code(4);
+    error_line(
+        &run,
+        "Lambda GetFunction for Lambda function `web-fn` alias `live`",
+    );
+    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_secs(14) && took < std::time::Duration::from_secs(28),
+        "{took:?}"
+    );
+    assert_eq!(hole.connections(), 3);
+    assert_eq!(alias_version(&moto), "1");
 }

@@ -67,6 +67,8 @@ impl Recorded {
 
 struct Shared {
     fault: Mutex<Fault>,
+    /// When set, the fault hits only requests of this operation (`X-Amz-Target` suffix).
+    only: Mutex<Option<String>>,
     targets: Mutex<Vec<String>>,
     requests: Mutex<Vec<Recorded>>,
     stop: AtomicBool,
@@ -89,6 +91,7 @@ impl Proxy {
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             fault: Mutex::new(fault),
+            only: Mutex::new(None),
             targets: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
@@ -115,8 +118,23 @@ impl Proxy {
         })
     }
 
-    /// Changes what the proxy does from the next request on.
+    /// Changes what the proxy does from the next request on (for every operation, unless
+    /// [`Proxy::set_fault_for`] names one).
     pub fn set_fault(&self, fault: Fault) {
+        *self.shared.only.lock().expect("only lock") = None;
+        *self.shared.fault.lock().expect("fault lock") = fault;
+    }
+
+    /// Forwards everything again.
+    pub fn clear_fault(&self) {
+        self.set_fault(Fault::None);
+    }
+
+    /// Injects `fault` into requests of one JSON-API operation only (its `X-Amz-Target`
+    /// ends with `.operation`), forwarding the others: a mutating call can fail while
+    /// the reads before it succeed.
+    pub fn set_fault_for(&self, operation: &str, fault: Fault) {
+        *self.shared.only.lock().expect("only lock") = Some(format!(".{operation}"));
         *self.shared.fault.lock().expect("fault lock") = fault;
     }
 
@@ -253,7 +271,12 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
             .expect("targets lock")
             .push(target.to_string());
     }
-    let fault = *shared.fault.lock().expect("fault lock");
+    let mut fault = *shared.fault.lock().expect("fault lock");
+    if let Some(only) = shared.only.lock().expect("only lock").as_deref() {
+        if !header(&request.head, "x-amz-target").is_some_and(|t| t.ends_with(only)) {
+            fault = Fault::None;
+        }
+    }
     match fault {
         Fault::Http500 => {
             let body = b"{}";

@@ -118,12 +118,18 @@ where
         .map(one_line)
         .or_else(|| xml_field(&body, "Message").map(|m| one_line(&m)))
         .unwrap_or_default();
-    let answer = ServiceAnswer {
+    classify(ServiceAnswer {
         status,
         code,
         message,
         context,
-    };
+    })
+}
+
+/// Sorts a service's answer into a [`Diagnosis`] by its code and status: the part of
+/// [`diagnose`] that does not depend on where the answer came from (the SDK, or the
+/// signed-JSON client of ECS and Lambda).
+pub(crate) fn classify(answer: ServiceAnswer) -> Diagnosis {
     if matches!(
         answer.code.as_str(),
         "ExpiredTokenException" | "ExpiredToken" | "RequestExpired"

@@ -7,6 +7,9 @@
 //! the proxy taken from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` as the SDK's current
 //! behaviour version does. Connectors are cached per connector settings by the builder,
 //! so one client serves every call and reuses its connections.
+//!
+//! The signed-JSON client of ECS and Lambda (`json.rs`) sends through one [`connector`]
+//! built the same way, so its TLS, proxy and connect-timeout behaviour is the SDK's.
 
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
@@ -29,4 +32,26 @@ pub(crate) fn https_client() -> SharedHttpClient {
         connector.set_proxy_config(Some(ProxyConfig::from_env()));
         connector.build()
     })
+}
+
+/// Returns one connector (a hyper 1 client with its connection pool) built as
+/// [`https_client`] builds them, for callers that send requests themselves: a connect
+/// timeout, the session's sleep (which the timeout needs) and the proxy from the
+/// environment.
+#[cfg(feature = "aws-json")]
+pub(crate) fn connector(
+    connect_timeout: std::time::Duration,
+    sleep: Option<aws_types::sdk_config::SharedAsyncSleep>,
+) -> aws_smithy_http_client::Connector {
+    use aws_smithy_runtime_api::client::http::HttpConnectorSettings;
+    let mut connector =
+        ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+    connector.set_connector_settings(Some(
+        HttpConnectorSettings::builder()
+            .connect_timeout(connect_timeout)
+            .build(),
+    ));
+    connector.set_sleep_impl(sleep);
+    connector.set_proxy_config(Some(ProxyConfig::from_env()));
+    connector.build()
 }

@@ -2,7 +2,8 @@
 //! the HTTPS client on `ring`, and the reading of SDK errors into the classes people can
 //! act on.
 //!
-//! ECR, S3, ECS and Lambda clients are all built from a [`Session`]. A session does no
+//! ECR, S3, ECS and Lambda clients are all built from a [`Session`] (ECS and Lambda through
+//! the small signed-JSON client in `json.rs`, not generated SDK clients). A session does no
 //! I/O and starts no runtime until its first call, so a push without release tags, or a
 //! command that never reaches AWS, pays nothing (FACTS.md: off EC2, an unbounded
 //! credential chain probes instance metadata for seconds). Each backend keeps its own
@@ -19,6 +20,8 @@ use tokio::time::Instant;
 
 mod errors;
 mod https;
+#[cfg(feature = "aws-json")]
+pub(crate) mod json;
 
 #[cfg(feature = "s3")]
 pub(crate) use errors::xml_field;

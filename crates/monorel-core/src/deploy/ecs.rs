@@ -12,22 +12,20 @@
 //! then `DescribeServices` per poll. A refusal happens before `RegisterTaskDefinition`,
 //! so it leaves nothing behind.
 
-use std::future::Future;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use aws_sdk_ecs::error::SdkError;
-use aws_sdk_ecs::types::{Service, Tag, TaskDefinition, TaskDefinitionField};
-use aws_sdk_ecs::Client;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
 
-use super::rollout::{self, Answer, DeploymentSnapshot, End, ServiceSnapshot, SystemClock};
+use super::rollout::{self, Answer, End, ServiceSnapshot, SystemClock};
 use super::target::aws_failure;
 use super::target::{
     AwsFailure, Change, Code, Deployed, Observer, Options, Request, Running, Target, TargetError,
     RELEASE_TAG_KEY,
 };
+use crate::aws::json::{Call, Client, ClientError, Service as AwsService};
 use crate::aws::{Loaded, Session, Settings};
 use crate::config::LiveTarget;
 use crate::text;
@@ -38,6 +36,21 @@ const POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// The bound on one ECS call, retries included.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The keys of `DescribeTaskDefinition`'s answer that are not inputs of
+/// `RegisterTaskDefinition` (read-only, set by ECS), plus inference accelerators, an input
+/// ECS no longer accepts. Everything else is copied as it was read.
+const NOT_INPUTS: [&str; 9] = [
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+    "inferenceAccelerators",
+];
+
 /// One ECS service in one environment.
 #[derive(Debug)]
 pub struct Ecs {
@@ -45,14 +58,69 @@ pub struct Ecs {
     service: String,
     container: String,
     session: Session,
-    client: OnceLock<Client>,
+    client: OnceLock<Result<Client, ClientError>>,
+}
+
+/// One service of a `DescribeServices` answer: what the deploy reads, and what the
+/// poller reads. Unknown fields are ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Service {
+    /// The task definition's ARN the service runs.
+    pub task_definition: Option<String>,
+    /// Status, counts and deployments.
+    #[serde(flatten)]
+    pub snapshot: ServiceSnapshot,
+}
+
+/// A failure of a `DescribeServices` answer (`reason: MISSING` for a deleted service).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct Failure {
+    reason: Option<String>,
+}
+
+/// A `DescribeServices` answer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct DescribeServices {
+    services: Vec<Service>,
+    failures: Vec<Failure>,
+}
+
+/// A `DescribeTaskDefinition` answer: the definition is kept whole, to be copied.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct DescribeTaskDefinition {
+    task_definition: Option<Map<String, Value>>,
+    tags: Vec<Tag>,
+}
+
+/// A resource tag.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(default)]
+struct Tag {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+}
+
+/// One container of a task definition, as far as it is read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct Container {
+    name: Option<String>,
+    image: Option<String>,
 }
 
 /// What `DescribeTaskDefinition` answered: the revision and its tags.
 struct Current {
-    definition: TaskDefinition,
+    definition: Map<String, Value>,
     tags: Vec<Tag>,
     label: String,
+    family: String,
+    containers: Vec<Container>,
 }
 
 impl Ecs {
@@ -100,62 +168,87 @@ impl Ecs {
                 message: e.to_string(),
                 hint: e.hint(),
             })?;
-        Ok((loaded, self.client.get_or_init(|| Client::new(&loaded.sdk))))
-    }
-
-    /// Runs one call on the session's runtime, bounded by the call timeout.
-    fn call<T, E, F>(
-        &self,
-        operation: &str,
-        make: impl FnOnce(&Client) -> F,
-    ) -> Result<T, TargetError>
-    where
-        F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
-        let (loaded, client) = self.backend()?;
-        match self
-            .session
-            .block_on(loaded, self.session.deadline(), make(client))
-        {
-            Ok(Ok(out)) => Ok(out),
-            Ok(Err(e)) => Err(self.failure(operation, &e)),
-            Err(_) => Err(TargetError::Aws {
+        let client = self
+            .client
+            .get_or_init(|| {
+                Client::new(
+                    AwsService::Ecs,
+                    &loaded.sdk,
+                    self.session.settings().connect_timeout,
+                )
+            })
+            .as_ref()
+            .map_err(|e| TargetError::Aws {
                 kind: AwsFailure::Unavailable,
-                message: format!(
-                    "ECS {operation} for {} did not answer within {} s",
-                    self.what(),
-                    self.session.timeout().as_secs()
-                ),
-                hint: "check the network and AWS_ENDPOINT_URL, then retry".into(),
-            }),
-        }
+                message: format!("cannot call ECS for {}: {e}", self.what()),
+                hint: e.hint(),
+            })?;
+        Ok((loaded, client))
     }
 
-    fn failure<E>(&self, operation: &str, err: &SdkError<E, HttpResponse>) -> TargetError
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
+    /// Runs one call on the session's runtime, bounded by the call timeout, and reads
+    /// its answer. `mutating` calls are not retried once sent (aws/json.rs).
+    fn call<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        input: Value,
+        mutating: bool,
+    ) -> Result<T, TargetError> {
+        let (loaded, client) = self.backend()?;
+        let call = Call::ecs(operation, input, mutating);
+        let answer =
+            match self
+                .session
+                .block_on(loaded, self.session.deadline(), client.send(&call))
+            {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(diagnosis)) => return Err(self.failure(operation, diagnosis)),
+                Err(_) => {
+                    return Err(TargetError::Aws {
+                        kind: AwsFailure::Unavailable,
+                        message: format!(
+                            "ECS {operation} for {} did not answer within {} s",
+                            self.what(),
+                            self.session.timeout().as_secs()
+                        ),
+                        hint: "check the network and AWS_ENDPOINT_URL, then retry".into(),
+                    })
+                }
+            };
+        serde_json::from_value(answer).map_err(|e| {
+            TargetError::Malformed(format!(
+                "ECS answered {operation} for {} with an answer that cannot be read ({})",
+                self.what(),
+                text::line(&e.to_string())
+            ))
+        })
+    }
+
+    fn failure(&self, operation: &str, diagnosis: crate::aws::Diagnosis) -> TargetError {
         let region = self.session.region_name().unwrap_or_else(|| "?".into());
         aws_failure(
             &format!("ECS {operation} for {} ({region})", self.what()),
-            err,
+            diagnosis,
             &["ClusterNotFoundException", "ServiceNotFoundException"],
             &self.what(),
             &region,
         )
     }
 
+    /// `DescribeServices` of this service.
+    fn describe_services(&self) -> Result<DescribeServices, TargetError> {
+        self.call(
+            "DescribeServices",
+            json!({"cluster": self.cluster, "services": [self.service]}),
+            false,
+        )
+    }
+
     /// `DescribeServices` for this service: the service, or NotFound.
     fn describe_service(&self) -> Result<Service, TargetError> {
-        let out = self.call("DescribeServices", |c| {
-            c.describe_services()
-                .cluster(&self.cluster)
-                .services(&self.service)
-                .send()
-        })?;
-        match out.services().first() {
-            Some(service) if service.status() == Some("ACTIVE") => Ok(service.clone()),
+        let out = self.describe_services()?;
+        match out.services.into_iter().next() {
+            Some(service) if service.snapshot.status == "ACTIVE" => Ok(service),
             _ => Err(TargetError::NotFound {
                 what: self.what(),
                 where_: format!(
@@ -168,27 +261,42 @@ impl Ecs {
 
     /// `DescribeTaskDefinition` with its tags.
     fn describe_task_definition(&self, arn: &str) -> Result<Current, TargetError> {
-        let out = self.call("DescribeTaskDefinition", |c| {
-            c.describe_task_definition()
-                .task_definition(arn)
-                .include(TaskDefinitionField::Tags)
-                .send()
-        })?;
-        let definition = out.task_definition().cloned().ok_or_else(|| {
+        let out: DescribeTaskDefinition = self.call(
+            "DescribeTaskDefinition",
+            json!({"taskDefinition": arn, "include": ["TAGS"]}),
+            false,
+        )?;
+        let definition = out.task_definition.ok_or_else(|| {
             TargetError::Malformed(format!(
                 "ECS answered DescribeTaskDefinition for {} without a task definition",
                 text::line(arn)
             ))
         })?;
-        let label = format!(
-            "{}:{}",
-            definition.family().unwrap_or("?"),
-            definition.revision()
-        );
+        let family = definition
+            .get("family")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        let revision = definition
+            .get("revision")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let containers: Vec<Container> = match definition.get("containerDefinitions") {
+            Some(list) => serde_json::from_value(list.clone()).map_err(|e| {
+                TargetError::Malformed(format!(
+                    "ECS answered DescribeTaskDefinition for {} with unreadable container definitions ({})",
+                    text::line(arn),
+                    text::line(&e.to_string())
+                ))
+            })?,
+            None => Vec::new(),
+        };
         Ok(Current {
+            label: format!("{family}:{revision}"),
+            family,
             definition,
-            tags: out.tags().to_vec(),
-            label,
+            tags: out.tags,
+            containers,
         })
     }
 
@@ -202,21 +310,16 @@ impl Ecs {
         })
     }
 
-    fn container_of<'a>(
-        &self,
-        current: &'a Current,
-    ) -> Result<&'a aws_sdk_ecs::types::ContainerDefinition, TargetError> {
+    fn container_of<'a>(&self, current: &'a Current) -> Result<&'a Container, TargetError> {
         current
-            .definition
-            .container_definitions()
+            .containers
             .iter()
             .find(|c| c.name.as_deref() == Some(self.container.as_str()))
             .ok_or_else(|| TargetError::ContainerMissing {
                 container: text::line(&self.container).into_owned(),
                 task_definition: text::line(&current.label).into_owned(),
                 containers: current
-                    .definition
-                    .container_definitions()
+                    .containers
                     .iter()
                     .map(|c| text::line(c.name.as_deref().unwrap_or("?")).into_owned())
                     .collect(),
@@ -224,47 +327,13 @@ impl Ecs {
     }
 
     /// `RegisterTaskDefinition`: the current revision's inputs, one image and the release
-    /// tag changed. Read-only fields (ARN, revision, status, requiresAttributes,
-    /// compatibilities, registeredAt/By, deregisteredAt) are not inputs and stay behind;
-    /// so do inference accelerators, an input ECS no longer accepts (the SDK deprecates it).
+    /// tag changed (see [`register_input`]).
     fn register(&self, current: &Current, image: &str, tag: &str) -> Result<String, TargetError> {
-        let td = &current.definition;
-        let mut containers = td.container_definitions().to_vec();
-        for c in &mut containers {
-            if c.name.as_deref() == Some(self.container.as_str()) {
-                c.image = Some(image.to_string());
-            }
-        }
-        let mut tags: Vec<Tag> = current
-            .tags
-            .iter()
-            .filter(|t| t.key() != Some(RELEASE_TAG_KEY))
-            .cloned()
-            .collect();
-        tags.push(Tag::builder().key(RELEASE_TAG_KEY).value(tag).build());
-        let out = self.call("RegisterTaskDefinition", |c| {
-            c.register_task_definition()
-                .set_family(td.family().map(str::to_string))
-                .set_task_role_arn(td.task_role_arn().map(str::to_string))
-                .set_execution_role_arn(td.execution_role_arn().map(str::to_string))
-                .set_network_mode(td.network_mode().cloned())
-                .set_container_definitions(Some(containers))
-                .set_volumes(non_empty(td.volumes()))
-                .set_placement_constraints(non_empty(td.placement_constraints()))
-                .set_requires_compatibilities(non_empty(td.requires_compatibilities()))
-                .set_cpu(td.cpu().map(str::to_string))
-                .set_memory(td.memory().map(str::to_string))
-                .set_tags(Some(tags))
-                .set_pid_mode(td.pid_mode().cloned())
-                .set_ipc_mode(td.ipc_mode().cloned())
-                .set_proxy_configuration(td.proxy_configuration().cloned())
-                .set_ephemeral_storage(td.ephemeral_storage().cloned())
-                .set_runtime_platform(td.runtime_platform().cloned())
-                .set_enable_fault_injection(td.enable_fault_injection())
-                .send()
-        })?;
-        out.task_definition()
-            .and_then(|t| t.task_definition_arn())
+        let input = register_input(current, &self.container, image, tag);
+        let out: Value = self.call("RegisterTaskDefinition", input, true)?;
+        out.get("taskDefinition")
+            .and_then(|t| t.get("taskDefinitionArn"))
+            .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| {
                 TargetError::Malformed(
@@ -274,42 +343,50 @@ impl Ecs {
     }
 }
 
-/// A list input as the API wants it: absent when the revision had none.
-fn non_empty<T: Clone>(items: &[T]) -> Option<Vec<T>> {
-    (!items.is_empty()).then(|| items.to_vec())
+/// The `RegisterTaskDefinition` input: the described revision with its read-only keys
+/// ([`NOT_INPUTS`]) removed, absent values and empty lists left out (as the API wants an
+/// input it does not use), `container`'s image set to `image`, and the revision's tags
+/// with the release tag replaced. Copying the answer whole, rather than a list of known
+/// fields, keeps a field this code has never heard of.
+fn register_input(current: &Current, container: &str, image: &str, tag: &str) -> Value {
+    let mut input = current.definition.clone();
+    for key in NOT_INPUTS {
+        input.remove(key);
+    }
+    input.retain(|_, v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()));
+    if let Some(Value::Array(containers)) = input.get_mut("containerDefinitions") {
+        for c in containers.iter_mut() {
+            if c.get("name").and_then(Value::as_str) == Some(container) {
+                if let Some(c) = c.as_object_mut() {
+                    c.insert("image".into(), Value::String(image.to_string()));
+                }
+            }
+        }
+    }
+    let mut tags: Vec<Tag> = current
+        .tags
+        .iter()
+        .filter(|t| t.key.as_deref() != Some(RELEASE_TAG_KEY))
+        .cloned()
+        .collect();
+    tags.push(Tag {
+        key: Some(RELEASE_TAG_KEY.into()),
+        value: Some(tag.into()),
+    });
+    input.insert("tags".into(), json!(tags));
+    Value::Object(input)
 }
 
 /// The release tag recorded on a revision.
 fn recorded_tag(tags: &[Tag]) -> Option<String> {
     tags.iter()
-        .find(|t| t.key() == Some(RELEASE_TAG_KEY))
-        .and_then(|t| t.value())
-        .map(str::to_string)
+        .find(|t| t.key.as_deref() == Some(RELEASE_TAG_KEY))
+        .and_then(|t| t.value.clone())
 }
 
-/// The poller's view of an SDK service.
+/// The poller's view of a described service.
 pub fn snapshot(service: &Service) -> ServiceSnapshot {
-    ServiceSnapshot {
-        status: service.status().unwrap_or_default().to_string(),
-        desired_count: service.desired_count(),
-        running_count: service.running_count(),
-        pending_count: service.pending_count(),
-        deployments: service
-            .deployments()
-            .iter()
-            .map(|d| DeploymentSnapshot {
-                id: d.id().unwrap_or_default().to_string(),
-                status: d.status().unwrap_or_default().to_string(),
-                task_definition: d.task_definition().unwrap_or_default().to_string(),
-                desired_count: d.desired_count(),
-                running_count: d.running_count(),
-                pending_count: d.pending_count(),
-                failed_tasks: d.failed_tasks(),
-                rollout_state: d.rollout_state().map(|s| s.as_str().to_string()),
-                rollout_state_reason: d.rollout_state_reason().map(str::to_string),
-            })
-            .collect(),
-    }
+    service.snapshot.clone()
 }
 
 /// The live source of the poller: `DescribeServices` per poll.
@@ -318,16 +395,15 @@ struct Live<'a>(&'a Ecs);
 impl rollout::Source for Live<'_> {
     fn describe(&mut self) -> Result<Answer, TargetError> {
         let ecs = self.0;
-        let out = ecs.call("DescribeServices", |c| {
-            c.describe_services()
-                .cluster(&ecs.cluster)
-                .services(&ecs.service)
-                .send()
-        })?;
-        if let Some(service) = out.services().first() {
+        let out = ecs.describe_services()?;
+        if let Some(service) = out.services.first() {
             return Ok(Answer::Service(snapshot(service)));
         }
-        if out.failures().iter().any(|f| f.reason() == Some("MISSING")) {
+        if out
+            .failures
+            .iter()
+            .any(|f| f.reason.as_deref() == Some("MISSING"))
+        {
             return Ok(Answer::Missing);
         }
         Err(TargetError::Malformed(format!(
@@ -360,7 +436,7 @@ impl Target for Ecs {
         };
         observer.step(&format!("reading {}", self.describe()));
         let service = self.describe_service()?;
-        let arn = service.task_definition().ok_or_else(|| {
+        let arn = service.task_definition.as_deref().ok_or_else(|| {
             TargetError::Malformed(format!("{} has no task definition", self.what()))
         })?;
         let current = self.describe_task_definition(arn)?;
@@ -417,10 +493,7 @@ impl Target for Ecs {
             Change {
                 what: format!("{}, task definition", self.what()),
                 from: current.label.clone(),
-                to: format!(
-                    "{}:<next revision>",
-                    current.definition.family().unwrap_or("?")
-                ),
+                to: format!("{}:<next revision>", current.family),
             },
         ];
         if options.dry_run {
@@ -435,19 +508,17 @@ impl Target for Ecs {
         }
         observer.step(&format!(
             "registering a revision of {} with {}",
-            current.definition.family().unwrap_or("?"),
+            current.family,
             text::line(uri)
         ));
         let new_arn = self.register(&current, uri, &request.tag)?;
         let revision = short_arn(&new_arn).to_string();
         observer.step(&format!("updating {} to {revision}", self.what()));
-        self.call("UpdateService", |c| {
-            c.update_service()
-                .cluster(&self.cluster)
-                .service(&self.service)
-                .task_definition(&new_arn)
-                .send()
-        })?;
+        let _: Value = self.call(
+            "UpdateService",
+            json!({"cluster": self.cluster, "service": self.service, "taskDefinition": new_arn}),
+            true,
+        )?;
         let Some(timeout) = options.wait else {
             return Ok(Deployed {
                 changed: true,
@@ -501,7 +572,7 @@ impl Target for Ecs {
 
     fn running(&self) -> Result<Running, TargetError> {
         let service = self.describe_service()?;
-        let arn = service.task_definition().ok_or_else(|| {
+        let arn = service.task_definition.as_deref().ok_or_else(|| {
             TargetError::Malformed(format!("{} has no task definition", self.what()))
         })?;
         let current = self.describe_task_definition(arn)?;
@@ -542,6 +613,103 @@ mod tests {
         assert_eq!(
             ecs.describe(),
             "ECS service `web` in cluster `main` (eu-west-1)"
+        );
+    }
+
+    /// Every recorded `DescribeServices` answer of the rollout tests reads into the same
+    /// snapshot through the deploy's types as through the poller's parser.
+    #[test]
+    fn recorded_services_read_into_the_pollers_snapshot() {
+        for file in [
+            include_str!("fixtures/rollout_completes.json"),
+            include_str!("fixtures/rollout_circuit_breaker.json"),
+            include_str!("fixtures/rollout_stalls.json"),
+            include_str!("fixtures/rollout_rolled_back.json"),
+        ] {
+            let answers: Vec<Value> = serde_json::from_str(file).expect("fixture");
+            for answer in answers {
+                let ours: DescribeServices = serde_json::from_value(answer.clone()).expect("reads");
+                let service = ours.services.first().expect("a service");
+                assert!(service.task_definition.is_some());
+                let theirs =
+                    rollout::parse_describe_services(&answer.to_string()).expect("poller reads it");
+                assert_eq!(Answer::Service(snapshot(service)), theirs);
+            }
+        }
+    }
+
+    /// A `DescribeTaskDefinition` answer in the API's JSON shape (fields per the ECS API
+    /// reference, plus one this code does not know) becomes a `RegisterTaskDefinition`
+    /// input: read-only keys gone, empty lists left out, every other field copied, one
+    /// container's image set, the release tag replaced.
+    #[test]
+    fn the_register_input_is_the_described_revision_with_one_image_and_the_tag() {
+        let answer = json!({
+            "taskDefinition": {
+                "taskDefinitionArn": "arn:aws:ecs:eu-west-1:1:task-definition/web:7",
+                "family": "web",
+                "revision": 7,
+                "status": "ACTIVE",
+                "taskRoleArn": "arn:aws:iam::1:role/web",
+                "networkMode": "awsvpc",
+                "containerDefinitions": [
+                    {"name": "web", "image": "r/web:latest", "cpu": 0, "essential": true,
+                     "environment": [{"name": "A", "value": "1"}]},
+                    {"name": "envoy", "image": "envoy:v1", "essential": false}
+                ],
+                "volumes": [],
+                "placementConstraints": [],
+                "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.task-iam-role"}],
+                "compatibilities": ["EC2", "FARGATE"],
+                "requiresCompatibilities": ["FARGATE"],
+                "cpu": "512",
+                "memory": "1024",
+                "inferenceAccelerators": [{"deviceName": "x", "deviceType": "eia2.medium"}],
+                "registeredAt": 1732960000.123,
+                "registeredBy": "arn:aws:iam::1:user/ci",
+                "runtimePlatform": {"cpuArchitecture": "ARM64"},
+                "enableFaultInjection": false,
+                "aFieldFrom2030": {"kept": true}
+            },
+            "tags": [
+                {"key": "team", "value": "payments"},
+                {"key": "git-release-tag", "value": "web-v1.0.0"}
+            ]
+        });
+        let out: DescribeTaskDefinition = serde_json::from_value(answer).expect("reads");
+        let definition = out.task_definition.expect("definition");
+        let current = Current {
+            label: "web:7".into(),
+            family: "web".into(),
+            containers: serde_json::from_value(definition["containerDefinitions"].clone())
+                .expect("containers"),
+            definition,
+            tags: out.tags,
+        };
+        assert_eq!(recorded_tag(&current.tags).as_deref(), Some("web-v1.0.0"));
+        let input = register_input(&current, "web", "r/web@sha256:abc", "web-v1.1.0");
+        assert_eq!(
+            input,
+            json!({
+                "family": "web",
+                "taskRoleArn": "arn:aws:iam::1:role/web",
+                "networkMode": "awsvpc",
+                "containerDefinitions": [
+                    {"name": "web", "image": "r/web@sha256:abc", "cpu": 0, "essential": true,
+                     "environment": [{"name": "A", "value": "1"}]},
+                    {"name": "envoy", "image": "envoy:v1", "essential": false}
+                ],
+                "requiresCompatibilities": ["FARGATE"],
+                "cpu": "512",
+                "memory": "1024",
+                "runtimePlatform": {"cpuArchitecture": "ARM64"},
+                "enableFaultInjection": false,
+                "aFieldFrom2030": {"kept": true},
+                "tags": [
+                    {"key": "team", "value": "payments"},
+                    {"key": "git-release-tag", "value": "web-v1.1.0"}
+                ]
+            })
         );
     }
 }

@@ -13,22 +13,21 @@
 //! object already runs cannot be told from `GetFunction` (it answers a presigned URL),
 //! so only images are recognised as already running.
 
-use std::future::Future;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use aws_sdk_lambda::error::SdkError;
-use aws_sdk_lambda::types::LastUpdateStatus;
-use aws_sdk_lambda::Client;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use http::Method;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
 
 use super::rollout::{Clock, Progress, SystemClock};
 use super::target::{
     aws_failure, AwsFailure, Change, Code, Deployed, Observer, Options, Request, Running, Target,
     TargetError,
 };
-use crate::aws::{Loaded, Session, Settings};
+use crate::aws::json::{path, with_query, Call, Client, ClientError, Segment, Service};
+use crate::aws::{Diagnosis, Loaded, Session, Settings};
 use crate::config::LiveTarget;
 use crate::text;
 
@@ -38,18 +37,63 @@ const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// The bound on one Lambda call, retries included.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The Lambda API's version prefix of every function path.
+const FUNCTIONS: &str = "/2015-03-31/functions/";
+
 /// One Lambda function's alias in one environment.
 #[derive(Debug)]
 pub struct Lambda {
     function: String,
     alias: String,
     session: Session,
-    client: OnceLock<Client>,
+    client: OnceLock<Result<Client, ClientError>>,
 }
 
 /// The alias as it is now.
 struct Alias {
     version: String,
+    revision_id: Option<String>,
+}
+
+/// A function's configuration, as far as it is read (`GetFunction`'s `Configuration`,
+/// `GetFunctionConfiguration`, `UpdateFunctionCode`'s answer). Unknown fields are ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct Configuration {
+    /// `Successful`, `Failed` or `InProgress`.
+    last_update_status: Option<String>,
+    /// Why, in Lambda's words.
+    last_update_status_reason: Option<String>,
+    /// The revision id, for the conditional update.
+    revision_id: Option<String>,
+    /// The version (`$LATEST` or a number).
+    version: Option<String>,
+    /// The base64 SHA-256 of the deployment package (a zip's; for an image, of its
+    /// manifest).
+    code_sha256: Option<String>,
+}
+
+/// Where a function's code is, as far as it is read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct CodeLocation {
+    /// The image, for image functions.
+    image_uri: Option<String>,
+}
+
+/// A `GetFunction` answer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct Function {
+    configuration: Option<Configuration>,
+    code: Option<CodeLocation>,
+}
+
+/// A `GetAlias` answer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct AliasConfiguration {
+    function_version: Option<String>,
     revision_id: Option<String>,
 }
 
@@ -96,84 +140,121 @@ impl Lambda {
                 message: e.to_string(),
                 hint: e.hint(),
             })?;
-        Ok((loaded, self.client.get_or_init(|| Client::new(&loaded.sdk))))
+        let client = self
+            .client
+            .get_or_init(|| {
+                Client::new(
+                    Service::Lambda,
+                    &loaded.sdk,
+                    self.session.settings().connect_timeout,
+                )
+            })
+            .as_ref()
+            .map_err(|e| TargetError::Aws {
+                kind: AwsFailure::Unavailable,
+                message: format!("cannot call Lambda for {}: {e}", self.what()),
+                hint: e.hint(),
+            })?;
+        Ok((loaded, client))
     }
 
-    /// Runs one call; `Ok(None)` when Lambda answers `ResourceNotFoundException` and
-    /// `missing_ok`.
-    fn call<T, E, F>(
+    /// The path of the function (its name or ARN one encoded segment), then `tail`.
+    fn function_path(&self, tail: &[Segment<'_>]) -> String {
+        let mut parts = vec![Segment::Literal(FUNCTIONS), Segment::Label(&self.function)];
+        parts.extend_from_slice(tail);
+        path(&parts)
+    }
+
+    /// Runs one call and reads its answer; `Ok(None)` when Lambda answers
+    /// `ResourceNotFoundException` and `missing_ok`. Mutating calls are not retried once
+    /// sent (aws/json.rs).
+    fn call<T: DeserializeOwned>(
         &self,
-        operation: &str,
+        call: Call,
         missing_ok: bool,
-        make: impl FnOnce(&Client) -> F,
-    ) -> Result<Option<T>, TargetError>
-    where
-        F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
+    ) -> Result<Option<T>, TargetError> {
         let (loaded, client) = self.backend()?;
         let region = self.session.region_name().unwrap_or_else(|| "?".into());
-        match self
-            .session
-            .block_on(loaded, self.session.deadline(), make(client))
-        {
-            Ok(Ok(out)) => Ok(Some(out)),
-            Ok(Err(e)) if missing_ok && e.code() == Some("ResourceNotFoundException") => Ok(None),
-            Ok(Err(e)) => Err(aws_failure(
-                &format!("Lambda {operation} for {} ({region})", self.what()),
-                &e,
-                &["ResourceNotFoundException"],
-                &format!("Lambda function `{}`", text::line(&self.function)),
-                &region,
-            )),
-            Err(_) => Err(TargetError::Aws {
-                kind: AwsFailure::Unavailable,
-                message: format!(
-                    "Lambda {operation} for {} did not answer within {} s",
-                    self.what(),
-                    self.session.timeout().as_secs()
-                ),
-                hint: "check the network and AWS_ENDPOINT_URL, then retry".into(),
-            }),
-        }
+        let operation = call.operation();
+        let answer =
+            match self
+                .session
+                .block_on(loaded, self.session.deadline(), client.send(&call))
+            {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(Diagnosis::Answer(a)))
+                    if missing_ok && a.code == "ResourceNotFoundException" =>
+                {
+                    return Ok(None)
+                }
+                Ok(Err(diagnosis)) => {
+                    return Err(aws_failure(
+                        &format!("Lambda {operation} for {} ({region})", self.what()),
+                        diagnosis,
+                        &["ResourceNotFoundException"],
+                        &format!("Lambda function `{}`", text::line(&self.function)),
+                        &region,
+                    ))
+                }
+                Err(_) => {
+                    return Err(TargetError::Aws {
+                        kind: AwsFailure::Unavailable,
+                        message: format!(
+                            "Lambda {operation} for {} did not answer within {} s",
+                            self.what(),
+                            self.session.timeout().as_secs()
+                        ),
+                        hint: "check the network and AWS_ENDPOINT_URL, then retry".into(),
+                    })
+                }
+            };
+        serde_json::from_value(answer).map(Some).map_err(|e| {
+            TargetError::Malformed(format!(
+                "Lambda answered {operation} for {} with an answer that cannot be read ({})",
+                self.what(),
+                text::line(&e.to_string())
+            ))
+        })
     }
 
+    /// `GetAlias`: `GET /2015-03-31/functions/{name}/aliases/{alias}`.
     fn alias(&self) -> Result<Option<Alias>, TargetError> {
-        let out = self.call("GetAlias", true, |c| {
-            c.get_alias()
-                .function_name(&self.function)
-                .name(&self.alias)
-                .send()
-        })?;
+        let path =
+            self.function_path(&[Segment::Literal("/aliases/"), Segment::Label(&self.alias)]);
+        let out: Option<AliasConfiguration> =
+            self.call(Call::rest("GetAlias", Method::GET, path, None, false), true)?;
         Ok(out.map(|a| Alias {
-            version: a.function_version().unwrap_or("$LATEST").to_string(),
-            revision_id: a.revision_id().map(str::to_string),
+            version: a.function_version.unwrap_or_else(|| "$LATEST".into()),
+            revision_id: a.revision_id,
         }))
+    }
+
+    /// `GetFunction`: `GET /2015-03-31/functions/{name}[?Qualifier=…]`.
+    fn get_function(&self, qualifier: Option<&str>) -> Result<Function, TargetError> {
+        let path = match qualifier {
+            Some(q) => with_query(self.function_path(&[]), &[("Qualifier", q)]),
+            None => self.function_path(&[]),
+        };
+        self.call(
+            Call::rest("GetFunction", Method::GET, path, None, false),
+            false,
+        )?
+        .ok_or_else(|| self.not_found())
     }
 
     /// What one version of the function runs.
     fn version_code(&self, version: &str) -> Result<Running, TargetError> {
-        let out = self
-            .call("GetFunction", false, |c| {
-                c.get_function()
-                    .function_name(&self.function)
-                    .qualifier(version)
-                    .send()
-            })?
-            .ok_or_else(|| self.not_found())?;
+        let out = self.get_function(Some(version))?;
         let code = out
-            .code()
-            .and_then(|c| c.image_uri())
-            .map(|uri| Code::Image {
-                uri: uri.to_string(),
-            });
+            .code
+            .and_then(|c| c.image_uri)
+            .map(|uri| Code::Image { uri });
         // A zip package is known by its checksum only (GetFunction answers a presigned
         // URL of Lambda's own copy, not the S3 object it came from).
         let code_sha256 = out
-            .configuration()
-            .and_then(|c| c.code_sha256())
-            .filter(|_| code.is_none())
-            .map(str::to_string);
+            .configuration
+            .and_then(|c| c.code_sha256)
+            .filter(|_| code.is_none());
         Ok(Running {
             revision: version.to_string(),
             code,
@@ -203,17 +284,19 @@ impl Lambda {
         let mut clock = SystemClock::default();
         let mut last = String::new();
         loop {
-            let out = self
-                .call("GetFunctionConfiguration", false, |c| {
-                    c.get_function_configuration()
-                        .function_name(&self.function)
-                        .qualifier(version)
-                        .send()
-                })?
+            let path = with_query(
+                self.function_path(&[Segment::Literal("/configuration")]),
+                &[("Qualifier", version)],
+            );
+            let out: Configuration = self
+                .call(
+                    Call::rest("GetFunctionConfiguration", Method::GET, path, None, false),
+                    false,
+                )?
                 .ok_or_else(|| self.not_found())?;
             let status = out
-                .last_update_status()
-                .map(|s| s.as_str().to_string())
+                .last_update_status
+                .clone()
                 .unwrap_or_else(|| "Successful".into());
             if status != last {
                 observer.progress(&Progress {
@@ -222,14 +305,15 @@ impl Lambda {
                 });
                 last = status.clone();
             }
-            match out.last_update_status() {
-                None | Some(LastUpdateStatus::Successful) => return Ok(()),
-                Some(LastUpdateStatus::Failed) => {
+            match out.last_update_status.as_deref() {
+                None | Some("Successful") => return Ok(()),
+                Some("Failed") => {
                     return Err(TargetError::Failed {
                         what: self.what(),
                         revision: format!("version {version}"),
                         reason: text::line(
-                            out.last_update_status_reason()
+                            out.last_update_status_reason
+                                .as_deref()
                                 .unwrap_or("Lambda reported the update Failed"),
                         )
                         .into_owned(),
@@ -267,21 +351,14 @@ impl Target for Lambda {
         observer: &mut dyn Observer,
     ) -> Result<Deployed, TargetError> {
         observer.step(&format!("reading {}", self.describe()));
-        let latest = self
-            .call("GetFunction", false, |c| {
-                c.get_function().function_name(&self.function).send()
-            })?
-            .ok_or_else(|| self.not_found())?;
-        let config = latest.configuration();
+        let latest = self.get_function(None)?;
+        let config = latest.configuration.as_ref();
         let alias = self.alias()?;
         let previous = match &alias {
             Some(a) => self.version_code(&a.version)?,
             None => Running::default(),
         };
-        if alias.is_some()
-            && request.code.digest().is_some()
-            && previous.digest() == request.code.digest()
-        {
+        if alias.is_some() && request.code.runs_on(&previous) {
             return Ok(Deployed {
                 changed: false,
                 dry_run: options.dry_run,
@@ -291,7 +368,7 @@ impl Target for Lambda {
                 waited: false,
             });
         }
-        if config.and_then(|c| c.last_update_status()) == Some(&LastUpdateStatus::InProgress)
+        if config.and_then(|c| c.last_update_status.as_deref()) == Some("InProgress")
             && !options.force
         {
             return Err(TargetError::InProgress {
@@ -335,29 +412,29 @@ impl Target for Lambda {
             "publishing {}",
             text::line(&request.code.to_string())
         ));
-        let revision_id = config.and_then(|c| c.revision_id()).map(str::to_string);
-        let updated = self
-            .call("UpdateFunctionCode", false, |c| {
-                let call = c
-                    .update_function_code()
-                    .function_name(&self.function)
-                    .publish(true)
-                    .set_revision_id(revision_id);
-                let call = match &request.code {
-                    Code::Image { uri } => call.image_uri(uri),
-                    Code::Object {
-                        bucket,
-                        key,
-                        version,
-                    } => call
-                        .s3_bucket(bucket)
-                        .s3_key(key)
-                        .s3_object_version(version),
-                };
-                call.send()
-            })?
+        // `UpdateFunctionCode`: `PUT /2015-03-31/functions/{name}/code`, conditional on
+        // the revision id read above, publishing a version.
+        let mut input = match &request.code {
+            Code::Image { uri } => json!({"ImageUri": uri}),
+            Code::Object {
+                bucket,
+                key,
+                version,
+                ..
+            } => json!({"S3Bucket": bucket, "S3Key": key, "S3ObjectVersion": version}),
+        };
+        input["Publish"] = Value::Bool(true);
+        if let Some(revision_id) = config.and_then(|c| c.revision_id.as_deref()) {
+            input["RevisionId"] = Value::String(revision_id.to_string());
+        }
+        let path = self.function_path(&[Segment::Literal("/code")]);
+        let updated: Configuration = self
+            .call(
+                Call::rest("UpdateFunctionCode", Method::PUT, path, Some(input), true),
+                false,
+            )?
             .ok_or_else(|| self.not_found())?;
-        let version = updated.version().map(str::to_string).ok_or_else(|| {
+        let version = updated.version.ok_or_else(|| {
             TargetError::Malformed("Lambda answered UpdateFunctionCode without a version".into())
         })?;
         let timeout = options.wait.unwrap_or(Duration::from_secs(600));
@@ -368,23 +445,26 @@ impl Target for Lambda {
         ));
         match &alias {
             Some(a) => {
-                self.call("UpdateAlias", false, |c| {
-                    c.update_alias()
-                        .function_name(&self.function)
-                        .name(&self.alias)
-                        .function_version(&version)
-                        .set_revision_id(a.revision_id.clone())
-                        .send()
-                })?;
+                // `UpdateAlias`: `PUT …/aliases/{alias}`, conditional on its revision id.
+                let mut input = json!({"FunctionVersion": version});
+                if let Some(revision_id) = &a.revision_id {
+                    input["RevisionId"] = Value::String(revision_id.clone());
+                }
+                let path = self
+                    .function_path(&[Segment::Literal("/aliases/"), Segment::Label(&self.alias)]);
+                let _: Option<Value> = self.call(
+                    Call::rest("UpdateAlias", Method::PUT, path, Some(input), true),
+                    false,
+                )?;
             }
             None => {
-                self.call("CreateAlias", false, |c| {
-                    c.create_alias()
-                        .function_name(&self.function)
-                        .name(&self.alias)
-                        .function_version(&version)
-                        .send()
-                })?;
+                // `CreateAlias`: `POST …/aliases`.
+                let input = json!({"Name": self.alias, "FunctionVersion": version});
+                let path = self.function_path(&[Segment::Literal("/aliases")]);
+                let _: Option<Value> = self.call(
+                    Call::rest("CreateAlias", Method::POST, path, Some(input), true),
+                    false,
+                )?;
             }
         }
         Ok(Deployed {

@@ -35,6 +35,11 @@ pub enum Code {
         key: String,
         /// The object's version id.
         version: String,
+        /// The base64 SHA-256 of the object, when S3 has it: what Lambda reports as the
+        /// `CodeSha256` of a function running this zip, so a deploy of the release that
+        /// already runs changes nothing.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sha256: Option<String>,
     },
 }
 
@@ -44,6 +49,17 @@ impl Code {
         match self {
             Code::Image { uri } => digest_of(uri),
             Code::Object { .. } => None,
+        }
+    }
+
+    /// Whether `running` runs this code: the same image digest, or a zip with the same
+    /// SHA-256. Unknown on either side is "no": a deploy then goes ahead.
+    pub fn runs_on(&self, running: &Running) -> bool {
+        match self {
+            Code::Image { .. } => self.digest().is_some() && running.digest() == self.digest(),
+            Code::Object { sha256, .. } => {
+                sha256.is_some() && running.code_sha256.as_deref() == sha256.as_deref()
+            }
         }
     }
 }
@@ -56,6 +72,7 @@ impl std::fmt::Display for Code {
                 bucket,
                 key,
                 version,
+                ..
             } => write!(f, "s3://{bucket}/{key}?versionId={version}"),
         }
     }
@@ -325,29 +342,23 @@ pub fn running_all(
         .collect()
 }
 
-/// Sorts an SDK error of a deploy target into a [`TargetError`]: `head` says which call
-/// failed; an answer with one of `not_found` codes means `what` does not exist.
+/// Sorts a failed AWS call of a deploy target into a [`TargetError`]: `head` says which
+/// call failed; an answer with one of `not_found` codes means `what` does not exist.
 #[cfg(any(feature = "ecs", feature = "lambda"))]
-pub(crate) fn aws_failure<E>(
+pub(crate) fn aws_failure(
     head: &str,
-    err: &aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
+    diagnosis: crate::aws::Diagnosis,
     not_found: &[&str],
     what: &str,
     region: &str,
-) -> TargetError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    use crate::aws::{diagnose, login_hint, no_credentials_cause, Diagnosis};
+) -> TargetError {
+    use crate::aws::{login_hint, no_credentials_cause, Diagnosis};
     let unavailable = |message: String, hint: String| TargetError::Aws {
         kind: AwsFailure::Unavailable,
         message,
         hint,
     };
-    match diagnose(err) {
+    match diagnosis {
         Diagnosis::Timeout => unavailable(
             format!("{head} timed out"),
             "check the network and AWS_ENDPOINT_URL, then retry".into(),

@@ -197,6 +197,7 @@ fn release_code(ctx: &Context, service: &str, release: &Release) -> Result<Code,
             bucket: object.bucket,
             key: object.key,
             version,
+            sha256: object.checksum_sha256_base64,
         });
     }
     let Some(digest) = digest else {
