@@ -18,7 +18,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -75,6 +75,9 @@ struct Shared {
     targets: Mutex<Vec<String>>,
     requests: Mutex<Vec<Recorded>>,
     log: Mutex<Option<File>>,
+    /// Requests being served now, and the most at once so far.
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
     stop: AtomicBool,
 }
 
@@ -98,6 +101,8 @@ impl Proxy {
             targets: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
             log: Mutex::new(None),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
         });
         let upstream = upstream.to_string();
@@ -147,6 +152,13 @@ impl Proxy {
     /// Returns every request seen so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.requests.lock().expect("requests lock").clone()
+    }
+
+    /// The most requests the proxy was serving at the same moment so far (from the
+    /// request read to the answer written): with a delay longer than a client needs to
+    /// send its batch, the client's concurrency, observed without timing anything.
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// Appends one line per request from now on to `path` ([`log_line`]); the file is
@@ -259,10 +271,23 @@ fn closing(head: &[String]) -> Vec<u8> {
 
 fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
-    let mut client = client;
     let Some(request) = read_request(&mut reader)? else {
         return Ok(());
     };
+    let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let answered = answer(client, request, upstream, shared);
+    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    answered
+}
+
+/// Records `request`, then forwards it or answers with the fault.
+fn answer(
+    mut client: TcpStream,
+    request: Request,
+    upstream: &str,
+    shared: &Shared,
+) -> std::io::Result<()> {
     {
         let mut first = request
             .head
