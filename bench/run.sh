@@ -887,7 +887,7 @@ row12() {
             "no target: moto's own serial work (~5–10 ms per ECS or Lambda call under one Python interpreter), included in 12a's 50-service time"
         latency 12a-rtt "what the 100 ms of latency added: 50 services vs 1 (12a minus 12a-moto, each side)" "-" "$RESULTS/row12a" \
             "status, 50 services" "status, 50 services, no proxy" "status, 1 service" "status, 1 service, no proxy" \
-            "no target: 1.00x = the 100 reads paid their two round trips once, like the 2 reads of one service"
+            "no target: 1.00x = the 100 reads paid their two round trips once, like the 2 reads of one service; below 1 when moto's serial work outlasts the latency and hides it"
     ) || FAILED=1
 
     # 12b: the calls of one deploy of each kind, counted at the proxy. svc-0000's release
