@@ -165,7 +165,7 @@ def load_rows(results):
                         "ratio": "—",
                         "ratio_mean": "—",
                         "ratio_cpu": "—",
-                        "target": f"≤ {target}x",
+                        "target": "—" if target == "-" else f"≤ {target}x",
                         "verdict": "not available",
                         "note": reason,
                     }

@@ -647,23 +647,20 @@ PY
 
 # --- rows 11 and 12: S3 and mixed stores; live status and deploy calls (issues 12, 14) -------
 # Each row starts its own moto_server (a fresh state) behind the latency proxy; AWS_*
-# point every SDK at the proxy. aws_ready says why a row cannot run (na) and returns 1.
+# point every SDK at the proxy. aws_ready finds the tools, or sets WHY and returns 1 (the
+# caller writes an `na` line for each of its rows).
 aws_ready() {
     MOTO=$(moto_server_bin)
     TEMPLATE=$(latency_proxy_template)
+    WHY=
     if [ -z "$MOTO" ]; then
-        na "$1" "$2" "$3" "no moto_server (set MOTO_SERVER)"
-        return 1
+        WHY="no moto_server (set MOTO_SERVER)"
+    elif PY=$(boto_python "$MOTO") && [ -z "$PY" ]; then
+        WHY="no Python with boto3 beside $MOTO"
+    elif [ -z "$TEMPLATE" ]; then
+        WHY="no latency proxy (set LATENCY_PROXY)"
     fi
-    PY=$(boto_python "$MOTO")
-    if [ -z "$PY" ]; then
-        na "$1" "$2" "$3" "no Python with boto3 beside $MOTO"
-        return 1
-    fi
-    if [ -z "$TEMPLATE" ]; then
-        na "$1" "$2" "$3" "no latency proxy (set LATENCY_PROXY)"
-        return 1
-    fi
+    [ -z "$WHY" ]
 }
 # Starts moto_server (environment assignments as arguments) and sets MOTO_PORT.
 start_moto() {
@@ -733,9 +730,14 @@ row11() {
     registry_repos s3
     local s3=$WORK/registry/s3 log=$RESULTS/row11a.log rc i k
     local id=11a title="check 50 S3 objects (10 services × 5 tags, kind = \"s3\") vs 1, 100 ms latency in front of moto's S3" target=2
-    aws_ready "$id" "$title" "$target" || return 0
+    if ! aws_ready; then
+        na "$id" "$title" "$target" "$WHY"
+        na 11b "hook pre-push, 10 ECR + 10 S3 release tags vs the slower of either alone" 1.3 "$WHY"
+        return
+    fi
     if ! start_moto; then
         broken "$id" "$title" "$target" "moto_server did not start (see bench/work/results/moto-*.log)"
+        broken 11b "hook pre-push, 10 ECR + 10 S3 release tags vs the slower of either alone" 1.3 "moto_server did not start (see bench/work/results/moto-*.log)"
         return
     fi
     for ((i = 0; i < 10; i++)); do
@@ -745,6 +747,7 @@ row11() {
     done | "$PY" bench/registry-setup.py "http://127.0.0.1:$MOTO_PORT" --s3 bench-zips
     if ! start_proxy; then
         broken "$id" "$title" "$target" "the latency proxy did not start (see bench/work/results/proxy-*.log)"
+        broken 11b "hook pre-push, 10 ECR + 10 S3 release tags vs the slower of either alone" 1.3 "the latency proxy did not start (see bench/work/results/proxy-*.log)"
         return
     fi
     local all
@@ -756,7 +759,7 @@ row11() {
         "$BIN" check -C "$s3" $all >"$log" 2>&1 || rc=$?
         if [ "$rc" -ne 0 ]; then
             broken "$id" "$title" "$target" "\`git release check\` of 50 tags exited $rc: $(first_line "$log")"
-            exit 0
+            exit 1
         fi
         # The same two checks straight to moto (no proxy, no latency) measure moto's own
         # work: it answers one request at a time (~4 ms each, FACTS.md), a cost that a
@@ -801,7 +804,7 @@ row11() {
         (cd "$dir" && "$BIN" hook pre-push origin "$remote") <"$both" >"$log" 2>&1 || rc=$?
         if [ "$rc" -ne 0 ]; then
             broken "$id" "$title" "$target" "\`git release hook pre-push\` of the 20 tags exited $rc: $(first_line "$log")"
-            exit 0
+            exit 1
         fi
         if ! hf "$RESULTS/row11b" --shell=bash -- \
             "hook, ECR + S3 tags" "cd '$dir' && '$BIN' hook pre-push origin '$remote' < '$both'" \
@@ -851,14 +854,20 @@ row12() {
     live_repos
     local fifty=$WORK/live/fifty one=$WORK/live/one log=$RESULTS/row12a.log rc i
     local id=12a title="\`status\` over 50 services in 2 live environments (ECS stg, Lambda prod) vs over 1 service, 100 ms latency in front of moto" target=3
-    aws_ready "$id" "$title" "$target" || return 0
+    if ! aws_ready; then
+        na "$id" "$title" "$target" "$WHY"
+        na 12b "deploy calls counted at the proxy (ECS, Lambda)" "-" "$WHY"
+        return
+    fi
     if ! start_moto MOTO_ECS_SERVICE_RUNNING=1; then
         broken "$id" "$title" "$target" "moto_server did not start (see bench/work/results/moto-*.log)"
+        broken 12b "deploy calls counted at the proxy (ECS, Lambda)" - "moto_server did not start (see bench/work/results/moto-*.log)"
         return
     fi
     for ((i = 0; i < 50; i++)); do printf 'svc-%04d\n' "$i"; done | "$PY" bench/live-setup.py "http://127.0.0.1:$MOTO_PORT"
     if ! start_proxy; then
         broken "$id" "$title" "$target" "the latency proxy did not start (see bench/work/results/proxy-*.log)"
+        broken 12b "deploy calls counted at the proxy (ECS, Lambda)" - "the latency proxy did not start (see bench/work/results/proxy-*.log)"
         return
     fi
     (
@@ -869,7 +878,7 @@ row12() {
         reads=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for s in d["services"] for e in s["environments"].values() if e.get("running_revision")))' "$log" 2>/dev/null || echo 0)
         if [ "$rc" -ne 0 ] || [ "$reads" -ne 100 ]; then
             broken "$id" "$title" "$target" "\`git release status\` exited $rc and read $reads of 100 live cells: $(first_line "$log.err")"
-            exit 0
+            exit 1
         fi
         local direct="env AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT"
         if ! hf "$RESULTS/row12a" -N -- \
@@ -904,14 +913,16 @@ row12() {
     fi
     (
         aws_via_proxy
+        rc=0
         count_deploy 12b-ecs "\`deploy svc-0000 --env stg --no-wait\` (ECS)" "$fifty" "$calls" \
             "DescribeServices DescribeTaskDefinition RegisterTaskDefinition UpdateService" \
             "ecs.rs: DescribeServices, DescribeTaskDefinition (include TAGS), RegisterTaskDefinition, UpdateService; --no-wait: no DescribeServices poll" \
-            deploy svc-0000 --env stg --no-wait
+            deploy svc-0000 --env stg --no-wait || rc=1
         count_deploy 12b-lambda "\`deploy svc-0000 --env prod\` (Lambda, image)" "$fifty" "$calls" \
             "GetFunction GetAlias GetFunction UpdateFunctionCode GetFunctionConfiguration UpdateAlias" \
             "lambda.rs: GetFunction (\$LATEST), GetAlias, GetFunction (the alias's version), UpdateFunctionCode (Publish), GetFunctionConfiguration per poll (moto is done at once: one), UpdateAlias" \
-            deploy svc-0000 --env prod
+            deploy svc-0000 --env prod || rc=1
+        exit "$rc"
     ) || FAILED=1
 }
 
@@ -926,7 +937,7 @@ count_deploy() {
     "$BIN" "$1" -C "$repo" "${@:2}" >"$out" 2>&1 || rc=$?
     if [ "$rc" -ne 0 ]; then
         broken "$id" "$title" "-" "\`git release $*\` exited $rc: $(first_line "$out")"
-        return
+        return 1
     fi
     local ops registry target
     ops=$(python3 bench/calls.py "$calls")
