@@ -712,7 +712,7 @@ fn a_push_without_release_tags_sets_up_no_sdk() {
 }
 
 /// A push's worth of objects is asked all at once: 50 S3 services tagged at one commit,
-/// checked through a proxy that holds every request for a second. Every HEAD must be
+/// checked through a proxy that holds every request for two seconds. Every HEAD must be
 /// in flight together (S3 has no batch read, so the fan-out is the only way 50 objects
 /// cost one round trip, as ECR's BatchGetImage and the OCI backend do); counted at the
 /// proxy, not timed.
@@ -754,7 +754,7 @@ fn fifty_objects_are_headed_all_at_once() {
     let proxy = Proxy::start(
         "127.0.0.1:0",
         &format!("127.0.0.1:{}", moto.port),
-        Fault::DelayMs(1000),
+        Fault::DelayMs(2000),
     )
     .expect("proxy");
     let mut args = vec!["check"];
