@@ -8,6 +8,15 @@ BEGIN/END markers; the hand-written text around it is kept).
 rows.tsv lines, tab-separated:
   pair  ID  TITLE  TARGET  BASE  OURS-NAME  REFERENCE-NAME  NOTE   (TARGET "-": no verdict)
 (BASE.p1.json, BASE.p2.json, …: one hyperfine export per pass, pooled here)
+  slower  ID  TITLE  TARGET  BASE  OURS-NAME  REF1-NAME  REF2-NAME  NOTE
+        (a pair whose reference is whichever of REF1 and REF2 has the larger median)
+  latency  ID  TITLE  TARGET  BASE  OURS  OURS-DIRECT  REF  REF-DIRECT  NOTE
+        (what the added latency cost each side: the ratio of median(OURS) − median(OURS-
+        DIRECT) to median(REF) − median(REF-DIRECT), the same commands with and without
+        the latency proxy, taken from the same hyperfine runs)
+  count ID  TITLE  EXPECTED  COUNTED  NOTE
+        (calls counted at a proxy: EXPECTED and COUNTED are space-separated operation
+        names; "pass" when COUNTED is EXPECTED, in order; a separate table)
   na    ID  TITLE  TARGET  REASON
 
 The verdict uses the ratio of MEDIAN wall-clock times (robust to outliers on a shared,
@@ -59,9 +68,19 @@ def load_rows(results):
     with open(os.path.join(results, "rows.tsv")) as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
-            if parts[0] == "pair":
-                _, rid, title, target, base, ours, ref, note = parts
-                by_name = pooled(base)
+            if parts[0] in ("pair", "slower"):
+                if parts[0] == "pair":
+                    _, rid, title, target, base, ours, ref, note = parts
+                    by_name = pooled(base)
+                else:
+                    _, rid, title, target, base, ours, ref1, ref2, note = parts
+                    by_name = pooled(base)
+                    ref = max((ref1, ref2), key=lambda n: by_name[n]["median"])
+                    other = ref2 if ref == ref1 else ref1
+                    slower_note = (f"reference: the slower of \u201c{ref1}\u201d and \u201c{ref2}\u201d, "
+                                   f"here \u201c{ref}\u201d ({ms(by_name[ref]['median'])} ms; "
+                                   f"\u201c{other}\u201d {ms(by_name[other]['median'])} ms)")
+                    note = f"{slower_note}; {note}" if note else slower_note
                 a, b = by_name[ours], by_name[ref]
                 ratio_median = a["median"] / b["median"]
                 ratio_mean = a["mean"] / b["mean"]
@@ -88,6 +107,52 @@ def load_rows(results):
                         "note": note,
                     }
                 )
+            elif parts[0] == "latency":
+                _, rid, title, target, base, ours, ours_d, ref, ref_d, note = parts
+                by_name = pooled(base)
+                da = by_name[ours]["median"] - by_name[ours_d]["median"]
+                db = by_name[ref]["median"] - by_name[ref_d]["median"]
+                ratio = da / db if db > 0 else float("inf")
+                if target == "-":
+                    verdict = "measured"
+                else:
+                    verdict = "pass" if ratio <= float(target) else "MISS"
+                rows.append(
+                    {
+                        "id": rid,
+                        "title": title,
+                        "ours": f"{ms(da)} (added)",
+                        "ref": f"{ms(db)} (added)",
+                        "runs": f"{len(by_name[ours]['times'])}/{len(by_name[ref]['times'])}",
+                        "ratio": f"{ratio:.2f}x",
+                        "ratio_mean": "—",
+                        "ratio_cpu": "—",
+                        "target": "—" if target == "-" else f"≤ {target}x",
+                        "verdict": verdict,
+                        "note": note,
+                    }
+                )
+            elif parts[0] == "count":
+                _, rid, title, expected, counted, note = parts
+                want, got = expected.split(), counted.split()
+                if got == want:
+                    verdict = "pass"
+                elif len(got) > len(want):
+                    verdict = "MISS (more calls)"
+                else:
+                    verdict = "differs"
+                rows.append(
+                    {
+                        "kind": "count",
+                        "id": rid,
+                        "title": title,
+                        "counted": str(len(got)),
+                        "expected": str(len(want)),
+                        "sequence": " → ".join(got) or "(none)",
+                        "verdict": verdict,
+                        "note": note,
+                    }
+                )
             elif parts[0] == "na":
                 _, rid, title, target, reason = parts
                 rows.append(
@@ -100,7 +165,7 @@ def load_rows(results):
                         "ratio": "—",
                         "ratio_mean": "—",
                         "ratio_cpu": "—",
-                        "target": f"≤ {target}x",
+                        "target": "—" if target == "-" else f"≤ {target}x",
                         "verdict": "not available",
                         "note": reason,
                     }
@@ -139,6 +204,8 @@ def markdown(rows, meta):
                "ratio of the means ± propagated σ. **CPU** = ratio of user+sys time (children "
                "included): less sensitive to the machine's load than wall-clock time.")
     out.append("")
+    counts = [r for r in rows if r.get("kind") == "count"]
+    rows = [r for r in rows if r.get("kind") != "count"]
     out.append("| Row | What | Ours | Reference | Runs | Ratio | Means | CPU | Target | Verdict |")
     out.append("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -150,11 +217,28 @@ def markdown(rows, meta):
         out.append("")
         for r in notes:
             out.append(f"- **{r['id']}**: {r['note']}")
+    if counts:
+        out.append("")
+        out.append("Calls counted at the proxy (one line per forwarded HTTP request, whatever "
+                   "client made it): the deploy target's calls against the sequence its module "
+                   "documents; **pass** when they are that sequence, in order.")
+        out.append("")
+        out.append("| Row | What | Counted | Expected | Calls, in order | Verdict |")
+        out.append("|---|---|---|---|---|---|")
+        for r in counts:
+            out.append(f"| {r['id']} | {r['title']} | {r['counted']} | {r['expected']} | "
+                       f"{r['sequence']} | {r['verdict']} |")
+        out.append("")
+        for r in counts:
+            if r["note"]:
+                out.append(f"- **{r['id']}**: {r['note']}")
     return "\n".join(out) + "\n"
 
 
 def text_table(rows):
     head = ("Row", "Ours ms (median)", "Reference ms", "Ratio", "CPU ratio", "Target", "Verdict")
+    counts = [r for r in rows if r.get("kind") == "count"]
+    rows = [r for r in rows if r.get("kind") != "count"]
     lines = [head]
     for r in rows:
         lines.append((r["id"], r["ours"].split(" ")[0], r["ref"].split(" ")[0],
@@ -165,6 +249,9 @@ def text_table(rows):
         out.append("  ".join(c.ljust(w) for c, w in zip(l, widths)))
     for r in rows:
         out.append(f"{r['id']}: {r['title']}" + (f" — {r['note']}" if r["note"] else ""))
+    for r in counts:
+        out.append(f"{r['id']}: {r['title']}: {r['counted']} calls, {r['expected']} expected: "
+                   f"{r['verdict']} ({r['sequence']})" + (f" — {r['note']}" if r["note"] else ""))
     return "\n".join(out)
 
 

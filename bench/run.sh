@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The speed benchmarks of issues 2, 3, 4 and 11: git-release against git's own commands, run
+# The speed benchmarks of issues 2, 3, 4, 11, 12, 13, 14 and 15: git-release against git's own commands, run
 # side by side in the same hyperfine invocation (two passes per row, see hf), so the
 # figures that matter are ratios (absolute times vary by machine and load). Never timed
 # tests: this script is run by hand.
 #
-# Usage: bash bench/run.sh [ROW...]        rows: 1 2 3 4 5 6 7 8 9 10 (default: all)
+# Usage: bash bench/run.sh [ROW...]        rows: 1 2 3 4 5 6 7 8 9 10 11 12 (default: all)
 # Writes bench/work/results/*.json and the generated section of docs/benchmarks.md.
 #
 # Environment:
@@ -35,7 +35,7 @@ WARMUP=${BENCH_WARMUP:-3}
 MIN_RUNS=${BENCH_MIN_RUNS:-30}
 PASSES=${BENCH_PASSES:-2}
 ROWS=("$@")
-((${#ROWS[@]})) || ROWS=(1 2 3 4 5 6 7 8 9 10)
+((${#ROWS[@]})) || ROWS=(1 2 3 4 5 6 7 8 9 10 11 12)
 ZERO=0000000000000000000000000000000000000000
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -91,6 +91,15 @@ hf() {
 
 # One compared pair in the report: id, title, target ratio, json, ours, reference, note.
 pair() { printf 'pair\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS/rows.tsv"; }
+# A row against the slower of two references: id, title, target ratio, json, ours,
+# reference 1, reference 2, note.
+slower() { printf 'slower\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS/rows.tsv"; }
+# What the latency cost each side: id, title, target, json, ours, ours without the
+# proxy, reference, reference without the proxy, note.
+latency() { printf 'latency\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS/rows.tsv"; }
+# Calls counted at the proxy: id, title, expected calls, counted calls (space-separated
+# operation names, in order), note.
+count() { printf 'count\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS/rows.tsv"; }
 # A row that cannot run (yet): id, title, target, reason.
 na() {
     printf 'na\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "not available: $4" >>"$RESULTS/rows.tsv"
@@ -289,10 +298,12 @@ row4() {
 }
 
 # --- row 5: registry rows (issue 4) --------------------------------------------------------------
-# Two small repositories, identical but for [registry] kind: 10 services × 5 releases.
+# Small repositories, identical but for [registry] kind: 10 services × 5 releases.
+# Kinds as arguments (default: ecr none); kind = "s3" uses bucket bench-zips.
 registry_repos() {
-    local kind dir i k
-    for kind in ecr none; do
+    local kind dir i k kinds=("$@")
+    ((${#kinds[@]})) || kinds=(ecr none)
+    for kind in "${kinds[@]}"; do
         dir=$WORK/registry/$kind
         [ -d "$dir" ] && continue
         mkdir -p "$dir"
@@ -301,6 +312,7 @@ registry_repos() {
         {
             printf '[registry]\nkind = "%s"\n' "$kind"
             [ "$kind" = ecr ] && printf 'region = "us-east-1"\n'
+            [ "$kind" = s3 ] && printf 'bucket = "bench-zips"\nregion = "us-east-1"\n'
             printf '\n'
             for ((i = 0; i < 10; i++)); do printf '[services.svc-%04d]\npath = "services/svc-%04d"\n\n' "$i" "$i"; done
         } >"$dir/git-release.toml"
@@ -633,6 +645,308 @@ PY
     ) || FAILED=1
 }
 
+# --- rows 11 and 12: S3 and mixed stores; live status and deploy calls (issues 12, 14) -------
+# Each row starts its own moto_server (a fresh state) behind the latency proxy; AWS_*
+# point every SDK at the proxy. aws_ready finds the tools, or sets WHY and returns 1 (the
+# caller writes an `na` line for each of its rows).
+aws_ready() {
+    MOTO=$(moto_server_bin)
+    TEMPLATE=$(latency_proxy_template)
+    WHY=
+    if [ -z "$MOTO" ]; then
+        WHY="no moto_server (set MOTO_SERVER)"
+    elif PY=$(boto_python "$MOTO") && [ -z "$PY" ]; then
+        WHY="no Python with boto3 beside $MOTO"
+    elif [ -z "$TEMPLATE" ]; then
+        WHY="no latency proxy (set LATENCY_PROXY)"
+    fi
+    [ -z "$WHY" ]
+}
+# Starts moto_server (environment assignments as arguments) and sets MOTO_PORT.
+start_moto() {
+    MOTO_PORT=$(free_port)
+    env "$@" "$MOTO" -H 127.0.0.1 -p "$MOTO_PORT" >"$RESULTS/moto-$MOTO_PORT.log" 2>&1 &
+    PIDS+=($!)
+    wait_port "$MOTO_PORT"
+}
+# Starts the latency proxy (100 ms) in front of MOTO_PORT and sets PROXY_PORT; with an
+# argument, the monorel-e2e example with `--log FILE` instead of the template.
+start_proxy() {
+    local cmd
+    PROXY_PORT=$(free_port)
+    if (($#)); then
+        cargo build -q --locked -p monorel-e2e --example latency-proxy >&2 || return 1
+        "$ROOT/target/debug/examples/latency-proxy" --listen "127.0.0.1:$PROXY_PORT" \
+            --upstream "127.0.0.1:$MOTO_PORT" --delay-ms 100 --log "$1" >"$RESULTS/proxy-$PROXY_PORT.log" 2>&1 &
+    else
+        cmd=${TEMPLATE//\{listen_port\}/$PROXY_PORT}
+        cmd=${cmd//\{upstream_port\}/$MOTO_PORT}
+        cmd=${cmd//\{delay_ms\}/100}
+        # The template is a command line: word splitting is intended.
+        # shellcheck disable=SC2086
+        $cmd >"$RESULTS/proxy-$PROXY_PORT.log" 2>&1 &
+    fi
+    PIDS+=($!)
+    wait_port "$PROXY_PORT"
+}
+# Points every AWS SDK at the proxy (call it in a subshell).
+aws_via_proxy() {
+    local vars=("AWS_ENDPOINT_URL=http://127.0.0.1:$PROXY_PORT" AWS_ACCESS_KEY_ID=bench
+        AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true)
+    export "${vars[@]}"
+}
+
+# One repository with `[registry]` ECR for svc-0000…svc-0009 and `[registries.lambda]`
+# S3 for fn-0000…fn-0009; one commit, one new release tag per service, an empty remote.
+mixed_repo() {
+    local dir=$WORK/registry/mixed i
+    [ -d "$dir" ] && return
+    mkdir -p "$dir"
+    git -C "$dir" init -q -b main
+    git_id "$dir"
+    {
+        printf '[registry]\nkind = "ecr"\nregion = "us-east-1"\n\n'
+        printf '[registries.lambda]\nkind = "s3"\nbucket = "bench-mixed"\nregion = "us-east-1"\n\n'
+        for ((i = 0; i < 10; i++)); do
+            printf '[services.svc-%04d]\npath = "services/svc-%04d"\n\n' "$i" "$i"
+            printf '[services.fn-%04d]\npath = "services/fn-%04d"\nregistry = "lambda"\n\n' "$i" "$i"
+        done
+    } >"$dir/git-release.toml"
+    for ((i = 0; i < 10; i++)); do
+        mkdir -p "$dir/services/svc-000$i" "$dir/services/fn-000$i"
+        echo 1 >"$dir/services/svc-000$i/VERSION"
+        echo 1 >"$dir/services/fn-000$i/VERSION"
+    done
+    git -C "$dir" add -A && git -C "$dir" commit -q -m "feat: first"
+    for ((i = 0; i < 10; i++)); do
+        git -C "$dir" tag -a -m "svc-000$i version 1.0.0" "svc-000$i-v1.0.0"
+        git -C "$dir" tag -a -m "fn-000$i version 1.0.0" "fn-000$i-v1.0.0"
+    done
+    git init -q --bare "$dir.remote.git"
+    git -C "$dir" remote add origin "file://$dir.remote.git"
+}
+
+row11() {
+    registry_repos s3
+    local s3=$WORK/registry/s3 log=$RESULTS/row11a.log rc i k
+    local id=11a title="check 50 S3 objects (10 services × 5 tags, kind = \"s3\") vs 1, 100 ms latency in front of moto's S3" target=2
+    if ! aws_ready; then
+        na "$id" "$title" "$target" "$WHY"
+        na 11b "hook pre-push, 10 ECR + 10 S3 release tags vs the slower of either alone" 1.3 "$WHY"
+        return
+    fi
+    if ! start_moto; then
+        broken "$id" "$title" "$target" "moto_server did not start (see bench/work/results/moto-*.log)"
+        broken 11b "hook pre-push, 10 ECR + 10 S3 release tags vs the slower of either alone" 1.3 "moto_server did not start (see bench/work/results/moto-*.log)"
+        return
+    fi
+    for ((i = 0; i < 10; i++)); do
+        for ((k = 0; k < 5; k++)); do
+            echo "svc-000$i-$(git -C "$s3" rev-parse "svc-000$i-v1.0.$k^{commit}")"
+        done
+    done | "$PY" bench/registry-setup.py "http://127.0.0.1:$MOTO_PORT" --s3 bench-zips
+    if ! start_proxy; then
+        broken "$id" "$title" "$target" "the latency proxy did not start (see bench/work/results/proxy-*.log)"
+        broken 11b "hook pre-push, 10 ECR + 10 S3 release tags vs the slower of either alone" 1.3 "the latency proxy did not start (see bench/work/results/proxy-*.log)"
+        return
+    fi
+    local all
+    all=$(git -C "$s3" tag -l 'svc-000*-v1.0.*' | tr '\n' ' ')
+    (
+        aws_via_proxy
+        rc=0
+        # shellcheck disable=SC2086
+        "$BIN" check -C "$s3" $all >"$log" 2>&1 || rc=$?
+        if [ "$rc" -ne 0 ]; then
+            broken "$id" "$title" "$target" "\`git release check\` of 50 tags exited $rc: $(first_line "$log")"
+            exit 1
+        fi
+        # The same two checks straight to moto (no proxy, no latency) measure moto's own
+        # work: it answers one request at a time (~4 ms each, FACTS.md), a cost that a
+        # real S3 serving requests in parallel does not have.
+        local direct="env AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT"
+        if ! hf "$RESULTS/row11a" -N -- \
+            "check 50 objects" "'$BIN' check -C '$s3' $all" \
+            "check 1 object" "'$BIN' check -C '$s3' svc-0000-v1.0.4" \
+            "check 50 objects, no proxy" "$direct '$BIN' check -C '$s3' $all" \
+            "check 1 object, no proxy" "$direct '$BIN' check -C '$s3' svc-0000-v1.0.4"; then
+            broken "$id" "$title" "$target" "hyperfine failed (see above)"
+            exit 1
+        fi
+        pair 11a "$title" "$target" "$RESULTS/row11a" "check 50 objects" "check 1 object" \
+            "one HeadObject per object (S3 has no batch read), all 50 in flight together on one client (FAN_OUT 64; the e2e test fifty_objects_are_headed_all_at_once counts them at the proxy); the proxy closes every connection, so each HEAD also opens one. moto answers one request at a time: see 11a-moto"
+        pair 11a-moto "the same two checks straight to moto (no proxy, no added latency)" "-" "$RESULTS/row11a" \
+            "check 50 objects, no proxy" "check 1 object, no proxy" \
+            "no target: moto's own serial work (~4 ms per HEAD under one Python interpreter), included in 11a's 50-object time"
+        latency 11a-rtt "what the 100 ms of latency added: 50 objects vs 1 (11a minus 11a-moto, each side)" "-" "$RESULTS/row11a" \
+            "check 50 objects" "check 50 objects, no proxy" "check 1 object" "check 1 object, no proxy" \
+            "no target: 1.00x = the 50 objects paid the latency once, like the one object"
+    ) || FAILED=1
+
+    id=11b
+    title="hook pre-push with 10 ECR + 10 S3 release tags in one push vs the slower of the ECR tags alone and the S3 tags alone, 100 ms latency"
+    target=1.3
+    mixed_repo
+    local dir=$WORK/registry/mixed remote commit both=$RESULTS/row11b.both ecr=$RESULTS/row11b.ecr zips=$RESULTS/row11b.s3
+    remote="file://$dir.remote.git"
+    log=$RESULTS/row11b.log
+    commit=$(git -C "$dir" rev-parse HEAD)
+    for ((i = 0; i < 10; i++)); do echo "svc-000$i-image $commit"; done |
+        "$PY" bench/registry-setup.py "http://127.0.0.1:$MOTO_PORT"
+    for ((i = 0; i < 10; i++)); do echo "fn-000$i-$commit"; done |
+        "$PY" bench/registry-setup.py "http://127.0.0.1:$MOTO_PORT" --s3 bench-mixed
+    git -C "$dir" for-each-ref --format='%(refname) %(objectname) %(refname) '"$ZERO" 'refs/tags/svc-*' >"$ecr"
+    git -C "$dir" for-each-ref --format='%(refname) %(objectname) %(refname) '"$ZERO" 'refs/tags/fn-*' >"$zips"
+    cat "$ecr" "$zips" >"$both"
+    (
+        aws_via_proxy
+        rc=0
+        (cd "$dir" && "$BIN" hook pre-push origin "$remote") <"$both" >"$log" 2>&1 || rc=$?
+        if [ "$rc" -ne 0 ]; then
+            broken "$id" "$title" "$target" "\`git release hook pre-push\` of the 20 tags exited $rc: $(first_line "$log")"
+            exit 1
+        fi
+        if ! hf "$RESULTS/row11b" --shell=bash -- \
+            "hook, ECR + S3 tags" "cd '$dir' && '$BIN' hook pre-push origin '$remote' < '$both'" \
+            "hook, ECR tags only" "cd '$dir' && '$BIN' hook pre-push origin '$remote' < '$ecr'" \
+            "hook, S3 tags only" "cd '$dir' && '$BIN' hook pre-push origin '$remote' < '$zips'"; then
+            broken "$id" "$title" "$target" "hyperfine failed (see above)"
+            exit 1
+        fi
+        slower 11b "$title" "$target" "$RESULTS/row11b" "hook, ECR + S3 tags" "hook, ECR tags only" "hook, S3 tags only" \
+            "through bash; one repository, \`[registry]\` ECR and \`[registries.lambda]\` kind = \"s3\"; all 20 tags accepted; the two stores are asked concurrently (one BatchGetImage per repository, one HeadObject per object)"
+    ) || FAILED=1
+}
+
+# Two repositories with environments `stg` (kind = "ecs", cluster stg) and `prod`
+# (kind = "lambda"), one release tag per service: live/fifty (svc-0000…svc-0049) and
+# live/one (svc-0000).
+live_repos() {
+    local name n dir i
+    for name in fifty one; do
+        dir=$WORK/live/$name
+        [ -d "$dir" ] && continue
+        n=50
+        [ "$name" = one ] && n=1
+        mkdir -p "$dir"
+        git -C "$dir" init -q -b main
+        git_id "$dir"
+        {
+            printf '[registry]\nkind = "ecr"\nregion = "us-east-1"\n\n'
+            printf '[environments.stg]\nkind = "ecs"\ncluster = "stg"\nregion = "us-east-1"\n\n'
+            printf '[environments.prod]\nkind = "lambda"\nregion = "us-east-1"\n\n'
+            for ((i = 0; i < n; i++)); do printf '[services.svc-%04d]\npath = "services/svc-%04d"\n\n' "$i" "$i"; done
+        } >"$dir/git-release.toml"
+        for ((i = 0; i < n; i++)); do
+            mkdir -p "$dir/services/svc-$(printf %04d "$i")" && echo 1 >"$dir/services/svc-$(printf %04d "$i")/VERSION"
+        done
+        git -C "$dir" add -A && git -C "$dir" commit -q -m "feat: first"
+        for ((i = 0; i < n; i++)); do
+            git -C "$dir" tag -a -m "release" "svc-$(printf %04d "$i")-v1.0.0"
+        done
+        git init -q --bare "$dir.remote.git"
+        git -C "$dir" remote add origin "file://$dir.remote.git"
+        git -C "$dir" push -q origin main --tags
+    done
+}
+
+row12() {
+    live_repos
+    local fifty=$WORK/live/fifty one=$WORK/live/one log=$RESULTS/row12a.log rc i
+    local id=12a title="\`status\` over 50 services in 2 live environments (ECS stg, Lambda prod) vs over 1 service, 100 ms latency in front of moto" target=3
+    if ! aws_ready; then
+        na "$id" "$title" "$target" "$WHY"
+        na 12b "deploy calls counted at the proxy (ECS, Lambda)" "-" "$WHY"
+        return
+    fi
+    if ! start_moto MOTO_ECS_SERVICE_RUNNING=1; then
+        broken "$id" "$title" "$target" "moto_server did not start (see bench/work/results/moto-*.log)"
+        broken 12b "deploy calls counted at the proxy (ECS, Lambda)" - "moto_server did not start (see bench/work/results/moto-*.log)"
+        return
+    fi
+    for ((i = 0; i < 50; i++)); do printf 'svc-%04d\n' "$i"; done | "$PY" bench/live-setup.py "http://127.0.0.1:$MOTO_PORT"
+    if ! start_proxy; then
+        broken "$id" "$title" "$target" "the latency proxy did not start (see bench/work/results/proxy-*.log)"
+        broken 12b "deploy calls counted at the proxy (ECS, Lambda)" - "the latency proxy did not start (see bench/work/results/proxy-*.log)"
+        return
+    fi
+    (
+        aws_via_proxy
+        rc=0
+        "$BIN" status -C "$fifty" --json >"$log" 2>"$log.err" || rc=$?
+        local reads
+        reads=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for s in d["services"] for e in s["environments"].values() if e.get("running_revision")))' "$log" 2>/dev/null || echo 0)
+        if [ "$rc" -ne 0 ] || [ "$reads" -ne 100 ]; then
+            broken "$id" "$title" "$target" "\`git release status\` exited $rc and read $reads of 100 live cells: $(first_line "$log.err")"
+            exit 1
+        fi
+        local direct="env AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT"
+        if ! hf "$RESULTS/row12a" -N -- \
+            "status, 50 services" "'$BIN' status -C '$fifty'" \
+            "status, 1 service" "'$BIN' status -C '$one'" \
+            "status, 50 services, no proxy" "$direct '$BIN' status -C '$fifty'" \
+            "status, 1 service, no proxy" "$direct '$BIN' status -C '$one'"; then
+            broken "$id" "$title" "$target" "hyperfine failed (see above)"
+            exit 1
+        fi
+        pair 12a "$title" "$target" "$RESULTS/row12a" "status, 50 services" "status, 1 service" \
+            "no shell (hyperfine -N); 100 live reads (ECS: DescribeServices + DescribeTaskDefinition; Lambda: GetAlias + GetFunction; 200 calls), every one answered, all in flight together (LIVE_READS 100). moto answers one request at a time: see 12a-moto"
+        pair 12a-moto "the same two commands straight to moto (no proxy, no added latency)" "-" "$RESULTS/row12a" \
+            "status, 50 services, no proxy" "status, 1 service, no proxy" \
+            "no target: moto's own serial work (~5–10 ms per ECS or Lambda call under one Python interpreter), included in 12a's 50-service time"
+        latency 12a-rtt "what the 100 ms of latency added: 50 services vs 1 (12a minus 12a-moto, each side)" "-" "$RESULTS/row12a" \
+            "status, 50 services" "status, 50 services, no proxy" "status, 1 service" "status, 1 service, no proxy" \
+            "no target: 1.00x = the 100 reads paid their two round trips once, like the 2 reads of one service; below 1 when moto's serial work outlasts the latency and hides it"
+    ) || FAILED=1
+
+    # 12b: the calls of one deploy of each kind, counted at the proxy. svc-0000's release
+    # image exists (its commit's image, and the same image under the release tag, as
+    # `promote` leaves it).
+    local commit calls=$RESULTS/row12b.log
+    commit=$(git -C "$fifty" rev-parse HEAD)
+    printf 'svc-0000-image %s\nsvc-0000-image svc-0000-v1.0.0 %s\n' "$commit" "$commit" |
+        "$PY" bench/registry-setup.py "http://127.0.0.1:$MOTO_PORT"
+    id=12b
+    if ! start_proxy "$calls"; then
+        broken "$id" "deploy calls" "-" "the counting proxy did not start"
+        return
+    fi
+    (
+        aws_via_proxy
+        rc=0
+        count_deploy 12b-ecs "\`deploy svc-0000 --env stg --no-wait\` (ECS)" "$fifty" "$calls" \
+            "DescribeServices DescribeTaskDefinition RegisterTaskDefinition UpdateService" \
+            "ecs.rs: DescribeServices, DescribeTaskDefinition (include TAGS), RegisterTaskDefinition, UpdateService; --no-wait: no DescribeServices poll" \
+            deploy svc-0000 --env stg --no-wait || rc=1
+        count_deploy 12b-lambda "\`deploy svc-0000 --env prod\` (Lambda, image)" "$fifty" "$calls" \
+            "GetFunction GetAlias GetFunction UpdateFunctionCode GetFunctionConfiguration UpdateAlias" \
+            "lambda.rs: GetFunction (\$LATEST), GetAlias, GetFunction (the alias's version), UpdateFunctionCode (Publish), GetFunctionConfiguration per poll (moto is done at once: one), UpdateAlias" \
+            deploy svc-0000 --env prod || rc=1
+        exit "$rc"
+    ) || FAILED=1
+}
+
+# Runs one deploy with the proxy's log emptied first and writes a `count` row: the
+# deploy target's calls (ECS or Lambda) against EXPECTED, and the registry's beside.
+# Usage: count_deploy ID TITLE REPO LOG EXPECTED NOTE ARGS…
+count_deploy() {
+    local id=$1 title=$2 repo=$3 calls=$4 expected=$5 note=$6 rc=0 out
+    shift 6
+    : >"$calls"
+    out=$RESULTS/row$id.out
+    "$BIN" "$1" -C "$repo" "${@:2}" >"$out" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        broken "$id" "$title" "-" "\`git release $*\` exited $rc: $(first_line "$out")"
+        return 1
+    fi
+    local ops registry target
+    ops=$(python3 bench/calls.py "$calls")
+    registry=$(grep -E '^(BatchGetImage|DescribeImages|DescribeRepositories|PutImage|GetAuthorizationToken)$' <<<"$ops" | tr '\n' ' ' || true)
+    target=$(grep -vE '^(BatchGetImage|DescribeImages|DescribeRepositories|PutImage|GetAuthorizationToken)$' <<<"$ops" | tr '\n' ' ' || true)
+    registry=${registry% }
+    count "$id" "$title" "$expected" "${target% }" "$note; besides, the registry (the release's image digest and repository URI): ${registry:-no call}"
+}
+
 # --- run -------------------------------------------------------------------------------------
 meta() { printf '%s\t%s\n' "$1" "$2" >>"$RESULTS/meta.tsv"; }
 : >"$RESULTS/meta.tsv"
@@ -659,7 +973,9 @@ for row in "${ROWS[@]}"; do
     8) say "row 8"; row8 ;;
     9) say "row 9"; row9 ;;
     10) say "row 10"; row10 ;;
-    *) say "unknown row $row (rows: 1 2 3 4 5 6 7 8 9 10)"; exit 2 ;;
+    11) say "row 11"; row11 ;;
+    12) say "row 12"; row12 ;;
+    *) say "unknown row $row (rows: 1 2 3 4 5 6 7 8 9 10 11 12)"; exit 2 ;;
     esac
 done
 

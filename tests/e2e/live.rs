@@ -504,3 +504,89 @@ fn ecs_and_lambda_faults_are_bounded_and_mutations_are_sent_once() {
     assert_eq!(hole.connections(), 3);
     assert_eq!(alias_version(&moto), "1");
 }
+
+/// `status` over 50 services in two live environments reads all 100 cells at once: a
+/// proxy that holds every request for 2.5 s sees the 100 first calls in flight together
+/// (counted, not timed), and each cell costs its two reads, no more. 2.5 s leaves room
+/// for 100 threads to start on a loaded machine, and for moto, which answers one
+/// request at a time, to answer them all within the SDK's 5 s per attempt.
+#[test]
+fn status_reads_every_live_cell_at_once() {
+    let names: Vec<String> = (0..50).map(|i| format!("svc-{i:02}")).collect();
+    let mut config = String::from(
+        "[registry]\nkind = \"none\"\n\n[environments.stg]\nkind = \"ecs\"\ncluster = \"stg\"\nregion = \"us-east-1\"\n\n[environments.prod]\nkind = \"lambda\"\nregion = \"us-east-1\"\n\n",
+    );
+    for name in &names {
+        config.push_str(&format!(
+            "[services.{name}]\npath = \"services/{name}\"\n\n"
+        ));
+    }
+    let moto = Moto::start_with_env(&[("MOTO_ECS_SERVICE_RUNNING", "1")]);
+    let mut env = TestEnv::new();
+    for (k, v) in moto.env() {
+        env.set_env(k, &v);
+    }
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let repo = env.monorepo("mono", &config, &refs);
+    let role = ok(moto.ecr(&[(
+        "iam.create_role",
+        json!({"RoleName": "fn", "AssumeRolePolicyDocument": "{}"}),
+    )]))[0]["Role"]["Arn"]
+        .as_str()
+        .expect("role arn")
+        .to_string();
+    let mut calls = vec![("ecs.create_cluster", json!({"clusterName": "stg"}))];
+    for name in &names {
+        calls.extend([
+            (
+                "ecs.register_task_definition",
+                json!({"family": name, "containerDefinitions": [{"name": name, "image": format!("{URI}:latest"), "memory": 512}]}),
+            ),
+            (
+                "ecs.create_service",
+                json!({"cluster": "stg", "serviceName": name, "taskDefinition": format!("{name}:1"), "desiredCount": 1}),
+            ),
+            (
+                "lambda.create_function",
+                json!({"FunctionName": name, "Role": role, "PackageType": "Image",
+                       "Code": {"ImageUri": format!("{URI}:latest")}, "Publish": true}),
+            ),
+            (
+                "lambda.create_alias",
+                json!({"FunctionName": name, "Name": "prod", "FunctionVersion": "1"}),
+            ),
+        ]);
+    }
+    ok(moto.ecr(&calls));
+    let proxy = monorel_e2e::proxy::Proxy::start(
+        "127.0.0.1:0",
+        &format!("127.0.0.1:{}", moto.port),
+        monorel_e2e::proxy::Fault::DelayMs(2500),
+    )
+    .expect("proxy");
+    let run = monorel_e2e::Run::from(
+        env.command(monorel_e2e::binary(), &repo.work)
+            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+            .args(["status", "--json"])
+            .output()
+            .expect("run git-release"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let status = run.json();
+    let read = status["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .flat_map(|s| ["stg", "prod"].map(|e| s["environments"][e]["running_revision"].clone()))
+        .filter(Value::is_string)
+        .count();
+    assert_eq!(read, 100, "every cell was read: {status}");
+    assert_eq!(proxy.requests().len(), 200, "two calls per cell");
+    // At least 100: a cell's second call may arrive while the last first calls are
+    // still being answered.
+    assert!(
+        proxy.max_in_flight() >= 100,
+        "the 100 cells were not read all at once: at most {} calls in flight",
+        proxy.max_in_flight()
+    );
+}

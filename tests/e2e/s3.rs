@@ -732,3 +732,71 @@ fn a_push_without_release_tags_sets_up_no_sdk() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(hole.connections(), 0, "the hook reached for AWS");
 }
+
+/// A push's worth of objects is asked all at once: 50 S3 services tagged at one commit,
+/// checked through a proxy that holds every request for two seconds. Every HEAD must be
+/// in flight together (S3 has no batch read, so the fan-out is the only way 50 objects
+/// cost one round trip, as ECR's BatchGetImage and the OCI backend do); counted at the
+/// proxy, not timed.
+#[test]
+fn fifty_objects_are_headed_all_at_once() {
+    let names: Vec<String> = (0..50).map(|i| format!("fn-{i:02}")).collect();
+    let mut config =
+        format!("[registry]\nkind = \"s3\"\nbucket = \"{BUCKET}\"\nregion = \"us-east-1\"\n\n");
+    for name in &names {
+        config.push_str(&format!(
+            "[services.{name}]\npath = \"services/{name}\"\n\n"
+        ));
+    }
+    let moto = Moto::start();
+    let mut env = TestEnv::new();
+    for (k, v) in moto.env() {
+        env.set_env(k, &v);
+    }
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let repo = env.monorepo("mono", &config, &refs);
+    let head = env.git(&repo.work, &["rev-parse", "HEAD"]);
+    moto.create_bucket(BUCKET, false);
+    let uploads: Vec<(&str, serde_json::Value)> = names
+        .iter()
+        .map(|name| {
+            (
+                "put_object",
+                serde_json::json!({"Bucket": BUCKET, "Key": format!("{name}-{head}"), "Body": "zip", "ChecksumAlgorithm": "SHA256"}),
+            )
+        })
+        .collect();
+    for answer in moto.s3(&uploads) {
+        assert!(answer.get("error").is_none(), "upload failed: {answer}");
+    }
+    let tags: Vec<String> = names.iter().map(|n| format!("{n}-v1.0.0")).collect();
+    for tag in &tags {
+        env.git(&repo.work, &["tag", "-a", tag, "-m", "release"]);
+    }
+    let proxy = Proxy::start(
+        "127.0.0.1:0",
+        &format!("127.0.0.1:{}", moto.port),
+        Fault::DelayMs(2000),
+    )
+    .expect("proxy");
+    let mut args = vec!["check"];
+    args.extend(tags.iter().map(String::as_str));
+    let run = Run::from(
+        env.command(monorel_e2e::binary(), &repo.work)
+            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+            .args(&args)
+            .output()
+            .expect("run git-release"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let heads = s3_operations(&proxy)
+        .iter()
+        .filter(|op| *op == "HeadObject")
+        .count();
+    assert_eq!(heads, 50, "one HEAD per object");
+    assert_eq!(
+        proxy.max_in_flight(),
+        50,
+        "the 50 HEADs were not all in flight together"
+    );
+}

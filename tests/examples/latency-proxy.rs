@@ -2,7 +2,9 @@
 //!
 //! `cargo run -p monorel-e2e --example latency-proxy -- --listen 5001 --upstream http://127.0.0.1:5000 --delay-ms 100`
 //! then point `AWS_ENDPOINT_URL` at `http://127.0.0.1:5001`. `--fault 500|throttle`
-//! answers every request with that error instead. Runs until killed.
+//! answers every request with that error instead. `--log FILE` appends one line per
+//! request (method, path, query parameter names, `X-Amz-Target`; no header value, no
+//! body), so a benchmark can count a command's calls. Runs until killed.
 
 use monorel_e2e::proxy::{Fault, Proxy};
 
@@ -10,6 +12,7 @@ fn main() {
     let mut listen = "127.0.0.1:0".to_string();
     let mut upstream = None;
     let mut fault = Fault::None;
+    let mut log = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -43,6 +46,7 @@ fn main() {
                     other => usage(&format!("unknown fault {other}; use 500 or throttle")),
                 }
             }
+            "--log" => log = Some(std::path::PathBuf::from(value())),
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -52,6 +56,15 @@ fn main() {
         eprintln!("error: cannot listen on {listen}: {e}");
         std::process::exit(1)
     });
+    if let Some(path) = log {
+        if let Err(e) = proxy.log_to(&path) {
+            eprintln!(
+                "error: cannot write the request log {}: {e}",
+                path.display()
+            );
+            std::process::exit(1)
+        }
+    }
     println!("{}", proxy.endpoint);
     loop {
         std::thread::park();
@@ -62,6 +75,6 @@ fn usage(problem: &str) -> ! {
     if !problem.is_empty() {
         eprintln!("error: {problem}");
     }
-    eprintln!("usage: latency-proxy --upstream http://HOST:PORT [--listen PORT] [--delay-ms N | --fault 500|throttle]");
+    eprintln!("usage: latency-proxy --upstream http://HOST:PORT [--listen PORT] [--delay-ms N | --fault 500|throttle] [--log FILE]");
     std::process::exit(2)
 }

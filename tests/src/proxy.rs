@@ -9,11 +9,16 @@
 //! ([`Proxy::requests`]), so tests can count calls and check the headers a REST API such
 //! as S3 gets (the conditional-copy headers that moto ignores).
 //!
+//! [`Proxy::log_to`] also writes one line per request to a file (method, path, the names
+//! of the query parameters, `X-Amz-Target`: never a header value or a body, so no
+//! credential or signature), so a benchmark can count the calls of a real command.
+//!
 //! [`BlackHole`] is the other bad server: it accepts connections and never answers.
 
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -71,6 +76,10 @@ struct Shared {
     only: Mutex<Option<String>>,
     targets: Mutex<Vec<String>>,
     requests: Mutex<Vec<Recorded>>,
+    log: Mutex<Option<File>>,
+    /// Requests being served now, and the most at once so far.
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
     stop: AtomicBool,
 }
 
@@ -94,6 +103,9 @@ impl Proxy {
             only: Mutex::new(None),
             targets: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
+            log: Mutex::new(None),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
         });
         let upstream = upstream.to_string();
@@ -160,6 +172,24 @@ impl Proxy {
         self.shared.requests.lock().expect("requests lock").clone()
     }
 
+    /// The most requests the proxy was serving at the same moment so far (from the
+    /// request read to the answer written): with a delay longer than a client needs to
+    /// send its batch, the client's concurrency, observed without timing anything.
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Appends one line per request from now on to `path` ([`log_line`]); the file is
+    /// created if missing.
+    pub fn log_to(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        *self.shared.log.lock().expect("log lock") = Some(file);
+        Ok(())
+    }
+
     /// Returns each request's method and target so far (`HEAD /v2/…`), for HTTP APIs
     /// without an operation header (the OCI distribution API).
     pub fn request_lines(&self) -> Vec<String> {
@@ -205,6 +235,32 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req
     Ok(Some(Request { head, body }))
 }
 
+/// One request as a log line: `METHOD /path?name&name X-Amz-Target` (`-` without the
+/// header). Query values are dropped (a presigned URL carries its signature there), and
+/// so are all other headers (`Authorization`, `X-Amz-Security-Token`) and the body.
+pub fn log_line(request: &Recorded) -> String {
+    let (path, query) = request
+        .target
+        .split_once('?')
+        .unwrap_or((request.target.as_str(), ""));
+    let names: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split('=').next().unwrap_or(p))
+        .collect();
+    let query = if names.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", names.join("&"))
+    };
+    let target = request.header("x-amz-target").unwrap_or("-");
+    // The line is for counting: keep it one line whatever the client sent.
+    format!("{} {path}{query} {target}", request.method)
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 fn header<'h>(head: &'h [String], name: &str) -> Option<&'h str> {
     head.iter().skip(1).find_map(|line| {
         let (key, value) = line.split_once(':')?;
@@ -233,10 +289,23 @@ fn closing(head: &[String]) -> Vec<u8> {
 
 fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
-    let mut client = client;
     let Some(request) = read_request(&mut reader)? else {
         return Ok(());
     };
+    let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let answered = answer(client, request, upstream, shared);
+    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    answered
+}
+
+/// Records `request`, then forwards it or answers with the fault.
+fn answer(
+    mut client: TcpStream,
+    request: Request,
+    upstream: &str,
+    shared: &Shared,
+) -> std::io::Result<()> {
     {
         let mut first = request
             .head
@@ -258,6 +327,10 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
                 .collect(),
             body_len: request.body.len(),
         };
+        if let Some(file) = shared.log.lock().expect("log lock").as_mut() {
+            // One write per line, so concurrent requests never interleave within a line.
+            let _ = file.write_all(format!("{}\n", log_line(&recorded)).as_bytes());
+        }
         shared
             .requests
             .lock()
@@ -417,4 +490,62 @@ impl Drop for BlackHole {
 pub fn closed_endpoint() -> String {
     let port = crate::moto::free_port();
     format!("http://127.0.0.1:{port}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-shot upstream that answers every request `204` (enough to forward through).
+    fn upstream() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let _ = read_request(&mut reader);
+                let mut stream = stream;
+                let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn the_log_has_one_line_per_request_and_no_secrets() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("calls.log");
+        let proxy = Proxy::start(
+            "127.0.0.1:0",
+            &format!("127.0.0.1:{}", upstream()),
+            Fault::None,
+        )
+        .expect("proxy");
+        proxy.log_to(&log).expect("log");
+        let requests = [
+            "POST / HTTP/1.1\r\nHost: x\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDSECRET/x\r\nX-Amz-Target: AmazonEC2ContainerServiceV20141113.DescribeServices\r\nContent-Length: 11\r\n\r\n{\"secret\":1}",
+            "GET /2015-03-31/functions/web/aliases/stg?X-Amz-Signature=deadbeef&Qualifier=3 HTTP/1.1\r\nHost: x\r\nX-Amz-Security-Token: TOKENSECRET\r\n\r\n",
+        ];
+        for request in requests {
+            let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).expect("connect");
+            stream.write_all(request.as_bytes()).expect("send");
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).expect("answer");
+            assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
+        }
+        let text = std::fs::read_to_string(&log).expect("read log");
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [
+                "POST / AmazonEC2ContainerServiceV20141113.DescribeServices",
+                "GET /2015-03-31/functions/web/aliases/stg?X-Amz-Signature&Qualifier -",
+            ]
+        );
+        for secret in ["AKIDSECRET", "TOKENSECRET", "deadbeef", "secret"] {
+            assert!(
+                !text.contains(secret),
+                "{secret} leaked into the log: {text}"
+            );
+        }
+    }
 }

@@ -312,33 +312,47 @@ pub trait Target {
 ///
 /// Each target keeps its own blocking client, so the reads run on scoped threads; the
 /// bound keeps a status over hundreds of services from opening hundreds of connections.
+/// The threads take the next read as soon as they finish one (a sliding window, not
+/// batches that wait for their slowest read), so one slow environment does not hold up
+/// the reads behind it.
 pub fn running_all(
     targets: &[&(dyn Target + Sync)],
     bound: usize,
 ) -> Vec<Result<Running, TargetError>> {
-    let bound = bound.max(1);
-    let mut out: Vec<Option<Result<Running, TargetError>>> = vec![None; targets.len()];
-    for (chunk_index, chunk) in targets.chunks(bound).enumerate() {
-        let results: Vec<Result<Running, TargetError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = chunk
-                .iter()
-                .map(|target| scope.spawn(move || target.running()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(TargetError::Malformed("a live read panicked".into()))
-                    })
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<Option<Result<Running, TargetError>>>> =
+        Mutex::new(vec![None; targets.len()]);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..bound.max(1).min(targets.len()))
+            .map(|_| {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(target) = targets.get(i) else {
+                        break;
+                    };
+                    let result = target.running();
+                    if let Ok(mut out) = out.lock() {
+                        out[i] = Some(result);
+                    }
                 })
-                .collect()
-        });
-        for (i, result) in results.into_iter().enumerate() {
-            out[chunk_index * bound + i] = Some(result);
+            })
+            .collect();
+        // Joined here, so a panicking read is not re-raised when the scope ends.
+        for worker in workers {
+            let _ = worker.join();
         }
-    }
+    });
+    // A read that panicked left its slot empty (and may have poisoned the lock): it
+    // reads as failed, never as an answer.
+    let out = match out.into_inner() {
+        Ok(out) => out,
+        Err(poisoned) => poisoned.into_inner(),
+    };
     out.into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(TargetError::Malformed("no answer".into()))))
+        .map(|r| r.unwrap_or_else(|| Err(TargetError::Malformed("a live read panicked".into()))))
         .collect()
 }
 
@@ -467,6 +481,73 @@ mod tests {
         assert_eq!(digest_of(&format!("1.dkr.ecr/x@{d}")), Some(d.as_str()));
         assert_eq!(digest_of("1.dkr.ecr/x:latest"), None);
         assert_eq!(digest_of("x@sha256:zz"), None);
+    }
+
+    /// Target `i` answers its index; target 0 first waits for target 2 to have started.
+    struct Waiting {
+        index: usize,
+        started: std::sync::mpsc::SyncSender<()>,
+        wait: Option<std::sync::Mutex<std::sync::mpsc::Receiver<()>>>,
+    }
+
+    impl Target for Waiting {
+        fn describe(&self) -> String {
+            format!("target {}", self.index)
+        }
+
+        fn deploy(
+            &self,
+            _request: &Request,
+            _options: Options,
+            _observer: &mut dyn Observer,
+        ) -> Result<Deployed, TargetError> {
+            Err(TargetError::Malformed("not in this test".into()))
+        }
+
+        fn running(&self) -> Result<Running, TargetError> {
+            let _ = self.started.send(());
+            if let Some(wait) = &self.wait {
+                let rx = wait.lock().expect("lock");
+                rx.recv_timeout(std::time::Duration::from_secs(10))
+                    .map_err(|_| TargetError::Malformed("target 2 never started".into()))?;
+            }
+            Err(TargetError::Malformed(format!("answer {}", self.index)))
+        }
+    }
+
+    #[test]
+    fn reads_slide_past_a_slow_one_and_keep_their_order() {
+        // Bound 2, three reads: the first cannot finish before the third has started,
+        // which batches of two would never do.
+        let (to_first, first_waits) = std::sync::mpsc::sync_channel(1);
+        let (ignored, _keep) = std::sync::mpsc::sync_channel(8);
+        let targets = [
+            Waiting {
+                index: 0,
+                started: ignored.clone(),
+                wait: Some(std::sync::Mutex::new(first_waits)),
+            },
+            Waiting {
+                index: 1,
+                started: ignored.clone(),
+                wait: None,
+            },
+            Waiting {
+                index: 2,
+                started: to_first,
+                wait: None,
+            },
+        ];
+        let refs: Vec<&(dyn Target + Sync)> =
+            targets.iter().map(|t| t as &(dyn Target + Sync)).collect();
+        let answers: Vec<String> = running_all(&refs, 2)
+            .into_iter()
+            .map(|r| r.expect_err("every fake read fails").to_string())
+            .collect();
+        for (i, answer) in answers.iter().enumerate() {
+            assert!(answer.contains(&format!("answer {i}")), "{answers:?}");
+        }
+        assert!(running_all(&[], 4).is_empty());
     }
 
     #[test]
