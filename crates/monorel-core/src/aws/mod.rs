@@ -10,7 +10,8 @@
 //! session: the trait callers stay synchronous, and tokio stays off the paths that never
 //! touch AWS.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -33,7 +34,7 @@ pub use errors::{
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How a backend wants its AWS calls made.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Settings {
     /// The service's name in messages, like `ECR` or `S3`.
     pub service: &'static str,
@@ -50,13 +51,36 @@ pub struct Settings {
     pub connect_timeout: Duration,
 }
 
-/// A loaded SDK configuration with its runtime.
+/// A loaded SDK configuration with its runtime, shared by every session of the same
+/// [`Settings`] in one process.
 #[derive(Debug)]
 pub struct Loaded {
-    /// The runtime every call of this session runs on (current-thread: callers block).
+    /// The runtime every call of this configuration runs on. Current-thread: callers
+    /// block, and tokio lets several threads block on it at once (the first drives the
+    /// I/O for all), which is how `status` reads a hundred targets concurrently.
     pub runtime: tokio::runtime::Runtime,
     /// The resolved configuration: region, credentials provider, endpoint override.
     pub sdk: SdkConfig,
+    /// The signed-JSON client (ECS, Lambda) of this configuration, built on first use:
+    /// one connection pool and one credentials cache for all its targets.
+    #[cfg(feature = "aws-json")]
+    pub(crate) json: OnceLock<Result<json::Client, json::ClientError>>,
+}
+
+/// What a session's first call loads: the configuration, or why it could not be.
+type Shared = Arc<OnceLock<Result<Arc<Loaded>, SessionError>>>;
+
+/// The configurations loaded in this process, by settings. A `status` over fifty services
+/// in two live environments opens a hundred targets with two distinct settings: they load
+/// `~/.aws/config` and resolve credentials twice, not a hundred times.
+fn shared(settings: &Settings) -> Shared {
+    static LOADED: OnceLock<Mutex<HashMap<Settings, Shared>>> = OnceLock::new();
+    let map = LOADED.get_or_init(|| Mutex::new(HashMap::new()));
+    // A panic while the map was held cannot leave it inconsistent (one insert).
+    let mut map = map
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.entry(settings.clone()).or_default().clone()
 }
 
 /// Why a session could not be loaded.
@@ -105,7 +129,7 @@ impl SessionError {
 #[derive(Debug)]
 pub struct Session {
     settings: Settings,
-    loaded: OnceLock<Result<Loaded, SessionError>>,
+    loaded: OnceLock<Result<Arc<Loaded>, SessionError>>,
 }
 
 impl Session {
@@ -139,14 +163,19 @@ impl Session {
 
     /// The loaded configuration, if a previous call loaded it.
     pub fn loaded(&self) -> Option<&Loaded> {
-        self.loaded.get().and_then(|l| l.as_ref().ok())
+        self.loaded.get().and_then(|l| l.as_deref().ok())
     }
 
-    /// Builds the runtime and loads the AWS configuration, once, bounded by `deadline`.
+    /// Builds the runtime and loads the AWS configuration, once per process and settings
+    /// (another session of the same settings shares it), bounded by `deadline`.
     pub fn load(&self, deadline: Instant) -> Result<&Loaded, SessionError> {
         self.loaded
-            .get_or_init(|| self.build(deadline))
-            .as_ref()
+            .get_or_init(|| {
+                shared(&self.settings)
+                    .get_or_init(|| self.build(deadline).map(Arc::new))
+                    .clone()
+            })
+            .as_deref()
             .map_err(Clone::clone)
     }
 
@@ -187,7 +216,12 @@ impl Session {
                 key: self.settings.region_key.clone(),
             });
         }
-        Ok(Loaded { runtime, sdk })
+        Ok(Loaded {
+            runtime,
+            sdk,
+            #[cfg(feature = "aws-json")]
+            json: OnceLock::new(),
+        })
     }
 
     /// The region calls go to: the configured one, the loaded chain's, or the

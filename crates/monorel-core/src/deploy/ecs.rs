@@ -12,7 +12,6 @@
 //! then `DescribeServices` per poll. A refusal happens before `RegisterTaskDefinition`,
 //! so it leaves nothing behind.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -25,7 +24,7 @@ use super::target::{
     AwsFailure, Change, Code, Deployed, Observer, Options, Request, Running, Target, TargetError,
     RELEASE_TAG_KEY,
 };
-use crate::aws::json::{Call, Client, ClientError, Service as AwsService};
+use crate::aws::json::{Call, Client, Service as AwsService};
 use crate::aws::{Loaded, Session, Settings};
 use crate::config::LiveTarget;
 use crate::text;
@@ -58,7 +57,6 @@ pub struct Ecs {
     service: String,
     container: String,
     session: Session,
-    client: OnceLock<Result<Client, ClientError>>,
 }
 
 /// One service of a `DescribeServices` answer: what the deploy reads, and what the
@@ -147,7 +145,6 @@ impl Ecs {
                 timeout: CALL_TIMEOUT,
                 connect_timeout: Duration::from_secs(2),
             }),
-            client: OnceLock::new(),
         }
     }
 
@@ -168,8 +165,8 @@ impl Ecs {
                 message: e.to_string(),
                 hint: e.hint(),
             })?;
-        let client = self
-            .client
+        let client = loaded
+            .json
             .get_or_init(|| {
                 Client::new(
                     AwsService::Ecs,

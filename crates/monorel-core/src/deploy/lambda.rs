@@ -13,7 +13,6 @@
 //! object already runs cannot be told from `GetFunction` (it answers a presigned URL),
 //! so only images are recognised as already running.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use http::Method;
@@ -26,7 +25,7 @@ use super::target::{
     aws_failure, AwsFailure, Change, Code, Deployed, Observer, Options, Request, Running, Target,
     TargetError,
 };
-use crate::aws::json::{path, with_query, Call, Client, ClientError, Segment, Service};
+use crate::aws::json::{path, with_query, Call, Client, Segment, Service};
 use crate::aws::{Diagnosis, Loaded, Session, Settings};
 use crate::config::LiveTarget;
 use crate::text;
@@ -46,7 +45,6 @@ pub struct Lambda {
     function: String,
     alias: String,
     session: Session,
-    client: OnceLock<Result<Client, ClientError>>,
 }
 
 /// The alias as it is now.
@@ -119,7 +117,6 @@ impl Lambda {
                 timeout: CALL_TIMEOUT,
                 connect_timeout: Duration::from_secs(2),
             }),
-            client: OnceLock::new(),
         }
     }
 
@@ -140,8 +137,8 @@ impl Lambda {
                 message: e.to_string(),
                 hint: e.hint(),
             })?;
-        let client = self
-            .client
+        let client = loaded
+            .json
             .get_or_init(|| {
                 Client::new(
                     Service::Lambda,
@@ -244,23 +241,7 @@ impl Lambda {
 
     /// What one version of the function runs.
     fn version_code(&self, version: &str) -> Result<Running, TargetError> {
-        let out = self.get_function(Some(version))?;
-        let code = out
-            .code
-            .and_then(|c| c.image_uri)
-            .map(|uri| Code::Image { uri });
-        // A zip package is known by its checksum only (GetFunction answers a presigned
-        // URL of Lambda's own copy, not the S3 object it came from).
-        let code_sha256 = out
-            .configuration
-            .and_then(|c| c.code_sha256)
-            .filter(|_| code.is_none());
-        Ok(Running {
-            revision: version.to_string(),
-            code,
-            recorded_tag: None,
-            code_sha256,
-        })
+        Ok(running_of(version, self.get_function(Some(version))?))
     }
 
     fn not_found(&self) -> TargetError {
@@ -477,16 +458,54 @@ impl Target for Lambda {
         })
     }
 
+    /// One call: `GetFunction` qualified by the alias answers the version the alias
+    /// points at with that version's code (`status` reads hundreds of these at once).
     fn running(&self) -> Result<Running, TargetError> {
-        match self.alias()? {
-            Some(a) => self.version_code(&a.version),
-            None => Err(TargetError::NotFound {
+        let path = with_query(self.function_path(&[]), &[("Qualifier", &self.alias)]);
+        let out: Option<Function> = self.call(
+            Call::rest("GetFunction", Method::GET, path, None, false),
+            true,
+        )?;
+        let Some(out) = out else {
+            return Err(TargetError::NotFound {
                 what: self.what(),
                 where_: format!(
                     " in {}",
                     self.session.region_name().unwrap_or_else(|| "?".into())
                 ),
-            }),
-        }
+            });
+        };
+        let version = out
+            .configuration
+            .as_ref()
+            .and_then(|c| c.version.clone())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                TargetError::Malformed(format!(
+                    "Lambda answered GetFunction for {} without the alias's version",
+                    self.what()
+                ))
+            })?;
+        Ok(running_of(&version, out))
+    }
+}
+
+/// What a `GetFunction` answer for `version` says runs: the image, or for a zip package
+/// its checksum (GetFunction answers a presigned URL of Lambda's own copy, not the S3
+/// object it came from).
+fn running_of(version: &str, out: Function) -> Running {
+    let code = out
+        .code
+        .and_then(|c| c.image_uri)
+        .map(|uri| Code::Image { uri });
+    let code_sha256 = out
+        .configuration
+        .and_then(|c| c.code_sha256)
+        .filter(|_| code.is_none());
+    Running {
+        revision: version.to_string(),
+        code,
+        recorded_tag: None,
+        code_sha256,
     }
 }
