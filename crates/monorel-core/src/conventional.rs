@@ -115,6 +115,11 @@ pub fn parse_header(subject: &str) -> Option<Header<'_>> {
 /// footer token (`Token: ` or `Token #`), as the specification says; trailing blank
 /// lines are dropped. The token must be upper case: `breaking change:` in prose is not one.
 pub fn breaking_notes(message: &str) -> Vec<String> {
+    // Both tokens start with `BREAKING`: one search answers for the many messages without
+    // a footer, instead of a look at each of their lines.
+    if !message.contains("BREAKING") {
+        return Vec::new();
+    }
     let mut notes: Vec<String> = Vec::new();
     let mut current: Option<Vec<&str>> = None;
     for line in message.lines().skip(1) {

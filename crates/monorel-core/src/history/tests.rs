@@ -381,7 +381,7 @@ fn a_merge_with_a_parent_below_the_history_read_falls_back_to_git() {
     assert_eq!(fell_back, ["a"]);
 }
 
-/// The field-by-field lossy parser `parse_messages` replaced, kept as the reference its
+/// The field-by-field lossy parser [`super::Log`] replaced, kept as the reference its
 /// whole-output fast path must agree with byte for byte.
 fn parse_messages_per_field(out: &[u8]) -> Vec<crate::repo::CommitSummary> {
     let mut fields = out.split(|b| *b == 0);
@@ -410,7 +410,7 @@ fn parse_messages_per_field(out: &[u8]) -> Vec<crate::repo::CommitSummary> {
 }
 
 #[test]
-fn parse_messages_reads_valid_and_invalid_utf8_as_the_per_field_parser_did() {
+fn a_log_reads_valid_and_invalid_utf8_as_the_per_field_parser_did() {
     let a = "a".repeat(40);
     let b = "b".repeat(40);
     let c = "c".repeat(40);
@@ -430,10 +430,13 @@ fn parse_messages_reads_valid_and_invalid_utf8_as_the_per_field_parser_did() {
         b"\0\0".to_vec(),
     ];
     for out in &outputs {
-        let got = super::parse_messages(out);
+        let got: Vec<_> = super::Log::new(out.clone())
+            .commits()
+            .map(super::summary)
+            .collect();
         assert_eq!(got, parse_messages_per_field(out), "{out:?}");
     }
-    let latin1 = super::parse_messages(&outputs[1]);
+    let latin1 = parse_messages_per_field(&outputs[1]);
     assert_eq!(latin1.len(), 3, "{latin1:?}");
     assert_eq!(latin1[0].subject, "fix: caf\u{fffd} \u{fffd}\u{fffd}");
     assert_eq!(latin1[1].message, "héllo \u{fffd}");
