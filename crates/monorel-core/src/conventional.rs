@@ -244,6 +244,17 @@ mod tests {
     }
 
     #[test]
+    fn a_message_without_breaking_skips_the_footer_scan_with_the_same_answer() {
+        // No `BREAKING` at all: the fast path.
+        assert!(breaking_notes("fix: x\n\nbody\nRefs #1\nSigned-off-by: a <a@b>").is_empty());
+        // `BREAKING` in prose or in the subject only: the full scan, still no footer.
+        assert!(breaking_notes("feat!: x\n\nBREAKING things is fine").is_empty());
+        assert!(breaking_notes("fix: BREAKING CHANGE: y\n\nbody").is_empty());
+        // An indented footer after other text is still found.
+        assert_eq!(breaking_notes("fix: x\n\n  BREAKING-CHANGE: z"), ["z"]);
+    }
+
+    #[test]
     fn suggestion_rules() {
         let v = |s: &str| Version::parse(s).expect("version");
         assert_eq!(

@@ -269,7 +269,7 @@ pub fn log(root: &Path, query: &Query, until: gix::ObjectId) -> Result<Log, Hist
 /// The `git log` format both engines read commits with: id, parents, message.
 const FORMAT: &str = "--format=%H%x00%P%x00%B";
 
-/// The output of `git log -z` in [`FORMAT`], as text.
+/// The output of `git log -z --format=%H%x00%P%x00%B` (id, parents, message), as text.
 #[derive(Debug, Clone)]
 pub struct Log {
     text: String,
