@@ -115,6 +115,11 @@ pub fn parse_header(subject: &str) -> Option<Header<'_>> {
 /// footer token (`Token: ` or `Token #`), as the specification says; trailing blank
 /// lines are dropped. The token must be upper case: `breaking change:` in prose is not one.
 pub fn breaking_notes(message: &str) -> Vec<String> {
+    // Both tokens start with `BREAKING`: one search answers for the many messages without
+    // a footer, instead of a look at each of their lines.
+    if !message.contains("BREAKING") {
+        return Vec::new();
+    }
     let mut notes: Vec<String> = Vec::new();
     let mut current: Option<Vec<&str>> = None;
     for line in message.lines().skip(1) {
@@ -236,6 +241,17 @@ mod tests {
         );
         assert!(breaking_notes("feat: x\n\nbreaking change: prose").is_empty());
         assert!(breaking_notes("BREAKING CHANGE: in the subject").is_empty());
+    }
+
+    #[test]
+    fn a_message_without_breaking_skips_the_footer_scan_with_the_same_answer() {
+        // No `BREAKING` at all: the fast path.
+        assert!(breaking_notes("fix: x\n\nbody\nRefs #1\nSigned-off-by: a <a@b>").is_empty());
+        // `BREAKING` in prose or in the subject only: the full scan, still no footer.
+        assert!(breaking_notes("feat!: x\n\nBREAKING things is fine").is_empty());
+        assert!(breaking_notes("fix: BREAKING CHANGE: y\n\nbody").is_empty());
+        // An indented footer after other text is still found.
+        assert_eq!(breaking_notes("fix: x\n\n  BREAKING-CHANGE: z"), ["z"]);
     }
 
     #[test]

@@ -238,6 +238,12 @@ pub fn per_service(
     query: &Query,
     until: gix::ObjectId,
 ) -> Result<Vec<CommitSummary>, HistoryError> {
+    Ok(log(root, query, until)?.commits().map(summary).collect())
+}
+
+/// Returns what [`per_service`] reads, without copying each commit out of it: the release
+/// notes only borrow the ids and messages, and a copy of each was most of their work.
+pub fn log(root: &Path, query: &Query, until: gix::ObjectId) -> Result<Log, HistoryError> {
     let range = match &query.since {
         Some(since) => format!("{since}..{until}"),
         None => until.to_string(),
@@ -257,37 +263,68 @@ pub fn per_service(
     let mut args = vec!["log", "-z", "--no-color", FORMAT, &range, "--"];
     args.extend(pathspecs.iter().map(String::as_str));
     let out = git(root, &args, None)?;
-    Ok(parse_messages(&out))
+    Ok(Log::new(out))
 }
 
 /// The `git log` format both engines read commits with: id, parents, message.
 const FORMAT: &str = "--format=%H%x00%P%x00%B";
 
-/// Parses `git log -z` output in [`FORMAT`].
-fn parse_messages(out: &[u8]) -> Vec<CommitSummary> {
-    let mut fields = out.split(|b| *b == 0);
-    let mut commits = Vec::new();
-    while let (Some(id), Some(parents), Some(message)) =
-        (fields.next(), fields.next(), fields.next())
-    {
-        let id = String::from_utf8_lossy(id).trim().to_string();
-        if id.is_empty() {
-            break;
-        }
-        let parents = parents
-            .split(|b| *b == b' ')
-            .filter(|p| !p.is_empty())
-            .count();
-        let message = String::from_utf8_lossy(message).trim_end().to_string();
-        let subject = message.lines().next().unwrap_or("").to_string();
-        commits.push(CommitSummary {
-            id,
-            subject,
-            message,
-            parents,
-        });
+/// The output of `git log -z --format=%H%x00%P%x00%B` (id, parents, message), as text.
+#[derive(Debug, Clone)]
+pub struct Log {
+    text: String,
+}
+
+/// One commit of a [`Log`], borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoggedCommit<'a> {
+    /// Full hex id.
+    pub id: &'a str,
+    /// How many parents it has (2 or more: a merge).
+    pub parents: usize,
+    /// The whole message, trailing white space removed.
+    pub message: &'a str,
+}
+
+impl Log {
+    /// Reads git's output as text, checking it for UTF-8 once, as a whole: decoding every
+    /// field on its own was a fifth of `git release notes`' own work (row 8 of
+    /// docs/benchmarks.md). Only output with an invalid byte (a message written in another
+    /// encoding) is converted lossily, and that gives the same text as converting each
+    /// field: an invalid sequence never spans the NUL between two fields, since NUL is a
+    /// character of its own in UTF-8.
+    fn new(out: Vec<u8>) -> Log {
+        let text = String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        Log { text }
     }
-    commits
+
+    /// Returns the commits, in the order git printed them.
+    pub fn commits(&self) -> impl Iterator<Item = LoggedCommit<'_>> + '_ {
+        let mut fields = self.text.split('\0');
+        std::iter::from_fn(move || {
+            let (id, parents, message) = (fields.next()?, fields.next()?, fields.next()?);
+            let id = id.trim();
+            if id.is_empty() {
+                return None;
+            }
+            Some(LoggedCommit {
+                id,
+                parents: parents.split(' ').filter(|p| !p.is_empty()).count(),
+                message: message.trim_end(),
+            })
+        })
+    }
+}
+
+/// Returns a commit of a [`Log`] as an owned summary.
+fn summary(commit: LoggedCommit<'_>) -> CommitSummary {
+    CommitSummary {
+        id: commit.id.to_string(),
+        subject: commit.message.lines().next().unwrap_or("").to_string(),
+        message: commit.message.to_string(),
+        parents: commit.parents,
+    }
 }
 
 /// Reads the messages of `ids` with the same `git log` format as [`per_service`], so a
@@ -314,9 +351,12 @@ fn messages_of(
         Some(input),
         None,
     )?;
-    Ok(parse_messages(&out)
-        .into_iter()
-        .map(|c| (c.id, (c.subject, c.message, c.parents)))
+    Ok(Log::new(out)
+        .commits()
+        .map(|c| {
+            let c = summary(c);
+            (c.id, (c.subject, c.message, c.parents))
+        })
         .collect())
 }
 

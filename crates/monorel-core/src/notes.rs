@@ -36,7 +36,7 @@ pub use range::{previous_release, read, NotesError, ReleaseNotes};
 
 use serde::Serialize;
 
-use crate::conventional::{breaking_notes, parse_header};
+use crate::conventional::{breaking_notes, parse_header, Header};
 use crate::text;
 
 /// One commit as the notes need it.
@@ -175,8 +175,13 @@ fn leading_id(text: &str) -> Option<&str> {
     (end >= 7).then(|| &text[..end])
 }
 
-/// Returns what `message` reverts, if it is a revert.
-fn revert_of<'m>(subject: &'m str, message: &'m str) -> Option<Revert<'m>> {
+/// Returns what `message` reverts, if it is a revert; `header` is its subject's
+/// conventional header, parsed once by the caller.
+fn revert_of<'m>(
+    subject: &'m str,
+    header: Option<&Header<'m>>,
+    message: &'m str,
+) -> Option<Revert<'m>> {
     let quoted = ["Revert \"", "Reapply \""]
         .iter()
         .find_map(|p| subject.strip_prefix(p))
@@ -184,7 +189,7 @@ fn revert_of<'m>(subject: &'m str, message: &'m str) -> Option<Revert<'m>> {
     let reverted = match quoted {
         Some(inner) => inner,
         None => {
-            let header = parse_header(subject)?;
+            let header = header?;
             if header.kind != "revert" {
                 return None;
             }
@@ -224,7 +229,21 @@ pub fn build(commits: &[CommitInput<'_>]) -> Notes {
                 .unwrap_or("")
         })
         .collect();
-    let by_id: HashMap<&str, usize> = commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+    // Each subject is parsed once; the header is handed on to the revert detection, the
+    // merge check and finally the entry itself.
+    let mut headers: Vec<Option<Header<'_>>> = subjects.iter().map(|s| parse_header(s)).collect();
+    let reverts: Vec<Option<Revert<'_>>> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| revert_of(subjects[i], headers[i].as_ref(), c.message))
+        .collect();
+    // The index by id serves only reverts that name their commits; most ranges have none,
+    // and hashing every id of a long range would cost more than the rest of the notes.
+    let by_id: HashMap<&str, usize> = if reverts.iter().flatten().any(|r| !r.ids.is_empty()) {
+        commits.iter().enumerate().map(|(i, c)| (c.id, i)).collect()
+    } else {
+        HashMap::new()
+    };
     let find = |id: &str| {
         by_id.get(id).copied().or_else(|| {
             let id = id.to_ascii_lowercase();
@@ -236,8 +255,8 @@ pub fn build(commits: &[CommitInput<'_>]) -> Notes {
     let mut targets: Vec<Vec<usize>> = vec![Vec::new(); commits.len()];
     let mut whole: Vec<bool> = vec![false; commits.len()];
     let mut reverts_id: Vec<Option<String>> = vec![None; commits.len()];
-    for (i, commit) in commits.iter().enumerate() {
-        let Some(revert) = revert_of(subjects[i], commit.message) else {
+    for (i, revert) in reverts.iter().enumerate() {
+        let Some(revert) = revert else {
             continue;
         };
         reverts_id[i] = revert.ids.first().map(|id| text::line(id).into_owned());
@@ -267,7 +286,7 @@ pub fn build(commits: &[CommitInput<'_>]) -> Notes {
     }
 
     let mut skipped = Vec::new();
-    let mut entries = Vec::new();
+    let mut by_group: [Vec<Entry>; Group::ALL.len()] = Default::default();
     for (i, commit) in commits.iter().enumerate() {
         let reason = if let Some(r) = cancelled_by[i] {
             Some(SkipReason::RevertedBy {
@@ -277,7 +296,7 @@ pub fn build(commits: &[CommitInput<'_>]) -> Notes {
             Some(SkipReason::Reverts {
                 of: commits[targets[i][0]].id.to_string(),
             })
-        } else if commit.parents > 1 && parse_header(subjects[i]).is_none() {
+        } else if commit.parents > 1 && headers[i].is_none() {
             Some(SkipReason::Merge)
         } else {
             None
@@ -287,13 +306,18 @@ pub fn build(commits: &[CommitInput<'_>]) -> Notes {
                 id: commit.id.to_string(),
                 reason,
             }),
-            None => entries.push(entry(commit, subjects[i], reverts_id[i].take())),
+            None => {
+                let entry = entry(commit, subjects[i], headers[i].take(), reverts_id[i].take());
+                // `Group::ALL` lists the groups in declaration order, so a group's
+                // discriminant is its place in the notes.
+                by_group[entry.group as usize].push(entry);
+            }
         }
     }
-    // Stable: newest first within a group.
-    entries.sort_by_key(|e| e.group);
+    // Newest first within a group: each group's list is in commit order already, so the
+    // lists are only joined (sorting would move every large entry many times).
     Notes {
-        commits: entries,
+        commits: by_group.into_iter().flatten().collect(),
         skipped,
     }
 }
@@ -309,8 +333,12 @@ fn effective_reverts(targets: &[Vec<usize>]) -> Vec<bool> {
         }
     }
     let mut effective: Vec<Option<bool>> = vec![None; targets.len()];
+    // One stack for every start: most starts are settled at once, and a stack of their
+    // own would be one allocation per commit.
+    let mut stack = Vec::new();
     for start in 0..targets.len() {
-        let mut stack = vec![start];
+        stack.clear();
+        stack.push(start);
         while let Some(&node) = stack.last() {
             if effective[node].is_some() {
                 stack.pop();
@@ -335,16 +363,21 @@ fn effective_reverts(targets: &[Vec<usize>]) -> Vec<bool> {
     effective.into_iter().map(|e| e == Some(true)).collect()
 }
 
-fn entry(commit: &CommitInput<'_>, subject: &str, reverts: Option<String>) -> Entry {
+/// Returns the entry of a listed commit whose first line is `subject` and whose
+/// conventional header (if any) is `header`.
+fn entry(
+    commit: &CommitInput<'_>,
+    subject: &str,
+    header: Option<Header<'_>>,
+    reverts: Option<String>,
+) -> Entry {
     let clean = |s: &str| text::line(s).into_owned();
-    let header = parse_header(subject);
-    // Line by line: the sanitiser replaces line breaks too.
     let notes: Vec<String> = breaking_notes(commit.message)
         .iter()
-        .map(|n| n.lines().map(clean).collect::<Vec<_>>().join("\n"))
+        .map(|n| clean_lines(n))
         .collect();
-    let (kind, scope, description, bang) = match &header {
-        Some(h) => (Some(h.kind.clone()), h.scope, h.description, h.bang),
+    let (kind, scope, description, bang) = match header {
+        Some(h) => (Some(h.kind), h.scope, h.description, h.bang),
         None if subject.starts_with("Revert \"") => (
             Some("revert".to_string()),
             None,
@@ -363,7 +396,7 @@ fn entry(commit: &CommitInput<'_>, subject: &str, reverts: Option<String>) -> En
         .and_then(|s| s.strip_suffix('"'))
         .and_then(parse_header);
     let (kind, scope, description, bang) = match reapplied {
-        Some(h) => (Some(h.kind.clone()), h.scope, subject, h.bang),
+        Some(h) => (Some(h.kind), h.scope, subject, h.bang),
         None => (kind, scope, description, bang),
     };
     let breaking = bang || !notes.is_empty();
@@ -396,6 +429,19 @@ fn entry(commit: &CommitInput<'_>, subject: &str, reverts: Option<String>) -> En
         pr: pr_number(description),
         reverts,
     }
+}
+
+/// Returns `note` with each of its lines passed through [`text::line`], joined by `\n`:
+/// line by line, because the gate escapes line breaks too.
+fn clean_lines(note: &str) -> String {
+    let mut out = String::with_capacity(note.len());
+    for (i, line) in note.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&text::line(line));
+    }
+    out
 }
 
 /// Returns `123` for a description ending in `(#123)`, as squash merges on GitHub and

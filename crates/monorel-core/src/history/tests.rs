@@ -380,3 +380,64 @@ fn a_merge_with_a_parent_below_the_history_read_falls_back_to_git() {
     }
     assert_eq!(fell_back, ["a"]);
 }
+
+/// The field-by-field lossy parser [`super::Log`] replaced, kept as the reference its
+/// whole-output fast path must agree with byte for byte.
+fn parse_messages_per_field(out: &[u8]) -> Vec<crate::repo::CommitSummary> {
+    let mut fields = out.split(|b| *b == 0);
+    let mut commits = Vec::new();
+    while let (Some(id), Some(parents), Some(message)) =
+        (fields.next(), fields.next(), fields.next())
+    {
+        let id = String::from_utf8_lossy(id).trim().to_string();
+        if id.is_empty() {
+            break;
+        }
+        let parents = parents
+            .split(|b| *b == b' ')
+            .filter(|p| !p.is_empty())
+            .count();
+        let message = String::from_utf8_lossy(message).trim_end().to_string();
+        let subject = message.lines().next().unwrap_or("").to_string();
+        commits.push(crate::repo::CommitSummary {
+            id,
+            subject,
+            message,
+            parents,
+        });
+    }
+    commits
+}
+
+#[test]
+fn a_log_reads_valid_and_invalid_utf8_as_the_per_field_parser_did() {
+    let a = "a".repeat(40);
+    let b = "b".repeat(40);
+    let c = "c".repeat(40);
+    let outputs: Vec<Vec<u8>> = vec![
+        // Valid UTF-8: the fast path.
+        format!("{a}\0{b} {c}\0feat: x\n\nbody\n\n\0\n{b}\0{c}\0fix: y\0\n{c}\0\0").into_bytes(),
+        // Latin-1 and broken sequences, one cut short right before a field's NUL.
+        [
+            format!("{a}\0{b}\0fix: caf").as_bytes(),
+            b"\xe9 \xff\xfe\n\nBREAKING CHANGE: \xc3\x28 x\xe2\x82",
+            format!("\0\n{b}\0\0héllo ").as_bytes(),
+            b"\xf0\x9f",
+            b"\0\n\xe2\x82\0\0x\n",
+        ]
+        .concat(),
+        Vec::new(),
+        b"\0\0".to_vec(),
+    ];
+    for out in &outputs {
+        let got: Vec<_> = super::Log::new(out.clone())
+            .commits()
+            .map(super::summary)
+            .collect();
+        assert_eq!(got, parse_messages_per_field(out), "{out:?}");
+    }
+    let latin1 = parse_messages_per_field(&outputs[1]);
+    assert_eq!(latin1.len(), 3, "{latin1:?}");
+    assert_eq!(latin1[0].subject, "fix: caf\u{fffd} \u{fffd}\u{fffd}");
+    assert_eq!(latin1[1].message, "héllo \u{fffd}");
+}

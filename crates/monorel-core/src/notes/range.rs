@@ -100,12 +100,13 @@ pub fn read(
         }
     };
     let query = crate::history::Query::new(paths, since);
-    let commits = crate::history::per_service(repo.root(), &query, until)?;
-    let input: Vec<CommitInput<'_>> = commits
-        .iter()
+    // Borrowed from git's output: the notes copy only what they list.
+    let log = crate::history::log(repo.root(), &query, until)?;
+    let input: Vec<CommitInput<'_>> = log
+        .commits()
         .map(|c| CommitInput {
-            id: &c.id,
-            message: &c.message,
+            id: c.id,
+            message: c.message,
             parents: c.parents,
         })
         .collect();

@@ -2,6 +2,7 @@
 //! GitHub or GitLab release body. The text is already sanitised ([`super::Entry`]);
 //! Markdown additionally cannot open HTML.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::{Entry, Group, Notes};
@@ -43,6 +44,9 @@ impl Notes {
     /// per group, `- **scope:** description (short id)` items, breaking notes quoted.
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
+        // One buffer for every item: the item is made inert as a whole, since a backtick
+        // in the scope opens a code span that runs on into the description.
+        let mut item = String::new();
         for (group, entries) in self.groups() {
             if !out.is_empty() {
                 out.push('\n');
@@ -50,7 +54,7 @@ impl Notes {
             // Writing to a String cannot fail.
             let _ = write!(out, "### {}\n\n", group.title());
             for e in entries {
-                let mut item = String::new();
+                item.clear();
                 // The type is implied by the section for features, fixes and perf.
                 let shown_type = match (group, e.kind.as_deref()) {
                     (Group::Features, _) | (Group::Fixes, _) | (Group::Performance, _) => None,
@@ -60,19 +64,21 @@ impl Notes {
                     (_, kind) => kind,
                 };
                 match (shown_type, &e.scope) {
-                    (Some(kind), Some(scope)) => item.push_str(&format!("{kind}({scope}): ")),
-                    (Some(kind), None) => item.push_str(&format!("{kind}: ")),
-                    (None, Some(scope)) => item.push_str(&format!("**{scope}:** ")),
+                    (Some(kind), Some(scope)) => {
+                        item.extend([kind, "(", scope, "): "]);
+                    }
+                    (Some(kind), None) => item.extend([kind, ": "]),
+                    (None, Some(scope)) => item.extend(["**", scope, ":** "]),
                     (None, None) => {}
                 }
                 item.push_str(&e.description);
-                let _ = writeln!(out, "- {} ({})", markdown_inert(&item), e.short_id);
+                out.extend(["- ", &markdown_inert(&item), " (", &e.short_id, ")\n"]);
                 for note in &e.breaking_notes {
                     for line in note.lines() {
                         if line.is_empty() {
                             out.push_str("  >\n");
                         } else {
-                            let _ = writeln!(out, "  > {}", markdown_inert(line));
+                            out.extend(["  > ", &markdown_inert(line), "\n"]);
                         }
                     }
                 }
@@ -85,8 +91,14 @@ impl Notes {
 /// Returns `line` with every `<` that could open an HTML tag or comment outside a code
 /// span escaped (`\<`): a commit subject ending in `<!--` must not hide the rest of a
 /// release page. Inside backticks nothing changes, so `Vec<u8>` in a code span stays.
-fn markdown_inert(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
+///
+/// A line without `<` (nearly every subject) has nothing to escape and is returned as it
+/// is, without a copy.
+fn markdown_inert(line: &str) -> Cow<'_, str> {
+    if !line.contains('<') {
+        return Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 1);
     let mut in_code = false;
     let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
@@ -101,12 +113,26 @@ fn markdown_inert(line: &str) -> String {
         }
         out.push(c);
     }
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::markdown_inert;
+
+    #[test]
+    fn a_line_without_a_tag_opener_is_borrowed_as_it_is() {
+        for line in ["", "fix: plain", "use `Vec` > 2", "a\\b **x:** y"] {
+            assert!(matches!(markdown_inert(line), Cow::Borrowed(l) if l == line));
+        }
+        // With a `<`, even one that opens nothing, the slow path decides.
+        assert_eq!(markdown_inert("a < b"), "a < b");
+        assert_eq!(markdown_inert("<!-- x"), "\\<!-- x");
+        assert_eq!(markdown_inert("`<b>` <b> ` <i"), "`<b>` \\<b> ` <i");
+        assert_eq!(markdown_inert("x <"), "x <");
+    }
 
     #[test]
     fn code_spans_and_comparisons_stay_as_written() {
