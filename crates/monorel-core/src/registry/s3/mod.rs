@@ -813,7 +813,7 @@ impl Registry for S3 {
     }
 
     /// Describes each bucket: reachable (`HeadBucket`, which needs `s3:ListBucket`), its
-    /// versioning (`GetBucketVersioning`) and read access ([`S3::read_proof`]). Whether
+    /// versioning (`GetBucketVersioning`) and read access (`read_proof`). Whether
     /// the credentials may copy is not tried: the only proof is a write.
     fn inspect_repositories(
         &self,
