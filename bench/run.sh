@@ -890,7 +890,7 @@ row12() {
             exit 1
         fi
         pair 12a "$title" "$target" "$RESULTS/row12a" "status, 50 services" "status, 1 service" \
-            "no shell (hyperfine -N); 100 live reads (ECS: DescribeServices + DescribeTaskDefinition; Lambda: one GetFunction qualified by the alias; 150 calls), every one answered, all in flight together (LIVE_READS 100). moto answers one request at a time: see 12a-moto"
+            "no shell (hyperfine -N); 100 live reads (ECS: one DescribeServices per ten services + DescribeTaskDefinition each; Lambda: one GetFunction qualified by the alias; 105 calls), every one answered, all in flight together (LIVE_READS 100). moto answers one request at a time: see 12a-moto"
         pair 12a-moto "the same two commands straight to moto (no proxy, no added latency)" "-" "$RESULTS/row12a" \
             "status, 50 services, no proxy" "status, 1 service, no proxy" \
             "no target: moto's own serial work (~5–10 ms per ECS or Lambda call under one Python interpreter), included in 12a's 50-service time"

@@ -581,18 +581,29 @@ fn status_reads_every_live_cell_at_once() {
         .filter(Value::is_string)
         .count();
     assert_eq!(read, 100, "every cell was read: {status}");
-    // ECS: DescribeServices and DescribeTaskDefinition per cell; Lambda: one GetFunction
-    // qualified by the alias answers the version and its code.
+    // ECS: one DescribeServices per ten services of the cluster, then DescribeTaskDefinition
+    // per cell; Lambda: one GetFunction qualified by the alias answers the version and its
+    // code.
+    let requests = proxy.requests();
+    let targets: Vec<&str> = requests
+        .iter()
+        .filter_map(|r| r.header("x-amz-target"))
+        .collect();
+    let describe = targets
+        .iter()
+        .filter(|t| t.ends_with(".DescribeServices"))
+        .count();
+    assert_eq!(describe, 5, "fifty services, ten per call: {targets:?}");
     assert_eq!(
-        proxy.requests().len(),
-        150,
-        "two calls per ECS cell, one per Lambda cell"
+        requests.len(),
+        105,
+        "5 DescribeServices + 50 DescribeTaskDefinition + 50 GetFunction"
     );
-    // At least 100: a cell's second call may arrive while the last first calls are
-    // still being answered.
+    // The first calls of every cell (5 DescribeServices and 50 GetFunction) went out
+    // together, held by the proxy.
     assert!(
-        proxy.max_in_flight() >= 100,
-        "the 100 cells were not read all at once: at most {} calls in flight",
+        proxy.max_in_flight() >= 55,
+        "the cells were not read all at once: at most {} calls in flight",
         proxy.max_in_flight()
     );
 }

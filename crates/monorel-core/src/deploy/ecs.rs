@@ -12,6 +12,8 @@
 //! then `DescribeServices` per poll. A refusal happens before `RegisterTaskDefinition`,
 //! so it leaves nothing behind.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -57,6 +59,58 @@ pub struct Ecs {
     service: String,
     container: String,
     session: Session,
+    /// The services of the same cluster read with this one (`status`), if any.
+    batch: Option<Arc<ServiceBatch>>,
+}
+
+/// How many services one `DescribeServices` call may name (the API's limit).
+const DESCRIBE_LIMIT: usize = 10;
+
+/// Services of one cluster that `status` reads together: `DescribeServices` takes up to
+/// ten per call, so the fifty services of an environment cost five calls, not fifty. The
+/// first member to read asks for all of them; the others wait for that one answer. A
+/// deploy never uses a batch: it reads its one service afresh.
+#[derive(Debug)]
+pub struct ServiceBatch {
+    names: Vec<String>,
+    answer: OnceLock<Result<Vec<Service>, TargetError>>,
+}
+
+/// Groups the ECS cells among `cells` (environment, where it runs) by environment and
+/// cluster, ten at most per group, and returns each cell's group by index.
+pub fn batches(cells: &[(String, LiveTarget)]) -> BTreeMap<usize, Arc<ServiceBatch>> {
+    let mut groups: BTreeMap<(&str, &str, Option<&str>), Vec<usize>> = BTreeMap::new();
+    for (index, (env, live)) in cells.iter().enumerate() {
+        if let LiveTarget::Ecs {
+            cluster, region, ..
+        } = live
+        {
+            groups
+                .entry((env.as_str(), cluster.as_str(), region.as_deref()))
+                .or_default()
+                .push(index);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for members in groups.values() {
+        for chunk in members.chunks(DESCRIBE_LIMIT) {
+            let names = chunk
+                .iter()
+                .filter_map(|&i| match &cells[i].1 {
+                    LiveTarget::Ecs { service, .. } => Some(service.clone()),
+                    LiveTarget::Lambda { .. } => None,
+                })
+                .collect();
+            let batch = Arc::new(ServiceBatch {
+                names,
+                answer: OnceLock::new(),
+            });
+            for &i in chunk {
+                out.insert(i, Arc::clone(&batch));
+            }
+        }
+    }
+    out
 }
 
 /// One service of a `DescribeServices` answer: what the deploy reads, and what the
@@ -64,6 +118,10 @@ pub struct Ecs {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Service {
+    /// Its name, which tells the services of one answer apart.
+    pub service_name: Option<String>,
+    /// Its ARN, for a service configured by ARN.
+    pub service_arn: Option<String>,
     /// The task definition's ARN the service runs.
     pub task_definition: Option<String>,
     /// Status, counts and deployments.
@@ -145,7 +203,21 @@ impl Ecs {
                 timeout: CALL_TIMEOUT,
                 connect_timeout: Duration::from_secs(2),
             }),
+            batch: None,
         }
+    }
+
+    /// Reads this service with the others of `batch` (see [`ServiceBatch`]).
+    pub fn in_batch(mut self, batch: Arc<ServiceBatch>) -> Ecs {
+        self.batch = Some(batch);
+        self
+    }
+
+    /// Whether `service` (one of a `DescribeServices` answer) is this one, named as the
+    /// configuration names it: by name or by ARN.
+    fn is_this(&self, service: &Service) -> bool {
+        service.service_name.as_deref() == Some(self.service.as_str())
+            || service.service_arn.as_deref() == Some(self.service.as_str())
     }
 
     fn what(&self) -> String {
@@ -243,8 +315,23 @@ impl Ecs {
 
     /// `DescribeServices` for this service: the service, or NotFound.
     fn describe_service(&self) -> Result<Service, TargetError> {
-        let out = self.describe_services()?;
-        match out.services.into_iter().next() {
+        let found = match &self.batch {
+            None => self.describe_services()?.services.into_iter().next(),
+            Some(batch) => batch
+                .answer
+                .get_or_init(|| {
+                    self.call(
+                        "DescribeServices",
+                        json!({"cluster": self.cluster, "services": batch.names}),
+                        false,
+                    )
+                    .map(|out: DescribeServices| out.services)
+                })
+                .clone()?
+                .into_iter()
+                .find(|s| self.is_this(s)),
+        };
+        match found {
             Some(service) if service.snapshot.status == "ACTIVE" => Ok(service),
             _ => Err(TargetError::NotFound {
                 what: self.what(),
@@ -593,6 +680,38 @@ mod tests {
             "web:8"
         );
         assert_eq!(short_arn("web:8"), "web:8");
+    }
+
+    #[test]
+    fn status_reads_the_services_of_a_cluster_ten_at_a_time() {
+        let ecs = |cluster: &str, service: String| LiveTarget::Ecs {
+            cluster: cluster.into(),
+            service,
+            container: "app".into(),
+            region: None,
+        };
+        let mut cells: Vec<(String, LiveTarget)> = (0..23)
+            .map(|i| ("stg".to_string(), ecs("main", format!("svc-{i}"))))
+            .collect();
+        cells.push(("stg".into(), ecs("other", "lonely".into())));
+        cells.push((
+            "prod".into(),
+            LiveTarget::Lambda {
+                function: "fn".into(),
+                alias: "prod".into(),
+                region: None,
+            },
+        ));
+        let batches = batches(&cells);
+        assert_eq!(batches.len(), 24, "every ECS cell, no Lambda cell");
+        let sizes: Vec<usize> = [0, 10, 20, 23]
+            .iter()
+            .map(|i| batches[i].names.len())
+            .collect();
+        assert_eq!(sizes, [10, 10, 3, 1]);
+        assert!(Arc::ptr_eq(&batches[&0], &batches[&9]));
+        assert!(!Arc::ptr_eq(&batches[&9], &batches[&10]));
+        assert_eq!(batches[&23].names, ["lonely"]);
     }
 
     #[test]

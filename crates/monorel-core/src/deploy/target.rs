@@ -471,6 +471,27 @@ pub fn open(env: &str, live: &LiveTarget) -> Box<dyn Target + Send + Sync> {
     }
 }
 
+/// Opens the targets of many cells (environment, where it runs) for reading what runs:
+/// like [`open`] each, except that the ECS services of one cluster are read together
+/// (`ecs::ServiceBatch`: ten per `DescribeServices`).
+pub fn open_all(cells: &[(String, LiveTarget)]) -> Vec<Box<dyn Target + Send + Sync>> {
+    #[cfg(feature = "ecs")]
+    {
+        let mut batches = super::ecs::batches(cells);
+        cells
+            .iter()
+            .enumerate()
+            .map(|(index, (env, live))| match batches.remove(&index) {
+                Some(batch) => Box::new(super::ecs::Ecs::new(env, live).in_batch(batch))
+                    as Box<dyn Target + Send + Sync>,
+                None => open(env, live),
+            })
+            .collect()
+    }
+    #[cfg(not(feature = "ecs"))]
+    cells.iter().map(|(env, live)| open(env, live)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

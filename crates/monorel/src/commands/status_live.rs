@@ -36,18 +36,19 @@ pub fn read_all(
     environments: &[String],
 ) -> HashMap<(String, String), Result<Found, String>> {
     let mut cells = Vec::new();
-    let mut targets: Vec<Box<dyn Target + Send + Sync>> = Vec::new();
+    let mut lives = Vec::new();
     for service in ctx.config.services.keys() {
         for env in environments {
             if let Some(live) = ctx.config.live_read(service, env) {
                 cells.push((service.clone(), env.clone()));
-                targets.push(target::open(env, &live));
+                lives.push((env.clone(), live));
             }
         }
     }
-    if targets.is_empty() {
+    if lives.is_empty() {
         return HashMap::new();
     }
+    let targets = target::open_all(&lives);
     let refs: Vec<&(dyn Target + Sync)> = targets
         .iter()
         .map(|t| t.as_ref() as &(dyn Target + Sync))
