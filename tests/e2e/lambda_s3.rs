@@ -30,13 +30,7 @@ fn seeded(versioned: bool) -> (Moto, TestEnv, Monorepo) {
     }
     moto.create_bucket(BUCKET, versioned);
     moto.put_object(BUCKET, "bootstrap.zip", "bootstrap code");
-    let role = ok(moto.ecr(&[(
-        "iam.create_role",
-        json!({"RoleName": "fn", "AssumeRolePolicyDocument": "{}"}),
-    )]))[0]["Role"]["Arn"]
-        .as_str()
-        .expect("role arn")
-        .to_string();
+    let role = moto.lambda_role();
     ok(moto.ecr(&[
         (
             "lambda.create_function",

@@ -32,13 +32,7 @@ fn seeded() -> (Moto, TestEnv, Monorepo, String) {
     let commit = env.git(&repo.work, &["rev-parse", "HEAD"]);
     moto.create_repositories(&["web-image"], true);
     let digest = moto.put_image("web-image", &commit, &docker_manifest("web"));
-    let role = ok(moto.ecr(&[(
-        "iam.create_role",
-        json!({"RoleName": "fn", "AssumeRolePolicyDocument": "{}"}),
-    )]))[0]["Role"]["Arn"]
-        .as_str()
-        .expect("role arn")
-        .to_string();
+    let role = moto.lambda_role();
     ok(moto.ecr(&[
         ("ecs.create_cluster", json!({"clusterName": "main"})),
         ("ecs.create_cluster", json!({"clusterName": "busy"})),
@@ -528,13 +522,7 @@ fn status_reads_every_live_cell_at_once() {
     }
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let repo = env.monorepo("mono", &config, &refs);
-    let role = ok(moto.ecr(&[(
-        "iam.create_role",
-        json!({"RoleName": "fn", "AssumeRolePolicyDocument": "{}"}),
-    )]))[0]["Role"]["Arn"]
-        .as_str()
-        .expect("role arn")
-        .to_string();
+    let role = moto.lambda_role();
     let mut calls = vec![("ecs.create_cluster", json!({"clusterName": "stg"}))];
     for name in &names {
         calls.extend([

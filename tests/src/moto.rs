@@ -424,3 +424,17 @@ pub fn all_ok(answers: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
     }
     answers
 }
+
+impl Moto {
+    /// Creates the IAM role `fn` a Lambda function needs (moto checks that it exists) and
+    /// returns its ARN.
+    pub fn lambda_role(&self) -> String {
+        all_ok(self.ecr(&[(
+            "iam.create_role",
+            serde_json::json!({"RoleName": "fn", "AssumeRolePolicyDocument": "{}"}),
+        )]))[0]["Role"]["Arn"]
+            .as_str()
+            .expect("role arn")
+            .to_string()
+    }
+}

@@ -76,6 +76,22 @@ pub fn bytes(raw: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// Percent-encodes every byte but RFC 3986's unreserved characters (`A-Z a-z 0-9 - _ .
+/// ~`): a value that must reach a URL path segment or query as one opaque piece (a
+/// Lambda function ARN, an OCI token scope), whatever it holds.
+#[cfg(any(feature = "aws-json", feature = "oci"))]
+pub(crate) fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
 fn escape(text: &str, unsafe_here: impl Fn(char) -> bool) -> Cow<'_, str> {
     // Printable ASCII, what nearly every name and subject is, has nothing to escape; a
     // byte scan says so without decoding characters (the notes of a range gate every

@@ -201,15 +201,7 @@ pub(crate) enum Segment<'a> {
 /// Percent-encodes everything but RFC 3986's unreserved characters, as Smithy does for
 /// labels and query values.
 fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::text::percent_encode(text)
 }
 
 /// The error returned by [`Client::new`]: the endpoint cannot be worked out.

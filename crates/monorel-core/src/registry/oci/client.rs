@@ -451,17 +451,7 @@ pub(super) fn accept_manifests() -> (http::header::HeaderName, HeaderValue) {
 
 /// Percent-encodes pairs as `application/x-www-form-urlencoded`.
 fn encode_query(pairs: &[(&str, &str)]) -> String {
-    let encode = |text: &str| {
-        let mut out = String::new();
-        for b in text.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                out.push(char::from(b));
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-        out
-    };
+    let encode = crate::text::percent_encode;
     pairs
         .iter()
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
