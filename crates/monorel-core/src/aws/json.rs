@@ -100,7 +100,7 @@ impl Service {
     }
 
     /// The name in messages.
-    fn display(self) -> &'static str {
+    pub(crate) fn display(self) -> &'static str {
         match self {
             Service::Ecs => "ECS",
             Service::Lambda => "Lambda",

@@ -21,13 +21,13 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::rollout::{self, Answer, End, ServiceSnapshot, SystemClock};
-use super::target::aws_failure;
+use super::target::{aws_failure, json_call};
 use super::target::{
-    AwsFailure, Change, Code, Deployed, Observer, Options, Request, Running, Target, TargetError,
+    Change, Code, Deployed, Observer, Options, Request, Running, Target, TargetError,
     RELEASE_TAG_KEY,
 };
-use crate::aws::json::{Call, Client, Service as AwsService};
-use crate::aws::{Loaded, Session, Settings};
+use crate::aws::json::{Call, Service as AwsService};
+use crate::aws::{Session, Settings};
 use crate::config::LiveTarget;
 use crate::text;
 
@@ -228,33 +228,6 @@ impl Ecs {
         )
     }
 
-    fn backend(&self) -> Result<(&Loaded, &Client), TargetError> {
-        let loaded = self
-            .session
-            .load(self.session.deadline())
-            .map_err(|e| TargetError::Aws {
-                kind: AwsFailure::Unavailable,
-                message: e.to_string(),
-                hint: e.hint(),
-            })?;
-        let client = loaded
-            .json
-            .get_or_init(|| {
-                Client::new(
-                    AwsService::Ecs,
-                    &loaded.sdk,
-                    self.session.settings().connect_timeout,
-                )
-            })
-            .as_ref()
-            .map_err(|e| TargetError::Aws {
-                kind: AwsFailure::Unavailable,
-                message: format!("cannot call ECS for {}: {e}", self.what()),
-                hint: e.hint(),
-            })?;
-        Ok((loaded, client))
-    }
-
     /// Runs one call on the session's runtime, bounded by the call timeout, and reads
     /// its answer. `mutating` calls are not retried once sent (aws/json.rs).
     fn call<T: DeserializeOwned>(
@@ -263,27 +236,9 @@ impl Ecs {
         input: Value,
         mutating: bool,
     ) -> Result<T, TargetError> {
-        let (loaded, client) = self.backend()?;
         let call = Call::ecs(operation, input, mutating);
-        let answer =
-            match self
-                .session
-                .block_on(loaded, self.session.deadline(), client.send(&call))
-            {
-                Ok(Ok(answer)) => answer,
-                Ok(Err(diagnosis)) => return Err(self.failure(operation, diagnosis)),
-                Err(_) => {
-                    return Err(TargetError::Aws {
-                        kind: AwsFailure::Unavailable,
-                        message: format!(
-                            "ECS {operation} for {} did not answer within {} s",
-                            self.what(),
-                            self.session.timeout().as_secs()
-                        ),
-                        hint: "check the network and AWS_ENDPOINT_URL, then retry".into(),
-                    })
-                }
-            };
+        let answer = json_call(&self.session, AwsService::Ecs, &self.what(), &call)?
+            .map_err(|diagnosis| self.failure(operation, diagnosis))?;
         serde_json::from_value(answer).map_err(|e| {
             TargetError::Malformed(format!(
                 "ECS answered {operation} for {} with an answer that cannot be read ({})",

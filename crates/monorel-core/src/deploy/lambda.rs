@@ -22,11 +22,11 @@ use serde_json::{json, Value};
 
 use super::rollout::{Clock, Progress, SystemClock};
 use super::target::{
-    aws_failure, AwsFailure, Change, Code, Deployed, Observer, Options, Request, Running, Target,
+    aws_failure, json_call, Change, Code, Deployed, Observer, Options, Request, Running, Target,
     TargetError,
 };
-use crate::aws::json::{path, with_query, Call, Client, Segment, Service};
-use crate::aws::{Diagnosis, Loaded, Session, Settings};
+use crate::aws::json::{path, with_query, Call, Segment, Service};
+use crate::aws::{Diagnosis, Session, Settings};
 use crate::config::LiveTarget;
 use crate::text;
 
@@ -128,33 +128,6 @@ impl Lambda {
         )
     }
 
-    fn backend(&self) -> Result<(&Loaded, &Client), TargetError> {
-        let loaded = self
-            .session
-            .load(self.session.deadline())
-            .map_err(|e| TargetError::Aws {
-                kind: AwsFailure::Unavailable,
-                message: e.to_string(),
-                hint: e.hint(),
-            })?;
-        let client = loaded
-            .json
-            .get_or_init(|| {
-                Client::new(
-                    Service::Lambda,
-                    &loaded.sdk,
-                    self.session.settings().connect_timeout,
-                )
-            })
-            .as_ref()
-            .map_err(|e| TargetError::Aws {
-                kind: AwsFailure::Unavailable,
-                message: format!("cannot call Lambda for {}: {e}", self.what()),
-                hint: e.hint(),
-            })?;
-        Ok((loaded, client))
-    }
-
     /// The path of the function (its name or ARN one encoded segment), then `tail`.
     fn function_path(&self, tail: &[Segment<'_>]) -> String {
         let mut parts = vec![Segment::Literal(FUNCTIONS), Segment::Label(&self.function)];
@@ -170,41 +143,23 @@ impl Lambda {
         call: Call,
         missing_ok: bool,
     ) -> Result<Option<T>, TargetError> {
-        let (loaded, client) = self.backend()?;
         let region = self.session.region_name().unwrap_or_else(|| "?".into());
         let operation = call.operation();
-        let answer =
-            match self
-                .session
-                .block_on(loaded, self.session.deadline(), client.send(&call))
-            {
-                Ok(Ok(answer)) => answer,
-                Ok(Err(Diagnosis::Answer(a)))
-                    if missing_ok && a.code == "ResourceNotFoundException" =>
-                {
-                    return Ok(None)
-                }
-                Ok(Err(diagnosis)) => {
-                    return Err(aws_failure(
-                        &format!("Lambda {operation} for {} ({region})", self.what()),
-                        diagnosis,
-                        &["ResourceNotFoundException"],
-                        &format!("Lambda function `{}`", text::line(&self.function)),
-                        &region,
-                    ))
-                }
-                Err(_) => {
-                    return Err(TargetError::Aws {
-                        kind: AwsFailure::Unavailable,
-                        message: format!(
-                            "Lambda {operation} for {} did not answer within {} s",
-                            self.what(),
-                            self.session.timeout().as_secs()
-                        ),
-                        hint: "check the network and AWS_ENDPOINT_URL, then retry".into(),
-                    })
-                }
-            };
+        let answer = match json_call(&self.session, Service::Lambda, &self.what(), &call)? {
+            Ok(answer) => answer,
+            Err(Diagnosis::Answer(a)) if missing_ok && a.code == "ResourceNotFoundException" => {
+                return Ok(None)
+            }
+            Err(diagnosis) => {
+                return Err(aws_failure(
+                    &format!("Lambda {operation} for {} ({region})", self.what()),
+                    diagnosis,
+                    &["ResourceNotFoundException"],
+                    &format!("Lambda function `{}`", text::line(&self.function)),
+                    &region,
+                ))
+            }
+        };
         serde_json::from_value(answer).map(Some).map_err(|e| {
             TargetError::Malformed(format!(
                 "Lambda answered {operation} for {} with an answer that cannot be read ({})",

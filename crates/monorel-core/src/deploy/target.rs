@@ -416,6 +416,49 @@ pub(crate) fn aws_failure(
     }
 }
 
+/// Sends one call of a live target (`what`, for messages) through its session's shared
+/// signed-JSON client of `service`, bounded by the session's timeout. The outer error is
+/// what stops the call before any answer (no configuration, no client, no answer in
+/// time); the inner one is the service's answer, for the target to read its own codes.
+#[cfg(any(feature = "ecs", feature = "lambda"))]
+pub(crate) fn json_call(
+    session: &crate::aws::Session,
+    service: crate::aws::json::Service,
+    what: &str,
+    call: &crate::aws::json::Call,
+) -> Result<Result<serde_json::Value, crate::aws::Diagnosis>, TargetError> {
+    let name = service.display();
+    let loaded = session
+        .load(session.deadline())
+        .map_err(|e| TargetError::Aws {
+            kind: AwsFailure::Unavailable,
+            message: e.to_string(),
+            hint: e.hint(),
+        })?;
+    let client = loaded
+        .json
+        .get_or_init(|| {
+            crate::aws::json::Client::new(service, &loaded.sdk, session.settings().connect_timeout)
+        })
+        .as_ref()
+        .map_err(|e| TargetError::Aws {
+            kind: AwsFailure::Unavailable,
+            message: format!("cannot call {name} for {what}: {e}"),
+            hint: e.hint(),
+        })?;
+    session
+        .block_on(loaded, session.deadline(), client.send(call))
+        .map_err(|_| TargetError::Aws {
+            kind: AwsFailure::Unavailable,
+            message: format!(
+                "{name} {} for {what} did not answer within {} s",
+                call.operation(),
+                session.timeout().as_secs()
+            ),
+            hint: "check the network and AWS_ENDPOINT_URL, then retry".into(),
+        })
+}
+
 /// A target whose kind is not compiled in: every call fails closed.
 #[derive(Debug)]
 pub struct NotBuilt {
