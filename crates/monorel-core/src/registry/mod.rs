@@ -251,6 +251,32 @@ pub struct PromoteRequest {
     pub force: bool,
 }
 
+impl PromoteRequest {
+    /// Both sides as images, or the failure that names the side that is not one: an
+    /// image registry asked to promote an object is a configuration mistake, never a yes.
+    /// `store` is the asking backend's [`Registry::describe`].
+    pub fn images(&self, store: &str) -> Result<(&ImageRef, &ImageRef), RegistryFailure> {
+        self.both(store, ArtifactRef::as_image)
+    }
+
+    /// Both sides as objects, or the failure that names the side that is not one.
+    pub fn objects(&self, store: &str) -> Result<(&ObjectRef, &ObjectRef), RegistryFailure> {
+        self.both(store, ArtifactRef::as_object)
+    }
+
+    fn both<'a, T>(
+        &'a self,
+        store: &str,
+        kind: impl Fn(&'a ArtifactRef) -> Option<&'a T>,
+    ) -> Result<(&'a T, &'a T), RegistryFailure> {
+        match (kind(&self.source), kind(&self.target)) {
+            (Some(source), Some(target)) => Ok((source, target)),
+            (None, _) => Err(wrong_kind(store, &self.source)),
+            (Some(_), None) => Err(wrong_kind(store, &self.target)),
+        }
+    }
+}
+
 /// The outcome of [`Registry::promote`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Promotion {
@@ -471,5 +497,76 @@ pub fn release_artifact(
                 tag: tag.to_string(),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(tag: &str) -> ArtifactRef {
+        ArtifactRef::Image(ImageRef {
+            repository: "svc-image".into(),
+            tag: tag.into(),
+        })
+    }
+
+    fn object(key: &str) -> ArtifactRef {
+        ArtifactRef::Object(ObjectRef {
+            bucket: "zips".into(),
+            key: key.into(),
+        })
+    }
+
+    fn request(source: ArtifactRef, target: ArtifactRef) -> PromoteRequest {
+        PromoteRequest {
+            source,
+            target,
+            commit: "a".repeat(40),
+            tag: "svc-v1.0.0".into(),
+            force: false,
+        }
+    }
+
+    #[test]
+    fn a_promotion_of_the_store_kind_gives_both_sides() {
+        let images = request(image("abc"), image("svc-v1.0.0"));
+        let (source, target) = images.images("ECR").expect("images");
+        assert_eq!(
+            (source.tag.as_str(), target.tag.as_str()),
+            ("abc", "svc-v1.0.0")
+        );
+        let objects = request(object("svc-abc"), object("svc-v1.0.0"));
+        let (source, target) = objects.objects("S3").expect("objects");
+        assert_eq!(
+            (source.key.as_str(), target.key.as_str()),
+            ("svc-abc", "svc-v1.0.0")
+        );
+    }
+
+    /// The failure names the side of the wrong kind, whichever it is: never a yes.
+    #[test]
+    fn a_side_of_the_other_kind_is_named_in_the_failure() {
+        let source_odd = request(object("svc-abc"), image("svc-v1.0.0"));
+        let failure = source_odd.images("ECR").expect_err("object source");
+        assert!(
+            failure.message.contains("s3://zips/svc-abc"),
+            "{}",
+            failure.message
+        );
+        let target_odd = request(image("abc"), object("svc-v1.0.0"));
+        let failure = target_odd.images("ECR").expect_err("object target");
+        assert!(
+            failure.message.contains("s3://zips/svc-v1.0.0"),
+            "{}",
+            failure.message
+        );
+        let failure = source_odd.objects("S3").expect_err("image target");
+        assert!(failure.message.contains("svc-image"), "{}", failure.message);
+        assert!(
+            failure.message.starts_with("S3 holds no images"),
+            "{}",
+            failure.message
+        );
     }
 }

@@ -333,15 +333,7 @@ impl Registry for Ecr {
     }
 
     fn promote(&self, request: &PromoteRequest) -> Result<Promotion, RegistryFailure> {
-        let (Some(source), Some(target)) = (request.source.as_image(), request.target.as_image())
-        else {
-            let odd = if request.source.as_image().is_none() {
-                &request.source
-            } else {
-                &request.target
-            };
-            return Err(super::wrong_kind(&self.describe(), odd));
-        };
+        let (source, target) = request.images(&self.describe())?;
         let force = request.force;
         let target_tag = target.tag.as_str();
         let deadline = self.deadline();

@@ -565,15 +565,7 @@ impl Registry for Oci {
     }
 
     fn promote(&self, request: &PromoteRequest) -> Result<Promotion, RegistryFailure> {
-        let (Some(source), Some(target)) = (request.source.as_image(), request.target.as_image())
-        else {
-            let odd = if request.source.as_image().is_none() {
-                &request.source
-            } else {
-                &request.target
-            };
-            return Err(super::wrong_kind(&self.describe(), odd));
-        };
+        let (source, target) = request.images(&self.describe())?;
         self.promote_image(source, &target.tag, request.force)
     }
 

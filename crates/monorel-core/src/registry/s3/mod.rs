@@ -602,15 +602,7 @@ impl Registry for S3 {
     }
 
     fn promote(&self, request: &PromoteRequest) -> Result<Promotion, RegistryFailure> {
-        let (Some(source), Some(target)) = (request.source.as_object(), request.target.as_object())
-        else {
-            let odd = if request.source.as_object().is_none() {
-                &request.source
-            } else {
-                &request.target
-            };
-            return Err(super::wrong_kind(&self.describe(), odd));
-        };
+        let (source, target) = request.objects(&self.describe())?;
         let shown_source = crate::text::line(&source.to_string()).into_owned();
         let shown_target = crate::text::line(&target.to_string()).into_owned();
         let deadline = self.session.deadline();
