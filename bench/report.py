@@ -220,7 +220,7 @@ def markdown(rows, meta):
     if counts:
         out.append("")
         out.append("Calls counted at the proxy (one line per forwarded HTTP request, whatever "
-                   "client made it): the deploy target's calls against the sequence its module "
+                   "client made it): a command's calls against the sequence its module "
                    "documents; **pass** when they are that sequence, in order.")
         out.append("")
         out.append("| Row | What | Counted | Expected | Calls, in order | Verdict |")

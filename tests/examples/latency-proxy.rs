@@ -3,8 +3,9 @@
 //! `cargo run -p monorel-e2e --example latency-proxy -- --listen 5001 --upstream http://127.0.0.1:5000 --delay-ms 100`
 //! then point `AWS_ENDPOINT_URL` at `http://127.0.0.1:5001`. `--fault 500|throttle`
 //! answers every request with that error instead. `--log FILE` appends one line per
-//! request (method, path, query parameter names, `X-Amz-Target`; no header value, no
-//! body), so a benchmark can count a command's calls. Runs until killed.
+//! request (method, path, query parameter names, `X-Amz-Target`, the body's size and the
+//! header names; no header value, no body), so a benchmark can count a command's calls
+//! and the bytes they sent. Runs until killed.
 
 use monorel_e2e::proxy::{Fault, Proxy};
 

@@ -235,9 +235,11 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req
     Ok(Some(Request { head, body }))
 }
 
-/// One request as a log line: `METHOD /path?name&name X-Amz-Target` (`-` without the
-/// header). Query values are dropped (a presigned URL carries its signature there), and
-/// so are all other headers (`Authorization`, `X-Amz-Security-Token`) and the body.
+/// One request as a log line: `METHOD /path?name&name X-Amz-Target body=N headers=a,b`
+/// (`-` without the target header; N the body's size in bytes; the header names, in
+/// lower case, in the order sent). Query values are dropped (a presigned URL carries its
+/// signature there), and so are header values (`Authorization`, `X-Amz-Security-Token`)
+/// and the body itself: the line names a call and its size, never its content.
 pub fn log_line(request: &Recorded) -> String {
     let (path, query) = request
         .target
@@ -255,10 +257,16 @@ pub fn log_line(request: &Recorded) -> String {
     };
     let target = request.header("x-amz-target").unwrap_or("-");
     // The line is for counting: keep it one line whatever the client sent.
-    format!("{} {path}{query} {target}", request.method)
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    let names: Vec<&str> = request.headers.iter().map(|(k, _)| k.as_str()).collect();
+    format!(
+        "{} {path}{query} {target} body={} headers={}",
+        request.method,
+        request.body_len,
+        names.join(",")
+    )
+    .chars()
+    .map(|c| if c.is_control() { '?' } else { c })
+    .collect()
 }
 
 fn header<'h>(head: &'h [String], name: &str) -> Option<&'h str> {
