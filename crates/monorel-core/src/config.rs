@@ -883,6 +883,12 @@ pub struct EnvironmentConfig {
 
 /// `[services.<svc>.environments.<env>]`: one service's own names in one live
 /// environment (its ECS service, container, Lambda function, …), over the environment's.
+///
+/// Its keys repeat the live keys of [`EnvironmentConfig`] on purpose: sharing them through
+/// one `#[serde(flatten)]` struct would switch off `deny_unknown_fields` (serde does not
+/// support both; a misspelt key would then be ignored, not refused) and cannot be read
+/// back from the postcard config cache. The test `override_keys_are_the_live_keys` keeps
+/// the two lists the same.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct EnvironmentOverride {
@@ -1916,6 +1922,28 @@ mod tests {
             &"a".repeat(1025),
         ] {
             assert!(check_object_key(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// A service may override exactly the live keys of ECS and Lambda environments: a key
+    /// added to one struct and not the other fails here.
+    #[test]
+    fn override_keys_are_the_live_keys() {
+        let mut live: Vec<&str> = [EnvironmentKind::Ecs, EnvironmentKind::Lambda]
+            .iter()
+            .flat_map(|kind| kind.keys().iter().copied())
+            .collect();
+        live.sort_unstable();
+        live.dedup();
+        let all: String = live.iter().map(|k| format!("{k} = \"x\"\n")).collect();
+        let every: EnvironmentOverride = toml::from_str(&all).expect("every live key");
+        let mut set = every.set_keys();
+        set.sort_unstable();
+        assert_eq!(set, live);
+        for key in &live {
+            let env: EnvironmentConfig =
+                toml::from_str(&format!("{key} = \"x\"")).expect("an environment key");
+            assert!(format!("{env:?}").contains("\"x\""), "{key} was not read");
         }
     }
 
