@@ -667,3 +667,172 @@ fn deploy_refuses_an_object_that_is_not_promoted_and_writes_nothing() {
     }
     assert!(!repo.work.join("infra").exists(), "nothing written");
 }
+
+/// Returns the `status --json` cell of `service` in `env`.
+fn status_cell(json: &serde_json::Value, service: &str, env: &str) -> serde_json::Value {
+    json["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .find(|row| row["service"] == service)
+        .unwrap_or_else(|| panic!("no row for {service}: {json}"))["environments"][env]
+        .clone()
+}
+
+#[test]
+fn status_names_the_release_a_sam_template_pins_and_marks_it_behind() {
+    let moto = monorel_e2e::moto::Moto::start();
+    create_bucket(&moto, false);
+    let mut env = monorel_e2e::TestEnv::new();
+    for (k, v) in moto.env() {
+        env.set_env(k, &v);
+    }
+    // lambda-b is in the template (at lambda-b-v0.3.0) but was never released here.
+    let config = format!(
+        "{}\n[services.lambda-b]\npath = \"services/lambda-b\"\nregistry = \"lambda\"\n",
+        flow_config()
+    );
+    let repo = env.monorepo("mono", &config, &["lambda-a", "lambda-b"]);
+    let template = repo.work.join("infra/sam/template.yaml");
+    std::fs::create_dir_all(template.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&template, TEMPLATE).expect("template");
+    env.git(&repo.work, &["add", "-A"]);
+    env.git(
+        &repo.work,
+        &["commit", "-q", "-m", "chore: the SAM template"],
+    );
+    env.run(&repo.work, &["install"]).ok();
+
+    // Before any deploy: lambda-a's CodeUri is the local source directory.
+    let json = env.run(&repo.work, &["status", "--json"]).ok().json();
+    assert_eq!(json["environments"], serde_json::json!(["sam", "stg"]));
+    let cell = status_cell(&json, "lambda-a", "sam");
+    assert_eq!(cell["pinned"], serde_json::Value::Null, "{cell}");
+    assert!(
+        cell["unpinned"]
+            .as_str()
+            .is_some_and(|r| r.contains("local directory") && r.contains("../../services/lambda-a")),
+        "{cell}"
+    );
+    let cell = status_cell(&json, "lambda-b", "sam");
+    assert_eq!(cell["pinned"], "lambda-b-v0.3.0", "{cell}");
+    assert_eq!(cell["behind"], false);
+    assert!(cell.get("unpinned").is_none(), "{cell}");
+
+    let sha = env.commit_to(&repo, "lambda-a", "app.py", "feat: a handler");
+    put_object(&moto, &format!("lambda-a-{sha}"), "zip one");
+    let tag = env
+        .run(
+            &repo.work,
+            &["lambda-a", "--bump", "minor", "--push", "--json"],
+        )
+        .ok()
+        .json()["tag"]
+        .as_str()
+        .expect("tag")
+        .to_string();
+    env.run(&repo.work, &["promote", &tag]).ok();
+    env.run(
+        &repo.work,
+        &["deploy", "lambda-a", "--env", "sam", "--commit"],
+    )
+    .ok();
+
+    let json = env.run(&repo.work, &["status", "--json"]).ok().json();
+    let cell = status_cell(&json, "lambda-a", "sam");
+    assert_eq!(
+        cell,
+        serde_json::json!({"pinned": tag, "behind": false}),
+        "the template names the deployed release"
+    );
+    // Not deployed to the Terraform environment: an empty cell, as before.
+    assert_eq!(
+        status_cell(&json, "lambda-a", "stg")["pinned"],
+        serde_json::Value::Null
+    );
+
+    // A newer release exists: the SAM pin is behind.
+    let sha = env.commit_to(&repo, "lambda-a", "app.py", "feat: another handler");
+    put_object(&moto, &format!("lambda-a-{sha}"), "zip two");
+    let newer = env
+        .run(
+            &repo.work,
+            &["lambda-a", "--bump", "minor", "--push", "--json"],
+        )
+        .ok()
+        .json()["tag"]
+        .as_str()
+        .expect("tag")
+        .to_string();
+    assert_ne!(newer, tag);
+    let json = env.run(&repo.work, &["status", "--json"]).ok().json();
+    let cell = status_cell(&json, "lambda-a", "sam");
+    assert_eq!(cell["pinned"], tag.as_str());
+    assert_eq!(cell["behind"], true, "{cell}");
+    let table = env.run(&repo.work, &["status"]).ok().stdout;
+    assert!(table.contains("SAM"), "{table}");
+    let version = tag.trim_start_matches("lambda-a-v");
+    assert!(table.contains(&format!("{version} (behind)")), "{table}");
+}
+
+#[test]
+fn status_escapes_hostile_template_text_and_survives_an_unreadable_template() {
+    let mut env = monorel_e2e::TestEnv::new();
+    let repo = env.monorepo("mono", &flow_config(), &["lambda-a"]);
+    env.set_env("NO_COLOR", "1");
+    let template = repo.work.join("infra/sam/template.yaml");
+    std::fs::create_dir_all(template.parent().expect("dir")).expect("mkdir");
+    // A key that looks like a release but carries an escape sequence and a bidi override.
+    let hostile = TEMPLATE.replace(
+        "CodeUri: ../../services/lambda-a   # sam build reads this; deploy pins S3",
+        "CodeUri: {Bucket: release-zips, Key: \"lambda-a-v9.9.9\\e[2J\\u202E\"}",
+    );
+    std::fs::write(&template, &hostile).expect("template");
+
+    let run = env.run(&repo.work, &["status", "--json"]).ok();
+    for raw in ['\u{1b}', '\u{202e}'] {
+        assert!(!run.stdout.contains(raw), "{:?}", run.stdout);
+    }
+    let cell = status_cell(&run.json(), "lambda-a", "sam");
+    assert_eq!(
+        cell["pinned"],
+        serde_json::Value::Null,
+        "never a wrong release"
+    );
+    let reason = cell["unpinned"].as_str().expect("unpinned").to_string();
+    assert!(
+        reason.contains("lambda-a-v9.9.9\\x1b[2J\\u{202e}") && reason.contains("no release key"),
+        "{reason}"
+    );
+    let run = env.run(&repo.work, &["status"]).ok();
+    for raw in ['\u{1b}', '\u{202e}'] {
+        assert!(!run.stdout.contains(raw), "{:?}", run.stdout);
+    }
+    assert!(run.stdout.contains("- (not a release)"), "{}", run.stdout);
+
+    // A template that is not YAML: one warning, every cell of the column says why, and
+    // the rest of the table (and the exit code) stand.
+    std::fs::write(&template, "Resources: [LambdaAFunction\n").expect("template");
+    let run = env.run(&repo.work, &["status", "--json"]).ok();
+    assert_eq!(run.stderr.matches("warning:").count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("infra/sam/template.yaml"),
+        "{}",
+        run.stderr
+    );
+    let json = run.json();
+    let cell = status_cell(&json, "lambda-a", "sam");
+    assert_eq!(cell["pinned"], serde_json::Value::Null);
+    assert!(
+        cell["pin_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not valid YAML")),
+        "{cell}"
+    );
+    assert_eq!(
+        status_cell(&json, "lambda-a", "stg")["pinned"],
+        serde_json::Value::Null
+    );
+    let table = env.run(&repo.work, &["status"]).ok().stdout;
+    assert!(table.contains("- (template: ?)"), "{table}");
+}

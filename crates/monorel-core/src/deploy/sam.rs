@@ -33,6 +33,8 @@ use super::{render, split_bom, ObjectLocation};
 use crate::config::{Config, EnvironmentKind};
 use crate::safe_write::{Lock, Policy, WriteError};
 
+pub mod pins;
+
 /// The resource type whose code location is edited.
 const FUNCTION_TYPE: &str = "AWS::Serverless::Function";
 
@@ -96,6 +98,14 @@ pub enum SamError {
         /// The function's logical id.
         resource: String,
         /// Why, and what to do, on one line.
+        reason: String,
+    },
+    /// The template could not be parsed to read its code locations.
+    #[error("cannot read the code locations of {file}: {reason}")]
+    Unparsable {
+        /// The template, relative to the root.
+        file: String,
+        /// Why, on one line.
         reason: String,
     },
     /// The template could not be written safely; it was left as it was.
@@ -256,6 +266,152 @@ pub fn functions(text: &str) -> Result<Vec<Function>, String> {
         });
     }
     Ok(found)
+}
+
+/// Where a function's code is, as its template says (read by [`code_uris`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeUri {
+    /// An object in S3: the `{Bucket, Key, Version}` map or an `s3://bucket/key` string.
+    Object(ObjectLocation),
+    /// A local path, which `sam build` packages: the code is not a release yet.
+    Local(String),
+    /// Something that names no object git-release can read, and why, on one line with
+    /// every piece of template text already escaped: an intrinsic, an alias, an image,
+    /// inline code, no `CodeUri` at all.
+    Unknown(String),
+}
+
+/// Returns the code location of every `AWS::Serverless::Function` of a template, by
+/// logical id; a function without its own `CodeUri` has `Globals.Function.CodeUri`.
+///
+/// Read only, and parsed once, so `status` can ask for every service of a shared
+/// template at the cost of one parse. A problem with one function (a duplicate key, an
+/// intrinsic) is that function's [`CodeUri::Unknown`], never another's; only a template
+/// that cannot be parsed at all is an error. A logical id that appears twice is unknown
+/// for both: which one SAM would read depends on the reader.
+pub fn code_uris(text: &str) -> Result<std::collections::BTreeMap<String, CodeUri>, String> {
+    let (_, body) = split_bom(text);
+    let doc = Document::parse(body)?;
+    let global = match doc.root.get("Globals", "the template") {
+        Err(e) => Err(e),
+        Ok(None) => Ok(None),
+        Ok(Some(globals)) => match globals.get("Function", "Globals") {
+            Err(e) => Err(e),
+            Ok(None) => Ok(None),
+            Ok(Some(function)) => function
+                .get("CodeUri", "Globals.Function")
+                .map(|node| node.map(code_uri_of)),
+        },
+    };
+    let Some(Node::Map { entries, .. }) = doc.root.get("Resources", "the template")? else {
+        return Ok(std::collections::BTreeMap::new());
+    };
+    let mut found = std::collections::BTreeMap::new();
+    let mut twice = Vec::new();
+    for (key, resource) in entries {
+        let Some(id) = key.plain_key() else { continue };
+        let code = match resource.get("Type", id) {
+            Ok(Some(Node::Scalar {
+                value,
+                tagged: false,
+                ..
+            })) if value == FUNCTION_TYPE => function_code(resource, id, &global),
+            Ok(_) => continue,
+            Err(e) => CodeUri::Unknown(crate::text::line(&e).into_owned()),
+        };
+        if found.insert(id.to_string(), code).is_some() {
+            twice.push(id.to_string());
+        }
+    }
+    for id in twice {
+        let reason = format!("the template defines `{}` twice", crate::text::line(&id));
+        found.insert(id, CodeUri::Unknown(reason));
+    }
+    Ok(found)
+}
+
+/// Returns the code location of one function: its own `CodeUri`, else the global one.
+fn function_code(resource: &Node, id: &str, global: &Result<Option<CodeUri>, String>) -> CodeUri {
+    let unknown = |e: String| CodeUri::Unknown(crate::text::line(&e).into_owned());
+    let properties = match resource.get("Properties", id) {
+        Ok(p) => p,
+        Err(e) => return unknown(e),
+    };
+    if let Some(properties) = properties {
+        for (key, what) in [("ImageUri", "an image"), ("InlineCode", "inline code")] {
+            match properties.get(key, id) {
+                Ok(Some(_)) => {
+                    return CodeUri::Unknown(format!(
+                        "its code is {what} (`{key}`), not a zip in S3"
+                    ))
+                }
+                Ok(None) => {}
+                Err(e) => return unknown(e),
+            }
+        }
+        match properties.get("PackageType", id) {
+            Ok(Some(Node::Scalar { value, .. })) if value == "Image" => {
+                return CodeUri::Unknown(
+                    "its code is an image (`PackageType: Image`), not a zip in S3".into(),
+                )
+            }
+            Ok(_) => {}
+            Err(e) => return unknown(e),
+        }
+        match properties.get("CodeUri", id) {
+            Ok(Some(node)) => return code_uri_of(node),
+            Ok(None) => {}
+            Err(e) => return unknown(e),
+        }
+    }
+    match global {
+        Ok(Some(code)) => code.clone(),
+        Ok(None) => CodeUri::Unknown("it has no `CodeUri`, nor does `Globals.Function`".into()),
+        Err(e) => unknown(e.clone()),
+    }
+}
+
+/// Returns what one `CodeUri` node names.
+fn code_uri_of(node: &Node) -> CodeUri {
+    const INTRINSIC: &str = "its `CodeUri` is an intrinsic function (`!Ref`, `!Sub`, ...), which git-release cannot evaluate";
+    match node {
+        Node::Scalar { tagged: true, .. } | Node::Map { tagged: true, .. } => {
+            CodeUri::Unknown(INTRINSIC.into())
+        }
+        Node::Scalar { value, .. } if value.starts_with("s3://") => match current_location(node) {
+            Some(object) if !object.bucket.is_empty() && !object.key.is_empty() => {
+                CodeUri::Object(object)
+            }
+            _ => CodeUri::Unknown(format!(
+                "its `CodeUri` `{}` is not an `s3://bucket/key` location",
+                crate::text::line(value)
+            )),
+        },
+        Node::Scalar { value, .. } => CodeUri::Local(value.clone()),
+        Node::Map { entries, .. } => {
+            let intrinsic = entries.len() == 1
+                && entries[0]
+                    .0
+                    .plain_key()
+                    .is_some_and(|k| k == "Ref" || k.starts_with("Fn::"));
+            if intrinsic {
+                return CodeUri::Unknown(INTRINSIC.into());
+            }
+            match current_location(node) {
+                Some(object) if !object.bucket.is_empty() && !object.key.is_empty() => {
+                    CodeUri::Object(object)
+                }
+                _ => CodeUri::Unknown(
+                    "its `CodeUri` mapping is not one plain `Bucket`, `Key` and optional `Version`"
+                        .into(),
+                ),
+            }
+        }
+        Node::Alias { .. } => CodeUri::Unknown(
+            "its `CodeUri` is an alias (`*name`), which git-release does not follow".into(),
+        ),
+        Node::Seq { .. } => CodeUri::Unknown("its `CodeUri` is a list".into()),
+    }
 }
 
 /// Refuses a location whose text YAML or a terminal could not carry as is.

@@ -103,7 +103,7 @@ impl From<SamError> for CliError {
             SamError::NotSam { .. } | SamError::BadResource { .. } | SamError::Missing { .. } => {
                 Kind::Config
             }
-            SamError::Refused { .. } => Kind::Refused,
+            SamError::Refused { .. } | SamError::Unparsable { .. } => Kind::Refused,
             SamError::Read { .. } => Kind::Internal,
             SamError::Write(e) => return e.into(),
         };

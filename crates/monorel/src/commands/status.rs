@@ -3,6 +3,8 @@
 //! One row per service: its latest release, how many commits touched it since, and for
 //! each environment the release pinned in that environment's Terraform variables (read
 //! back from the files `git release deploy` writes), marked when it is behind the latest.
+//! A SAM environment's pin is the release its template's `CodeUri` names for the
+//! service's function (the template is read once per environment).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,6 +13,7 @@ use std::process::ExitCode;
 use clap::Args;
 use monorel_core::config::{EnvironmentKind, RegistryKind};
 use monorel_core::deploy;
+use monorel_core::deploy::sam::pins::{self as sam_pins, SamPin};
 use monorel_core::history;
 use monorel_core::repo::HeadState;
 use monorel_core::text;
@@ -68,6 +71,13 @@ struct EnvCell {
     /// Why what runs could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     live_error: Option<String>,
+    /// SAM: why the function's `CodeUri` names no release of the service (a local
+    /// directory, a commit's object, another bucket, an intrinsic); `pinned` is then null.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unpinned: Option<String>,
+    /// SAM: why the environment's template could not be read; `pinned` is then null.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pin_error: Option<String>,
     #[serde(skip)]
     shown: String,
 }
@@ -77,14 +87,13 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
     let ctx = Context::load(dir)?;
     let root = ctx.root();
     let template = ctx.config.tag_template();
-    // SAM environments pin no Terraform variable; their column would always be empty.
-    let environments: Vec<String> = ctx
-        .config
-        .environments
-        .iter()
-        .filter(|(_, e)| e.kind != EnvironmentKind::Sam)
-        .map(|(name, _)| name.clone())
-        .collect();
+    let environments: Vec<String> = ctx.config.environments.keys().cloned().collect();
+    let is_sam = |env: &str| {
+        ctx.config
+            .environments
+            .get(env)
+            .is_some_and(|e| e.kind == EnvironmentKind::Sam)
+    };
     let configured = &ctx.config.services;
     let latest_all =
         history::latest_releases(&ctx.repo, &template, configured.keys().map(String::as_str))?;
@@ -100,7 +109,7 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
     // Every cell's pin at once: a file shared by many services is parsed once.
     let mut targets = Vec::with_capacity(configured.len() * environments.len());
     for name in configured.keys() {
-        for env in &environments {
+        for env in environments.iter().filter(|e| !is_sam(e)) {
             if ctx.config.live_target(name, env).is_none() {
                 // An S3 service's tag variable has its own default (`_release_tag`).
                 let objects = ctx.config.store_of(name).1.kind == RegistryKind::S3;
@@ -109,12 +118,40 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
         }
     }
     let mut pins = deploy::read_pins(&targets).into_iter();
+    // A SAM template is read once for all its services; one that cannot be read is one
+    // warning, and every cell of its column says why.
+    let names: Vec<&str> = configured.keys().map(String::as_str).collect();
+    let mut sam: BTreeMap<&str, Result<std::vec::IntoIter<SamPin>, String>> = BTreeMap::new();
+    for env in environments.iter().filter(|e| is_sam(e)) {
+        let read = sam_pins::read_pins(&ctx.config, &root, env, &names).map_err(|e| {
+            let message = e.to_string();
+            ui::warn(&format!("{env}: {message}"));
+            text::line(&message).into_owned()
+        });
+        sam.insert(env, read.map(Vec::into_iter));
+    }
     let mut live = super::status_live::read_all(&ctx, &environments);
     let mut services = Vec::new();
     for ((name, latest), commits_since) in configured.keys().zip(latest_all).zip(counts) {
         let mut cells = BTreeMap::new();
         for env in &environments {
-            let read = if ctx.config.live_target(name, env).is_some() {
+            let (mut unpinned, mut pin_error) = (None, None);
+            let read = if let Some(read) = sam.get_mut(env.as_str()) {
+                match read {
+                    Ok(cells) => match cells.next() {
+                        Some(SamPin::Release(tag)) => Ok(Some(tag)),
+                        Some(SamPin::Unpinned { short, reason }) => {
+                            unpinned = Some((short, reason));
+                            Ok(None)
+                        }
+                        Some(SamPin::Absent) | None => Ok(None),
+                    },
+                    Err(message) => {
+                        pin_error = Some(message.clone());
+                        Ok(None)
+                    }
+                }
+            } else if ctx.config.live_target(name, env).is_some() {
                 Ok(None)
             } else {
                 pins.next().unwrap_or(Ok(None))
@@ -141,7 +178,11 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
             let mut shown = match (&pinned_version, &pinned) {
                 (Some(v), _) => v.to_string(),
                 (None, Some(tag)) => text::line(tag).into_owned(),
-                (None, None) => "-".into(),
+                (None, None) if pin_error.is_some() => "- (template: ?)".into(),
+                (None, None) => match &unpinned {
+                    Some((short, _)) => format!("- ({})", text::line(short)),
+                    None => "-".into(),
+                },
             };
             let mut cell = EnvCell {
                 pinned,
@@ -151,6 +192,8 @@ pub fn run(dir: &Path, args: StatusArgs) -> CliResult {
                 running_digest: None,
                 drift: false,
                 live_error: None,
+                unpinned: unpinned.map(|(_, reason)| reason),
+                pin_error,
                 shown: String::new(),
             };
             if let Some(read) = live.remove(&(name.clone(), env.clone())) {
@@ -279,7 +322,9 @@ fn render_table(status: &Status, style: &Style) -> String {
                 1 | 2 => style.dim(text),
                 _ => {
                     let cell = &row.environments[&status.environments[i - 3]];
-                    if cell.pinned.is_none() && cell.running.is_none() {
+                    if cell.pin_error.is_some() {
+                        style.warning(text)
+                    } else if cell.pinned.is_none() && cell.running.is_none() {
                         style.dim(text)
                     } else if cell.behind || cell.drift || cell.live_error.is_some() {
                         style.warning(text)
