@@ -532,6 +532,27 @@ fn flow_config() -> String {
     )
 }
 
+/// Commits a change to `lambda-a`, uploads its zip as CI does and releases it with
+/// `--bump minor --push` (the hook checks the object); returns the new tag and the zip's
+/// SHA-256 checksum.
+fn release_lambda_a(
+    env: &monorel_e2e::TestEnv,
+    repo: &monorel_e2e::Monorepo,
+    moto: &monorel_e2e::moto::Moto,
+    change: &str,
+) -> (String, String) {
+    let sha = env.commit_to(repo, "lambda-a", "app.py", &format!("feat: {change}"));
+    let sum = put_object(moto, &format!("lambda-a-{sha}"), change);
+    let run = env
+        .run(
+            &repo.work,
+            &["lambda-a", "--bump", "minor", "--push", "--json"],
+        )
+        .ok();
+    let tag = run.json()["tag"].as_str().expect("tag").to_string();
+    (tag, sum)
+}
+
 #[test]
 fn full_flow_release_hook_promote_then_deploy_to_terraform_and_sam() {
     let moto = monorel_e2e::moto::Moto::start();
@@ -550,16 +571,7 @@ fn full_flow_release_hook_promote_then_deploy_to_terraform_and_sam() {
         &["commit", "-q", "-m", "chore: the SAM template"],
     );
     env.run(&repo.work, &["install"]).ok();
-    let sha = env.commit_to(&repo, "lambda-a", "app.py", "feat: a handler");
-    let sum = put_object(&moto, &format!("lambda-a-{sha}"), "zip bytes");
-
-    let run = env
-        .run(
-            &repo.work,
-            &["lambda-a", "--bump", "minor", "--push", "--json"],
-        )
-        .ok();
-    let tag = run.json()["tag"].as_str().expect("tag").to_string();
+    let (tag, sum) = release_lambda_a(&env, &repo, &moto, "a handler");
     env.run(&repo.work, &["promote", &tag]).ok();
     let version = versions(&moto, &tag);
     assert_eq!(version.len(), 1, "{version:?}");
@@ -719,18 +731,7 @@ fn status_names_the_release_a_sam_template_pins_and_marks_it_behind() {
     assert_eq!(cell["behind"], false);
     assert!(cell.get("unpinned").is_none(), "{cell}");
 
-    let sha = env.commit_to(&repo, "lambda-a", "app.py", "feat: a handler");
-    put_object(&moto, &format!("lambda-a-{sha}"), "zip one");
-    let tag = env
-        .run(
-            &repo.work,
-            &["lambda-a", "--bump", "minor", "--push", "--json"],
-        )
-        .ok()
-        .json()["tag"]
-        .as_str()
-        .expect("tag")
-        .to_string();
+    let (tag, _) = release_lambda_a(&env, &repo, &moto, "a handler");
     env.run(&repo.work, &["promote", &tag]).ok();
     env.run(
         &repo.work,
@@ -752,18 +753,7 @@ fn status_names_the_release_a_sam_template_pins_and_marks_it_behind() {
     );
 
     // A newer release exists: the SAM pin is behind.
-    let sha = env.commit_to(&repo, "lambda-a", "app.py", "feat: another handler");
-    put_object(&moto, &format!("lambda-a-{sha}"), "zip two");
-    let newer = env
-        .run(
-            &repo.work,
-            &["lambda-a", "--bump", "minor", "--push", "--json"],
-        )
-        .ok()
-        .json()["tag"]
-        .as_str()
-        .expect("tag")
-        .to_string();
+    let (newer, _) = release_lambda_a(&env, &repo, &moto, "another handler");
     assert_ne!(newer, tag);
     let json = env.run(&repo.work, &["status", "--json"]).ok().json();
     let cell = status_cell(&json, "lambda-a", "sam");
