@@ -594,6 +594,7 @@ impl Registry for Ecr {
                         immutable: matches!(mutability, Some(ImageTagMutability::Immutable)),
                         versioning: None,
                         notes: Vec::new(),
+                        copy: None,
                     })
                 }
             })

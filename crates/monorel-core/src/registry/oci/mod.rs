@@ -626,6 +626,7 @@ impl Registry for Oci {
                     immutable: false,
                     versioning: None,
                     notes: Vec::new(),
+                    copy: None,
                 })
             })
             .collect()

@@ -29,7 +29,7 @@ impl S3 {
     }
 
     /// Where requests go, for messages: the override, or the region's public endpoint.
-    fn endpoint(&self) -> String {
+    pub(super) fn endpoint(&self) -> String {
         if let Some(url) = self.session.endpoint_override() {
             return crate::text::line(&url).into_owned();
         }
