@@ -446,6 +446,43 @@ pub trait Registry: Send + Sync {
     }
 }
 
+#[cfg(feature = "aws")]
+impl From<crate::aws::Worded> for RegistryFailure {
+    fn from(worded: crate::aws::Worded) -> RegistryFailure {
+        use crate::aws::Class;
+        RegistryFailure {
+            kind: match worded.class {
+                Class::Timeout => FailureKind::Timeout,
+                Class::Unreachable => FailureKind::Unreachable,
+                Class::NoCredentials => FailureKind::NoCredentials,
+                Class::Throttled => FailureKind::Throttled,
+                Class::ServerError => FailureKind::ServerError,
+                Class::Other => FailureKind::Other,
+            },
+            message: worded.message,
+            hint: worded.hint,
+        }
+    }
+}
+
+#[cfg(feature = "aws")]
+impl From<crate::aws::Resolved> for Access {
+    fn from(resolved: crate::aws::Resolved) -> Access {
+        let (credentials_expire, credentials_error) = match resolved.credentials {
+            Ok(expiry) => (expiry, None),
+            Err(worded) => (None, Some(worded.into())),
+        };
+        Access {
+            region: resolved.region,
+            region_source: resolved.region_source.into(),
+            endpoint: resolved.endpoint,
+            profile: resolved.profile,
+            credentials_expire,
+            credentials_error,
+        }
+    }
+}
+
 /// The failure for an artifact of a kind the store does not hold (an object asked of an
 /// image registry): a configuration mistake, never a yes.
 pub fn wrong_kind(store: &str, artifact: &ArtifactRef) -> RegistryFailure {

@@ -38,13 +38,11 @@ use super::{
     PromoteRequest, Promotion, Registry, RegistryFailure, ReleaseProbe, RepositoryInfo,
     SameContent,
 };
-use crate::aws::{block_on_until, error_chain, Loaded, Session, Settings};
+use crate::aws::{block_on_until, Loaded, Session, Settings};
 use crate::config::RegistryConfig;
 
 mod copy_probe;
 mod errors;
-
-use errors::no_credentials;
 
 /// How many HEADs of one check are in flight at once. It covers a large push in one
 /// round trip (issue 12's benchmark: 50 objects within 2x of one; 16 took four round
@@ -127,16 +125,10 @@ impl S3 {
     /// when the endpoint is overridden: a local endpoint (moto, MinIO) has no
     /// `<bucket>.host` names.
     fn backend(&self, deadline: Instant) -> Result<Backend<'_>, RegistryFailure> {
-        let loaded = self.session.load(deadline).map_err(|e| match e {
-            crate::aws::SessionError::Timeout { .. } => {
-                self.timed_out("loading the AWS configuration")
-            }
-            other => RegistryFailure {
-                kind: FailureKind::Other,
-                message: other.to_string(),
-                hint: other.hint(),
-            },
-        })?;
+        let loaded = self
+            .session
+            .load(deadline)
+            .map_err(|e| RegistryFailure::from(self.voice().session_failure(&e)))?;
         let client = self.client.get_or_init(|| {
             let mut builder = aws_sdk_s3::config::Builder::from(&loaded.sdk);
             if self.session.endpoint_override().is_some() {
@@ -812,54 +804,7 @@ impl Registry for S3 {
     }
 
     fn access(&self) -> Access {
-        use aws_sdk_s3::config::ProvideCredentials;
-        let region_source = if self.config.region.is_some() {
-            "git-release.toml"
-        } else {
-            "the AWS environment"
-        };
-        let mut access = Access {
-            region: self.config.region.clone(),
-            region_source: region_source.into(),
-            endpoint: None,
-            profile: std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()),
-            credentials_expire: None,
-            credentials_error: None,
-        };
-        let deadline = self.session.deadline();
-        let backend = match self.backend(deadline) {
-            Ok(backend) => backend,
-            Err(failure) => {
-                access.credentials_error = Some(failure);
-                return access;
-            }
-        };
-        access.region = access
-            .region
-            .or_else(|| backend.loaded.sdk.region().map(ToString::to_string));
-        access.endpoint = self.session.endpoint_override();
-        let Some(provider) = backend.loaded.sdk.credentials_provider() else {
-            access.credentials_error =
-                Some(no_credentials("no credentials provider is configured"));
-            return access;
-        };
-        let resolved = block_on_until(
-            &backend.loaded.runtime,
-            deadline,
-            provider.provide_credentials(),
-        );
-        match resolved {
-            Err(_) => access.credentials_error = Some(self.timed_out("resolving AWS credentials")),
-            Ok(Err(e)) => access.credentials_error = Some(no_credentials(&error_chain(&e))),
-            Ok(Ok(credentials)) => {
-                access.credentials_expire = credentials.expiry().map(|t| {
-                    aws_smithy_types::DateTime::from(t)
-                        .fmt(aws_smithy_types::date_time::Format::DateTime)
-                        .unwrap_or_default()
-                })
-            }
-        }
-        access
+        self.session.resolve(&|| self.voice()).into()
     }
 
     /// Describes each bucket: reachable (`HeadBucket`, which needs `s3:ListBucket`), its
@@ -872,8 +817,8 @@ impl Registry for S3 {
         self.inspect_with_probe(buckets, None)
     }
 
-    /// [`Registry::inspect_repositories`], plus, with a probe, the copy proof of
-    /// [`copy_probe`]: a `CopyObject` that S3 authorises and then refuses on a
+    /// [`Registry::inspect_repositories`], plus, with a probe, the copy proof of the
+    /// `copy_probe` module: a `CopyObject` that S3 authorises and then refuses on a
     /// precondition that cannot hold, so nothing is written.
     fn inspect_with_probe(
         &self,
