@@ -561,6 +561,122 @@ fn doctor_reports_the_bucket_and_its_versioning() {
     );
 }
 
+/// The probe's key: lambda-a's release key for a version no release can have.
+const PROBE_KEY: &str = "lambda-a-v0.0.0-git-release..doctor-probe";
+
+/// Returns doctor's finding named `check`.
+#[track_caller]
+fn finding(run: &Run, check: &str) -> serde_json::Value {
+    run.json()["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["check"] == check).cloned())
+        .unwrap_or_else(|| panic!("no finding {check:?}: {}", run.stdout))
+}
+
+#[test]
+fn doctor_proves_copy_rights_only_when_the_store_honours_the_precondition() {
+    let w = World::new("");
+    w.moto.create_repositories(&["service-a-image"], true);
+    w.moto.create_bucket(BUCKET, true);
+    let copy_check = format!("registries.lambda: bucket {BUCKET} (copy)");
+
+    // Nothing to copy from: not proven, and not a yes.
+    let run = w.run(&["doctor", "--json"]);
+    let copy = finding(&run, &copy_check);
+    assert_eq!(copy["status"], "warn", "{copy}");
+    assert!(
+        copy["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not proven yet"),
+        "{copy}"
+    );
+
+    // moto ignores the copy's preconditions (FACTS.md) and writes the probe: doctor
+    // fails closed, names the probe object and how to delete it.
+    w.moto.put_object(BUCKET, "lambda-a-0123456", "zip");
+    let run = w.run(&["doctor", "--json"]).expect_code(1);
+    let copy = finding(&run, &copy_check);
+    assert_eq!(copy["status"], "fail", "{copy}");
+    let detail = copy["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("ignored the precondition")
+            && detail.contains(&format!("wrote the probe object s3://{BUCKET}/{PROBE_KEY}")),
+        "{copy}"
+    );
+    let hint = copy["hint"].as_str().unwrap_or_default();
+    assert!(
+        hint.contains(&format!(
+            "aws s3api delete-object --bucket {BUCKET} --key {PROBE_KEY} --version-id "
+        )),
+        "the versioned bucket's probe is deleted by version: {copy}"
+    );
+    assert!(
+        w.moto.keys(BUCKET).contains(&PROBE_KEY.to_string()),
+        "the probe object doctor names is really there"
+    );
+
+    // Behind the proxy, S3's real answers: 412 (authorised, refused on the
+    // precondition) is a yes, and nothing reached the store.
+    let before = w.moto.keys(BUCKET);
+    let proxy = w.proxy(Fault::None);
+    proxy.set_fault_for_header("x-amz-copy-source", Fault::S3PreconditionFailed);
+    let run = w.run_via(&proxy.endpoint, &["doctor", "--json"]);
+    let copy = finding(&run, &copy_check);
+    assert_eq!(copy["status"], "ok", "{copy}");
+    assert!(
+        copy["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("the credentials can copy"),
+        "{copy}"
+    );
+    let probes: Vec<Recorded> = proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.header("x-amz-copy-source").is_some())
+        .collect();
+    assert_eq!(probes.len(), 1, "one probe copy");
+    let probe = &probes[0];
+    assert!(
+        probe.target.starts_with(&format!(
+            "/{BUCKET}/lambda-a-v0.0.0-git-release..doctor-probe"
+        )),
+        "{}",
+        probe.target
+    );
+    assert_eq!(
+        probe.header("x-amz-copy-source-if-match"),
+        Some("\"00000000000000000000000000000000\"")
+    );
+    assert_eq!(probe.header("if-none-match"), Some("*"));
+    assert_eq!(probe.header("x-amz-tagging-directive"), Some("REPLACE"));
+
+    // 403: cannot copy, with both actions and the IAM fix.
+    proxy.set_fault_for_header("x-amz-copy-source", Fault::S3AccessDenied);
+    let run = w
+        .run_via(&proxy.endpoint, &["doctor", "--json"])
+        .expect_code(1);
+    let copy = finding(&run, &copy_check);
+    assert_eq!(copy["status"], "fail", "{copy}");
+    let detail = copy["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("cannot copy: S3 denied a copy of")
+            && detail.contains("s3:GetObject")
+            && detail.contains(&format!(
+                "s3:PutObject and s3:PutObjectTagging on arn:aws:s3:::{BUCKET}/{PROBE_KEY}"
+            )),
+        "{copy}"
+    );
+    assert!(
+        copy["hint"].as_str().unwrap_or_default().contains(&format!(
+            "on arn:aws:s3:::{BUCKET}/lambda-a-v* in the IAM policy"
+        )),
+        "{copy}"
+    );
+    assert_eq!(w.moto.keys(BUCKET), before, "the probes wrote nothing");
+}
+
 // ---- faults: bounded, one clear line, nothing written ----
 
 fn world_with_object(store_extra: &str) -> World {

@@ -45,6 +45,12 @@ pub enum Fault {
     /// Answer HTTP 400 `ExpiredToken` in S3's XML, as S3 does for expired session
     /// credentials.
     S3ExpiredToken,
+    /// Answer HTTP 403 `AccessDenied` in S3's XML, as S3 does when a policy denies the
+    /// request.
+    S3AccessDenied,
+    /// Answer HTTP 412 `PreconditionFailed` in S3's XML, as S3 does for an authorised
+    /// request whose precondition does not hold (moto ignores a copy's preconditions).
+    S3PreconditionFailed,
 }
 
 /// One request the proxy saw.
@@ -74,6 +80,9 @@ struct Shared {
     fault: Mutex<Fault>,
     /// When set, the fault hits only requests of this operation (`X-Amz-Target` suffix).
     only: Mutex<Option<String>>,
+    /// When set, the fault hits only requests that carry this header (REST APIs: S3's
+    /// `CopyObject` is the `PUT` with `x-amz-copy-source`).
+    only_header: Mutex<Option<String>>,
     targets: Mutex<Vec<String>>,
     requests: Mutex<Vec<Recorded>>,
     log: Mutex<Option<File>>,
@@ -101,6 +110,7 @@ impl Proxy {
         let shared = Arc::new(Shared {
             fault: Mutex::new(fault),
             only: Mutex::new(None),
+            only_header: Mutex::new(None),
             targets: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
             log: Mutex::new(None),
@@ -134,6 +144,7 @@ impl Proxy {
     /// [`Proxy::set_fault_for`] names one).
     pub fn set_fault(&self, fault: Fault) {
         *self.shared.only.lock().expect("only lock") = None;
+        *self.shared.only_header.lock().expect("only_header lock") = None;
         *self.shared.fault.lock().expect("fault lock") = fault;
     }
 
@@ -147,6 +158,14 @@ impl Proxy {
     /// the reads before it succeed.
     pub fn set_fault_for(&self, operation: &str, fault: Fault) {
         *self.shared.only.lock().expect("only lock") = Some(format!(".{operation}"));
+        *self.shared.fault.lock().expect("fault lock") = fault;
+    }
+
+    /// Injects `fault` into the requests that carry header `name` only, forwarding the
+    /// others (a REST API's operation is told by its headers, not by `X-Amz-Target`).
+    pub fn set_fault_for_header(&self, name: &str, fault: Fault) {
+        *self.shared.only.lock().expect("only lock") = None;
+        *self.shared.only_header.lock().expect("only_header lock") = Some(name.to_string());
         *self.shared.fault.lock().expect("fault lock") = fault;
     }
 
@@ -358,6 +377,16 @@ fn answer(
             fault = Fault::None;
         }
     }
+    if let Some(name) = shared
+        .only_header
+        .lock()
+        .expect("only_header lock")
+        .as_deref()
+    {
+        if header(&request.head, name).is_none() {
+            fault = Fault::None;
+        }
+    }
     match fault {
         Fault::Http500 => {
             let body = b"{}";
@@ -409,6 +438,24 @@ fn answer(
             write!(
                 client,
                 "HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            client.write_all(body)?;
+        }
+        Fault::S3AccessDenied => {
+            let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>vlR7PnpV2Ce81l0PRw6jlUpck7Jo5ZsQjryTjKlc5aLWGVHPZLj5NeC6qMa0emYBDXOo6QBU0Wo=</HostId></Error>";
+            write!(
+                client,
+                "HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            client.write_all(body)?;
+        }
+        Fault::S3PreconditionFailed => {
+            let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>x-amz-copy-source-If-Match</Condition><RequestId>4442587FB7D0A2F9</RequestId></Error>";
+            write!(
+                client,
+                "HTTP/1.1 412 Precondition Failed\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             )?;
             client.write_all(body)?;

@@ -23,12 +23,14 @@ mod errors;
 mod https;
 #[cfg(feature = "aws-json")]
 pub(crate) mod json;
+mod wording;
 
 #[cfg(feature = "s3")]
 pub(crate) use errors::xml_field;
 pub use errors::{
     diagnose, error_chain, login_hint, no_credentials_cause, one_line, Diagnosis, ServiceAnswer,
 };
+pub use wording::{no_credentials, Class, Quote, Resolved, Voice, Worded};
 
 /// The longest single attempt; the operation as a whole is bounded by the session timeout.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);

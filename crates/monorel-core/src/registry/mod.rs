@@ -322,6 +322,76 @@ pub struct RepositoryInfo {
     /// What the credentials were seen to be allowed (`read`) or refused, for buckets.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Whether the credentials may promote into it, for buckets, proven without a
+    /// write ([`Registry::inspect_with_probe`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy: Option<CopyProof>,
+}
+
+/// What a `doctor` probe learnt about the right to promote (copy) into a store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CopyProof {
+    /// The finding.
+    pub verdict: CopyVerdict,
+    /// One line saying what was tried and what it showed.
+    pub detail: String,
+    /// What to do, when something is to be done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// The finding of a [`CopyProof`]. Only [`CopyVerdict::CanCopy`] is a yes: a probe that
+/// could not tell, or a store that answered in a way the proof does not rely on, is never
+/// read as one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CopyVerdict {
+    /// The store authorised the copy and refused it only on its precondition.
+    CanCopy,
+    /// The store denied the copy.
+    CannotCopy,
+    /// Nothing was tried yet (no object to copy from, no service of the store).
+    Unproven,
+    /// The probe failed for another reason (timeout, credentials, a server error).
+    Failed,
+    /// The store ignored the precondition and wrote the probe object: it must be deleted.
+    ProbeWritten,
+}
+
+/// The release a `doctor` copy probe pretends to promote: a real service of the store,
+/// with a version no release can have, so the probe's key is one the store's
+/// `release-key` template produces (an IAM policy that limits `s3:PutObject` to release
+/// keys is what gets tested) and yet never the key of a real release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseProbe {
+    /// The service, one that uses the store.
+    pub service: String,
+    /// The probe's tag: the tag template with [`PROBE_VERSION`].
+    pub tag: String,
+    /// [`PROBE_VERSION`].
+    pub version: String,
+}
+
+/// The version of a [`ReleaseProbe`]. It contains `..`, which git forbids in a ref name
+/// (so no release tag, and no key rendered from `{tag}`, can hold it) and which semver
+/// forbids in a version (an empty pre-release identifier, so no key rendered from
+/// `{version}` can either), while staying within S3's safe key characters.
+pub const PROBE_VERSION: &str = "0.0.0-git-release..doctor-probe";
+
+impl ReleaseProbe {
+    /// The probe release of `service`, named by the configured tag template.
+    pub fn new(config: &Config, service: &str) -> ReleaseProbe {
+        let template = config.tag_template();
+        ReleaseProbe {
+            service: service.to_string(),
+            tag: format!(
+                "{}{PROBE_VERSION}{}",
+                template.prefix(service),
+                template.suffix()
+            ),
+            version: PROBE_VERSION.to_string(),
+        }
+    }
 }
 
 /// Where the registry's region and credentials come from, as far as `doctor` can tell.
@@ -386,6 +456,56 @@ pub trait Registry: Send + Sync {
                 })
             })
             .collect()
+    }
+
+    /// Like [`Registry::inspect_repositories`], and also proves, where the backend can
+    /// do so without writing, that the credentials may promote `probe` (a release that
+    /// can never exist) into each store ([`RepositoryInfo::copy`]). Backends without
+    /// such a proof answer as [`Registry::inspect_repositories`] does.
+    fn inspect_with_probe(
+        &self,
+        repositories: &[String],
+        probe: Option<&ReleaseProbe>,
+    ) -> Vec<Result<RepositoryInfo, RegistryFailure>> {
+        let _ = probe;
+        self.inspect_repositories(repositories)
+    }
+}
+
+#[cfg(feature = "aws")]
+impl From<crate::aws::Worded> for RegistryFailure {
+    fn from(worded: crate::aws::Worded) -> RegistryFailure {
+        use crate::aws::Class;
+        RegistryFailure {
+            kind: match worded.class {
+                Class::Timeout => FailureKind::Timeout,
+                Class::Unreachable => FailureKind::Unreachable,
+                Class::NoCredentials => FailureKind::NoCredentials,
+                Class::Throttled => FailureKind::Throttled,
+                Class::ServerError => FailureKind::ServerError,
+                Class::Other => FailureKind::Other,
+            },
+            message: worded.message,
+            hint: worded.hint,
+        }
+    }
+}
+
+#[cfg(feature = "aws")]
+impl From<crate::aws::Resolved> for Access {
+    fn from(resolved: crate::aws::Resolved) -> Access {
+        let (credentials_expire, credentials_error) = match resolved.credentials {
+            Ok(expiry) => (expiry, None),
+            Err(worded) => (None, Some(worded.into())),
+        };
+        Access {
+            region: resolved.region,
+            region_source: resolved.region_source.into(),
+            endpoint: resolved.endpoint,
+            profile: resolved.profile,
+            credentials_expire,
+            credentials_error,
+        }
     }
 }
 

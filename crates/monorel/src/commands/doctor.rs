@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use monorel_core::config::{Config, RegistryConfig, RegistryKind};
-use monorel_core::registry;
+use monorel_core::registry::{self, CopyVerdict, ReleaseProbe};
 use monorel_core::repo::Repo;
 use monorel_core::text;
 use serde::Serialize;
@@ -348,8 +348,16 @@ fn check_store(
     } else {
         store.bucket.iter().cloned().collect()
     };
-    let answers = registry.inspect_repositories(&locations);
+    // The copy probe pretends to promote a release of one service of the store (the
+    // first by name): a policy that limits writes per service is proven for that one.
+    let probe = config
+        .services
+        .keys()
+        .find(|service| config.store_of(service).0 == name)
+        .map(|service| ReleaseProbe::new(config, service));
+    let answers = registry.inspect_with_probe(&locations, probe.as_ref());
     for (location, answer) in locations.iter().zip(answers) {
+        let copy = answer.as_ref().ok().and_then(|info| info.copy.clone());
         let what = if images {
             check(&format!("repository {location}"))
         } else {
@@ -419,6 +427,23 @@ fn check_store(
                 )),
             ),
             Err(failure) => findings.push(&what, Status::Fail, failure.message, Some(failure.hint)),
+        }
+        // Whether promote may copy into the bucket: only a proven yes is ok, and a probe
+        // the store wrote (it ignored the precondition) must be cleaned up.
+        if let Some(copy) = copy {
+            let status = match copy.verdict {
+                CopyVerdict::CanCopy => Status::Ok,
+                CopyVerdict::Unproven => Status::Warn,
+                CopyVerdict::CannotCopy | CopyVerdict::Failed | CopyVerdict::ProbeWritten => {
+                    Status::Fail
+                }
+            };
+            findings.push(
+                &check(&format!("bucket {location} (copy)")),
+                status,
+                copy.detail,
+                copy.hint,
+            );
         }
     }
 }

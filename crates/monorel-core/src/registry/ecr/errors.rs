@@ -1,27 +1,32 @@
 //! Turning what the SDK and ECR say into one-line failures that say what to do.
 //!
 //! The classes every AWS service shares (timeouts, unreachable endpoints, missing,
-//! expired or rejected credentials, throttling) are read by [`crate::aws::diagnose`];
-//! this file words them for ECR and reads ECR's own codes. Credentials never appear in
-//! these texts, only provider and profile names.
+//! expired or rejected credentials, throttling) are read by [`crate::aws::diagnose`] and
+//! worded by [`crate::aws::Voice`]; this file gives ECR's voice and reads ECR's own
+//! codes. Credentials never appear in these texts, only provider and profile names.
 
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 
 use super::Ecr;
-use crate::aws::{diagnose, login_hint, no_credentials_cause, Diagnosis};
+use crate::aws::{diagnose, Quote, Voice};
 use crate::registry::{FailureKind, RegistryFailure};
 
 impl Ecr {
-    pub(super) fn timed_out(&self, what: &str) -> RegistryFailure {
-        RegistryFailure {
-            kind: FailureKind::Timeout,
-            message: format!(
-                "no answer from ECR at {} within {} s while {what}",
-                self.endpoint(self.session.loaded().map(|l| &l.sdk)),
-                self.timeout().as_secs()
-            ),
-            hint: "check your network or VPN, then retry; raise [registry] timeout-seconds in git-release.toml if the registry is just slow".into(),
+    /// How ECR's failures are worded where every AWS service's are alike.
+    pub(super) fn voice(&self) -> Voice {
+        Voice {
+            service: "ECR",
+            endpoint: self.endpoint(),
+            timeout_seconds: self.timeout().as_secs(),
+            timeout_key: "[registry] timeout-seconds".into(),
+            slow: "the registry",
+            throttle_hint: "retry in a minute; if it keeps happening, spread the calls out or ask AWS to raise the ECR API quota",
+            quote: Quote::CodeAndMessage,
         }
+    }
+
+    pub(super) fn timed_out(&self, what: &str) -> RegistryFailure {
+        self.voice().timed_out(what).into()
     }
 
     /// Turns an SDK error into a failure with a precise message and the fix.
@@ -34,45 +39,15 @@ impl Ecr {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        let sdk = self.session.loaded().map(|l| &l.sdk);
-        let endpoint = self.endpoint(sdk);
-        let answer = match diagnose(err) {
-            Diagnosis::Timeout => {
-                return self.timed_out(&format!("calling {action} on {repository}"))
-            }
-            Diagnosis::Unreachable(reason) => {
-                return RegistryFailure {
-                    kind: FailureKind::Unreachable,
-                    message: format!("cannot reach ECR at {endpoint}: {reason}"),
-                    hint: "check your network, VPN or proxy, and AWS_ENDPOINT_URL if you set it; then retry".into(),
-                }
-            }
-            Diagnosis::NoCredentials(cause) => {
-                return no_credentials(&cause.replace("the service answered", "ECR answered"))
-            }
-            Diagnosis::RejectedCredentials(answer) => {
-                return RegistryFailure {
-                    kind: FailureKind::NoCredentials,
-                    message: format!(
-                        "ECR rejected the AWS credentials ({}: {})",
-                        answer.code, answer.message
-                    ),
-                    hint: login_hint(),
-                }
-            }
-            Diagnosis::Throttled(answer) => {
-                return RegistryFailure {
-                    kind: FailureKind::Throttled,
-                    message: format!(
-                        "ECR throttled {action} on {repository} after 3 attempts ({}: {})",
-                        answer.code, answer.message
-                    ),
-                    hint: "retry in a minute; if it keeps happening, spread the calls out or ask AWS to raise the ECR API quota".into(),
-                }
-            }
-            Diagnosis::Answer(answer) => answer,
+        let voice = self.voice();
+        let answer = match voice.shared(diagnose(err), action, repository) {
+            Ok(worded) => return worded.into(),
+            Err(answer) => answer,
         };
-        let region = self.region_name(sdk).unwrap_or_else(|| "REGION".into());
+        let region = self
+            .session
+            .region_name()
+            .unwrap_or_else(|| "REGION".into());
         if answer.context.contains("region") && region == "REGION" && answer.code.is_empty() {
             let missing = crate::aws::SessionError::NoRegion {
                 service: "ECR",
@@ -113,33 +88,10 @@ impl Ecr {
                 ),
                 hint: format!("allow `{action}` on {arn} in the IAM policy of the role or user you use (see docs/registry.md)"),
             },
-            _ => {
-                // A 5xx after the SDK's retries is an outage ("could not ask"); any other
-                // unclassified answer is not known to be one.
-                let kind = if answer.is_server_error() {
-                    FailureKind::ServerError
-                } else {
-                    FailureKind::Other
-                };
-                RegistryFailure {
-                    kind,
-                    message: format!(
-                        "ECR at {endpoint} failed {action} on {repository} ({})",
-                        answer.describe()
-                    ),
-                    hint: "retry in a moment; if it persists, check the AWS Health Dashboard for ECR in your region".into(),
-                }
-            }
+            // A 5xx after the SDK's retries is an outage ("could not ask"); any other
+            // unclassified answer is not known to be one.
+            _ => voice.unexpected(action, repository, &answer).into(),
         }
-    }
-}
-
-/// The failure for missing or expired credentials, with how to log in.
-pub(super) fn no_credentials(context: &str) -> RegistryFailure {
-    RegistryFailure {
-        kind: FailureKind::NoCredentials,
-        message: no_credentials_cause(context),
-        hint: login_hint(),
     }
 }
 

@@ -18,7 +18,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use aws_config::SdkConfig;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::{ImageFailureCode, ImageIdentifier, ImageTagMutability};
 use aws_sdk_ecr::Client;
@@ -33,8 +32,7 @@ use crate::text::{BadDigest, Digest};
 
 mod errors;
 
-use crate::aws::{block_on_until, env_region, error_chain, one_line, Session, Settings};
-use errors::no_credentials;
+use crate::aws::{block_on_until, env_region, one_line, Session, Settings};
 
 /// The manifest media types ECR may store; asking for all four means it never converts.
 pub const MANIFEST_MEDIA_TYPES: [&str; 4] = [
@@ -59,7 +57,6 @@ pub struct Ecr {
 #[derive(Debug, Clone, Copy)]
 struct Backend<'a> {
     runtime: &'a tokio::runtime::Runtime,
-    sdk: &'a SdkConfig,
     client: &'a Client,
 }
 
@@ -105,46 +102,26 @@ impl Ecr {
 
     /// Loads the AWS configuration and builds the client, once.
     fn backend(&self, deadline: Instant) -> Result<Backend<'_>, RegistryFailure> {
-        let loaded = self.session.load(deadline).map_err(|e| match e {
-            crate::aws::SessionError::Timeout { .. } => {
-                self.timed_out("loading the AWS configuration")
-            }
-            other => RegistryFailure {
-                kind: FailureKind::Other,
-                message: other.to_string(),
-                hint: other.hint(),
-            },
-        })?;
+        let loaded = self
+            .session
+            .load(deadline)
+            .map_err(|e| RegistryFailure::from(self.voice().session_failure(&e)))?;
         let client = self.client.get_or_init(|| Client::new(&loaded.sdk));
         Ok(Backend {
             runtime: &loaded.runtime,
-            sdk: &loaded.sdk,
             client,
         })
     }
 
     /// Where requests go, for messages: the override, or the region's public endpoint.
-    fn endpoint(&self, sdk: Option<&SdkConfig>) -> String {
-        if let Some(url) = sdk.and_then(SdkConfig::endpoint_url) {
-            return url.to_string();
+    fn endpoint(&self) -> String {
+        if let Some(url) = self.session.endpoint_override() {
+            return crate::text::line(&url).into_owned();
         }
-        for var in ["AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL"] {
-            if let Some(url) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
-                return url;
-            }
-        }
-        match self.region_name(sdk) {
+        match self.session.region_name() {
             Some(region) => format!("api.ecr.{region}.amazonaws.com"),
             None => "ECR".into(),
         }
-    }
-
-    fn region_name(&self, sdk: Option<&SdkConfig>) -> Option<String> {
-        self.config
-            .region
-            .clone()
-            .or_else(|| sdk.and_then(SdkConfig::region).map(ToString::to_string))
-            .or_else(|| env_region().map(|(_, region)| region))
     }
 
     /// Asks ECR about up to 100 tags of one repository.
@@ -472,54 +449,7 @@ impl Registry for Ecr {
     }
 
     fn access(&self) -> Access {
-        use aws_sdk_ecr::config::ProvideCredentials;
-        let region_source = if self.config.region.is_some() {
-            "git-release.toml"
-        } else {
-            "the AWS environment"
-        };
-        let mut access = Access {
-            region: self.config.region.clone(),
-            region_source: region_source.into(),
-            endpoint: None,
-            profile: std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()),
-            credentials_expire: None,
-            credentials_error: None,
-        };
-        let deadline = self.deadline();
-        let backend = match self.backend(deadline) {
-            Ok(backend) => backend,
-            Err(failure) => {
-                access.credentials_error = Some(failure);
-                return access;
-            }
-        };
-        access.region = access
-            .region
-            .or_else(|| backend.sdk.region().map(ToString::to_string));
-        access.endpoint = backend.sdk.endpoint_url().map(str::to_string).or_else(|| {
-            ["AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL"]
-                .iter()
-                .find_map(|v| std::env::var(v).ok().filter(|v| !v.is_empty()))
-        });
-        let Some(provider) = backend.sdk.credentials_provider() else {
-            access.credentials_error =
-                Some(no_credentials("no credentials provider is configured"));
-            return access;
-        };
-        let resolved = block_on_until(backend.runtime, deadline, provider.provide_credentials());
-        match resolved {
-            Err(_) => access.credentials_error = Some(self.timed_out("resolving AWS credentials")),
-            Ok(Err(e)) => access.credentials_error = Some(no_credentials(&error_chain(&e))),
-            Ok(Ok(credentials)) => {
-                access.credentials_expire = credentials.expiry().map(|t| {
-                    aws_smithy_types::DateTime::from(t)
-                        .fmt(aws_smithy_types::date_time::Format::DateTime)
-                        .unwrap_or_default()
-                })
-            }
-        }
-        access
+        self.session.resolve(&|| self.voice()).into()
     }
 
     fn inspect_repositories(
@@ -586,6 +516,7 @@ impl Registry for Ecr {
                         immutable: matches!(mutability, Some(ImageTagMutability::Immutable)),
                         versioning: None,
                         notes: Vec::new(),
+                        copy: None,
                     })
                 }
             })

@@ -618,6 +618,7 @@ impl Registry for Oci {
                     immutable: false,
                     versioning: None,
                     notes: Vec::new(),
+                    copy: None,
                 })
             })
             .collect()

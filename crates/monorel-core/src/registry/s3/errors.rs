@@ -1,8 +1,8 @@
 //! Turning what the SDK and S3 say into one-line failures that say what to do.
 //!
-//! The classes every AWS service shares are read by [`crate::aws::diagnose`]; this file
-//! words them for S3 and reads S3's own codes (`NoSuchBucket`, `NoSuchKey`,
-//! `AccessDenied`, `PreconditionFailed`, …). A HEAD answer has no body, so a 403 to
+//! The classes every AWS service shares are read by [`crate::aws::diagnose`] and worded
+//! by [`crate::aws::Voice`]; this file gives S3's voice and reads S3's own codes
+//! (`NoSuchBucket`, `NoSuchKey`, `AccessDenied`, `PreconditionFailed`, …). A HEAD answer has no body, so a 403 to
 //! `HeadObject` carries no code: it may be a policy that denies `s3:GetObject`, wrong
 //! credentials, or a missing key read without `s3:ListBucket` (S3 then answers 403, not
 //! 404, so as not to tell who may not list whether a key exists). The message says so.
@@ -11,25 +11,29 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use super::S3;
-use crate::aws::{diagnose, login_hint, no_credentials_cause, Diagnosis};
+use crate::aws::{diagnose, Quote, Voice};
 use crate::registry::{FailureKind, ObjectRef, RegistryFailure};
 
 impl S3 {
-    pub(super) fn timed_out(&self, what: &str) -> RegistryFailure {
-        RegistryFailure {
-            kind: FailureKind::Timeout,
-            message: format!(
-                "no answer from S3 at {} within {} s while {}",
-                self.endpoint(),
-                self.session.timeout().as_secs(),
-                crate::text::line(what)
-            ),
-            hint: format!("check your network or VPN, then retry; raise {} timeout-seconds in git-release.toml if S3 is just slow", self.section),
+    /// How S3's failures are worded where every AWS service's are alike.
+    pub(super) fn voice(&self) -> Voice {
+        Voice {
+            service: "S3",
+            endpoint: self.endpoint(),
+            timeout_seconds: self.session.timeout().as_secs(),
+            timeout_key: format!("{} timeout-seconds", self.section),
+            slow: "S3",
+            throttle_hint: "retry in a minute; S3 slows down a prefix that gets too many requests per second, so spread the calls out",
+            quote: Quote::Described,
         }
     }
 
+    pub(super) fn timed_out(&self, what: &str) -> RegistryFailure {
+        self.voice().timed_out(what).into()
+    }
+
     /// Where requests go, for messages: the override, or the region's public endpoint.
-    fn endpoint(&self) -> String {
+    pub(super) fn endpoint(&self) -> String {
         if let Some(url) = self.session.endpoint_override() {
             return crate::text::line(&url).into_owned();
         }
@@ -56,37 +60,10 @@ impl S3 {
         } else {
             crate::text::line(&object.to_string()).into_owned()
         };
-        let endpoint = self.endpoint();
-        let answer = match diagnose(err) {
-            Diagnosis::Timeout => return self.timed_out(&format!("calling {action} on {shown}")),
-            Diagnosis::Unreachable(reason) => {
-                return RegistryFailure {
-                    kind: FailureKind::Unreachable,
-                    message: format!("cannot reach S3 at {endpoint}: {reason}"),
-                    hint: "check your network, VPN or proxy, and AWS_ENDPOINT_URL if you set it; then retry".into(),
-                }
-            }
-            Diagnosis::NoCredentials(cause) => {
-                return no_credentials(&cause.replace("the service answered", "S3 answered"))
-            }
-            Diagnosis::RejectedCredentials(answer) => {
-                return RegistryFailure {
-                    kind: FailureKind::NoCredentials,
-                    message: format!("S3 rejected the AWS credentials ({})", answer.describe()),
-                    hint: login_hint(),
-                }
-            }
-            Diagnosis::Throttled(answer) => {
-                return RegistryFailure {
-                    kind: FailureKind::Throttled,
-                    message: format!(
-                        "S3 throttled {action} on {shown} after 3 attempts ({})",
-                        answer.describe()
-                    ),
-                    hint: "retry in a minute; S3 slows down a prefix that gets too many requests per second, so spread the calls out".into(),
-                }
-            }
-            Diagnosis::Answer(answer) => answer,
+        let voice = self.voice();
+        let answer = match voice.shared(diagnose(err), action, &shown) {
+            Ok(worded) => return worded.into(),
+            Err(answer) => answer,
         };
         let arn = if object.key.is_empty() {
             format!("arn:aws:s3:::{}", crate::text::line(&object.bucket))
@@ -129,30 +106,7 @@ impl S3 {
                     hint: format!("allow `{action}` on {arn} (and `s3:ListBucket` on arn:aws:s3:::{}, so a missing object reads as missing) in the IAM policy of the role or user you use (see docs/registry.md)", crate::text::line(&object.bucket)),
                 }
             }
-            _ => {
-                let kind = if answer.is_server_error() {
-                    FailureKind::ServerError
-                } else {
-                    FailureKind::Other
-                };
-                RegistryFailure {
-                    kind,
-                    message: format!(
-                        "S3 at {endpoint} failed {action} on {shown} ({})",
-                        answer.describe()
-                    ),
-                    hint: "retry in a moment; if it persists, check the AWS Health Dashboard for S3 in your region".into(),
-                }
-            }
+            _ => voice.unexpected(action, &shown, &answer).into(),
         }
-    }
-}
-
-/// The failure for missing or expired credentials, with how to log in.
-pub(super) fn no_credentials(context: &str) -> RegistryFailure {
-    RegistryFailure {
-        kind: FailureKind::NoCredentials,
-        message: no_credentials_cause(context),
-        hint: login_hint(),
     }
 }

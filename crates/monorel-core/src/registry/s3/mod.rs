@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::copy_object::builders::CopyObjectFluentBuilder;
 use aws_sdk_s3::operation::head_object::builders::HeadObjectFluentBuilder;
 use aws_sdk_s3::operation::head_object::{HeadObjectError, HeadObjectOutput};
 use aws_sdk_s3::types::{
@@ -34,14 +35,14 @@ use tokio::time::Instant;
 
 use super::{
     Access, ArtifactRef, ArtifactStatus, FailureKind, Identity, ObjectIdentity, ObjectRef,
-    PromoteRequest, Promotion, Registry, RegistryFailure, RepositoryInfo, SameContent,
+    PromoteRequest, Promotion, Registry, RegistryFailure, ReleaseProbe, RepositoryInfo,
+    SameContent,
 };
-use crate::aws::{block_on_until, error_chain, Loaded, Session, Settings};
+use crate::aws::{block_on_until, Loaded, Session, Settings};
 use crate::config::RegistryConfig;
 
+mod copy_probe;
 mod errors;
-
-use errors::no_credentials;
 
 /// How many HEADs of one check are in flight at once. It covers a large push in one
 /// round trip (issue 12's benchmark: 50 objects within 2x of one; 16 took four round
@@ -124,16 +125,10 @@ impl S3 {
     /// when the endpoint is overridden: a local endpoint (moto, MinIO) has no
     /// `<bucket>.host` names.
     fn backend(&self, deadline: Instant) -> Result<Backend<'_>, RegistryFailure> {
-        let loaded = self.session.load(deadline).map_err(|e| match e {
-            crate::aws::SessionError::Timeout { .. } => {
-                self.timed_out("loading the AWS configuration")
-            }
-            other => RegistryFailure {
-                kind: FailureKind::Other,
-                message: other.to_string(),
-                hint: other.hint(),
-            },
-        })?;
+        let loaded = self
+            .session
+            .load(deadline)
+            .map_err(|e| RegistryFailure::from(self.voice().session_failure(&e)))?;
         let client = self.client.get_or_init(|| {
             let mut builder = aws_sdk_s3::config::Builder::from(&loaded.sdk);
             if self.session.endpoint_override().is_some() {
@@ -320,9 +315,15 @@ impl S3 {
 
     /// Proves (or disproves) that the credentials can read the store's objects: lists one
     /// key under the prefix (`ListObjectsV2`, `s3:ListBucket`) and heads it (`HeadObject`,
-    /// `s3:GetObject`, what `check` needs). Returns the finding as a note; an empty prefix
-    /// leaves read access untried rather than assumed.
-    fn read_proof(&self, backend: Backend<'_>, deadline: Instant, bucket: &str) -> String {
+    /// `s3:GetObject`, what `check` needs). Returns the finding as a note, and the object
+    /// read, which the copy probe copies from; an empty prefix leaves read access untried
+    /// rather than assumed.
+    fn read_proof(
+        &self,
+        backend: Backend<'_>,
+        deadline: Instant,
+        bucket: &str,
+    ) -> (String, Option<copy_probe::Source>) {
         let prefix = self.config.prefix.clone().unwrap_or_default();
         let listed = block_on_until(
             &backend.loaded.runtime,
@@ -336,7 +337,12 @@ impl S3 {
                 .send(),
         );
         let key = match listed {
-            Err(_) => return "listing objects did not answer in time: read access untried".into(),
+            Err(_) => {
+                return (
+                    "listing objects did not answer in time: read access untried".into(),
+                    None,
+                )
+            }
             Ok(Err(err)) => {
                 let failure = self.failure(
                     &err,
@@ -346,7 +352,7 @@ impl S3 {
                         key: prefix,
                     },
                 );
-                return format!("cannot list objects: {}", failure.message);
+                return (format!("cannot list objects: {}", failure.message), None);
             }
             Ok(Ok(out)) => out
                 .contents()
@@ -355,7 +361,10 @@ impl S3 {
                 .map(str::to_string),
         };
         let Some(key) = key else {
-            return "no object under the prefix yet: read access (s3:GetObject) untried".into();
+            return (
+                "no object under the prefix yet: read access (s3:GetObject) untried".into(),
+                None,
+            );
         };
         let object = ObjectRef {
             bucket: bucket.to_string(),
@@ -364,18 +373,30 @@ impl S3 {
         let answer = block_on_until(
             &backend.loaded.runtime,
             deadline,
-            head_request(backend.client, &object).send(),
+            self.head(backend.client.clone(), object.clone()),
         );
         match answer {
-            Err(_) => "reading an object did not answer in time: read access untried".into(),
-            Ok(Ok(_)) => format!(
-                "the credentials can read objects (s3:GetObject on {})",
-                crate::text::line(&object.key)
+            Err(_) => (
+                "reading an object did not answer in time: read access untried".into(),
+                None,
             ),
-            Ok(Err(err)) => format!(
-                "cannot read objects: {}",
-                self.failure(&err, "s3:GetObject", &object).message
+            Ok(Head::Found(identity)) => (
+                format!(
+                    "the credentials can read objects (s3:GetObject on {})",
+                    crate::text::line(&object.key)
+                ),
+                Some(copy_probe::Source { object, identity }),
             ),
+            Ok(Head::NotFound) => (
+                format!(
+                    "cannot read objects: no object {} in S3",
+                    crate::text::line(&object.to_string())
+                ),
+                None,
+            ),
+            Ok(Head::Failed(failure) | Head::Unexplained(failure)) => {
+                (format!("cannot read objects: {}", failure.message), None)
+            }
         }
     }
 
@@ -543,6 +564,37 @@ fn identity(
     })
 }
 
+/// Promote's server-side copy of `source` (whose identity is `from`) to `target`,
+/// without its conditions: the tags that name the commit and the release replace the
+/// source's, and S3 keeps a SHA-256 checksum. The `doctor` probe sends the very same
+/// request, so what it proves is what promote needs.
+fn copy_request(
+    client: &Client,
+    source: &ObjectRef,
+    from: &ObjectIdentity,
+    target: &ObjectRef,
+    commit: &str,
+    tag: &str,
+) -> CopyObjectFluentBuilder {
+    let mut copy_source = format!("{}/{}", source.bucket, encode_key(&source.key));
+    if let Some(version) = &from.version_id {
+        copy_source.push_str(&format!("?versionId={}", encode_value(version)));
+    }
+    let tagging = format!(
+        "{COMMIT_TAG}={}&{RELEASE_TAG}={}",
+        encode_value(commit),
+        encode_value(tag)
+    );
+    client
+        .copy_object()
+        .bucket(&target.bucket)
+        .key(&target.key)
+        .copy_source(copy_source)
+        .tagging_directive(TaggingDirective::Replace)
+        .tagging(tagging)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+}
+
 /// The HTTP status of an SDK error's response, if there was one.
 fn status_of<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
@@ -689,25 +741,15 @@ impl Registry for S3 {
 
         // Call 3: the server-side copy, conditional on the source's ETag and, unless a
         // forced replace, on the release key not existing.
-        let mut copy_source = format!("{}/{}", source.bucket, encode_key(&source.key));
-        if let Some(version) = &from.version_id {
-            copy_source.push_str(&format!("?versionId={}", encode_value(version)));
-        }
-        let tagging = format!(
-            "{COMMIT_TAG}={}&{RELEASE_TAG}={}",
-            encode_value(&request.commit),
-            encode_value(&request.tag)
-        );
-        let mut copy = backend
-            .client
-            .copy_object()
-            .bucket(&target.bucket)
-            .key(&target.key)
-            .copy_source(copy_source)
-            .copy_source_if_match(format!("\"{}\"", from.etag))
-            .tagging_directive(TaggingDirective::Replace)
-            .tagging(tagging)
-            .checksum_algorithm(ChecksumAlgorithm::Sha256);
+        let mut copy = copy_request(
+            backend.client,
+            source,
+            &from,
+            target,
+            &request.commit,
+            &request.tag,
+        )
+        .copy_source_if_match(format!("\"{}\"", from.etag));
         if !overwrite {
             copy = copy.if_none_match("*");
         }
@@ -754,62 +796,26 @@ impl Registry for S3 {
     }
 
     fn access(&self) -> Access {
-        use aws_sdk_s3::config::ProvideCredentials;
-        let region_source = if self.config.region.is_some() {
-            "git-release.toml"
-        } else {
-            "the AWS environment"
-        };
-        let mut access = Access {
-            region: self.config.region.clone(),
-            region_source: region_source.into(),
-            endpoint: None,
-            profile: std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()),
-            credentials_expire: None,
-            credentials_error: None,
-        };
-        let deadline = self.session.deadline();
-        let backend = match self.backend(deadline) {
-            Ok(backend) => backend,
-            Err(failure) => {
-                access.credentials_error = Some(failure);
-                return access;
-            }
-        };
-        access.region = access
-            .region
-            .or_else(|| backend.loaded.sdk.region().map(ToString::to_string));
-        access.endpoint = self.session.endpoint_override();
-        let Some(provider) = backend.loaded.sdk.credentials_provider() else {
-            access.credentials_error =
-                Some(no_credentials("no credentials provider is configured"));
-            return access;
-        };
-        let resolved = block_on_until(
-            &backend.loaded.runtime,
-            deadline,
-            provider.provide_credentials(),
-        );
-        match resolved {
-            Err(_) => access.credentials_error = Some(self.timed_out("resolving AWS credentials")),
-            Ok(Err(e)) => access.credentials_error = Some(no_credentials(&error_chain(&e))),
-            Ok(Ok(credentials)) => {
-                access.credentials_expire = credentials.expiry().map(|t| {
-                    aws_smithy_types::DateTime::from(t)
-                        .fmt(aws_smithy_types::date_time::Format::DateTime)
-                        .unwrap_or_default()
-                })
-            }
-        }
-        access
+        self.session.resolve(&|| self.voice()).into()
     }
 
     /// Describes each bucket: reachable (`HeadBucket`, which needs `s3:ListBucket`), its
-    /// versioning (`GetBucketVersioning`) and read access (`read_proof`). Whether
-    /// the credentials may copy is not tried: the only proof is a write.
+    /// versioning (`GetBucketVersioning`) and read access (`read_proof`). Whether the
+    /// credentials may copy is only proven by [`Registry::inspect_with_probe`].
     fn inspect_repositories(
         &self,
         buckets: &[String],
+    ) -> Vec<Result<RepositoryInfo, RegistryFailure>> {
+        self.inspect_with_probe(buckets, None)
+    }
+
+    /// [`Registry::inspect_repositories`], plus, with a probe, the copy proof of the
+    /// `copy_probe` module: a `CopyObject` that S3 authorises and then refuses on a
+    /// precondition that cannot hold, so nothing is written.
+    fn inspect_with_probe(
+        &self,
+        buckets: &[String],
+        probe: Option<&ReleaseProbe>,
     ) -> Vec<Result<RepositoryInfo, RegistryFailure>> {
         if buckets.is_empty() {
             return Vec::new();
@@ -832,18 +838,28 @@ impl Registry for S3 {
                     return Err(self.no_bucket(bucket));
                 }
                 let versioning = self.versioning(backend, deadline)?;
-                let read = self.read_proof(backend, deadline, bucket);
+                let (read, source) = self.read_proof(backend, deadline, bucket);
+                let mut notes = vec![
+                    "the credentials can list the bucket (s3:ListBucket)".into(),
+                    read,
+                ];
+                let copy = match probe {
+                    Some(probe) => {
+                        Some(self.copy_proof(backend, deadline, bucket, source.as_ref(), probe))
+                    }
+                    None => {
+                        notes.push("promote also needs s3:GetObjectTagging, s3:PutObject and s3:PutObjectTagging, which only a write can prove (promote names the missing action if one is)".into());
+                        None
+                    }
+                };
                 Ok(RepositoryInfo {
                     repository: bucket.clone(),
                     uri: Some(format!("s3://{bucket}")),
                     immutable: versioning == BucketVersioningStatus::Enabled.as_str(),
                     tag_mutability: versioning.clone(),
                     versioning: Some(versioning),
-                    notes: vec![
-                        "the credentials can list the bucket (s3:ListBucket)".into(),
-                        read,
-                        "promote also needs s3:GetObjectTagging, s3:PutObject and s3:PutObjectTagging, which only a write can prove (promote names the missing action if one is)".into(),
-                    ],
+                    notes,
+                    copy,
                 })
             })
             .collect()
