@@ -9,6 +9,7 @@
 pub mod moto;
 pub mod oci;
 pub mod proxy;
+pub mod pty;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

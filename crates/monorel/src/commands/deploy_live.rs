@@ -5,7 +5,6 @@
 //! (`monorel_core::deploy::{target, ecs, lambda, rollout}`); this file chooses the release,
 //! shows progress, and turns failures into the exact rollback command.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -71,12 +70,7 @@ struct Display {
 
 impl Display {
     fn new(quiet: bool) -> Display {
-        let terminal = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-        let bar = (terminal && !quiet).then(|| {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
+        let bar = if quiet { None } else { ui::spinner("") };
         Display { bar }
     }
 
@@ -108,7 +102,7 @@ impl Observer for Display {
 /// Runs `deploy` for a live environment.
 pub fn run(ctx: &Context, args: &DeployArgs, live: &LiveTarget) -> CliResult {
     let release = choose_release(ctx, args)?;
-    let code = release_code(ctx, &args.service, &release)?;
+    let code = release_code(ctx, &args.service, &release, args.json)?;
     let target = target::open(&args.env, live);
     let request = Request {
         tag: release.tag.clone(),
@@ -179,8 +173,13 @@ pub fn run(ctx: &Context, args: &DeployArgs, live: &LiveTarget) -> CliResult {
 /// The release's code by immutable reference: `<repository uri>@<digest>` of the image
 /// under the release tag, or the promoted object at its version. A store that records
 /// neither a digest nor a version cannot be deployed from: a tag or a key can change.
-fn release_code(ctx: &Context, service: &str, release: &Release) -> Result<Code, CliError> {
-    let (digest, object) = read_artifact(ctx, service, release)?;
+fn release_code(
+    ctx: &Context,
+    service: &str,
+    release: &Release,
+    quiet: bool,
+) -> Result<Code, CliError> {
+    let (digest, object) = read_artifact(ctx, service, release, quiet)?;
     if let Some(object) = object {
         let Some(version) = object.version_id else {
             return Err(CliError::new(
