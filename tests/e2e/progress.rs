@@ -14,7 +14,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use monorel_e2e::moto::{all_ok as ok, docker_manifest, Moto};
+use monorel_e2e::proxy::Fault;
 use monorel_e2e::pty::{self, Detached};
+use monorel_e2e::world::MotoWorld;
 use monorel_e2e::{binary, Monorepo, TestEnv};
 use rexpect::process::WaitStatus;
 use rexpect::session::PtySession;
@@ -259,4 +261,43 @@ fn a_terminal_closed_mid_deploy_does_not_make_it_panic() {
     deploy.close();
     let status = deploy.wait(Duration::from_secs(60));
     assert_eq!(status.code(), Some(7), "{status:?}");
+}
+
+/// `check` asks the registry under a spinner, then prints the verdict on a clean screen.
+#[test]
+fn check_on_a_terminal_shows_a_spinner_then_the_verdict() {
+    let config = "[registry]\nregion = \"us-east-1\"\n\n[services.service-a]\npath = \"services/service-a\"\n";
+    let w = MotoWorld::new(Moto::start(), config, &["service-a"]);
+    w.moto.create_repositories(&["service-a-image"], true);
+    let digest = w
+        .moto
+        .put_image("service-a-image", &w.head(), &docker_manifest("check"));
+    w.tag("service-a-v1.0.0");
+    // A registry a second away, so the spinner has time to turn.
+    let proxy = w.proxy(Fault::DelayMs(1000));
+    let mut cmd = w.env.command(binary(), &w.repo.work);
+    cmd.env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .args(["check", "service-a-v1.0.0"]);
+    let mut session = pty::spawn(cmd);
+    let output = pty::decode(&session.exp_eof().expect("check ends"));
+    let status = session.process().wait().expect("wait");
+    assert!(exited(status, 0), "{status:?}\n{output}");
+    assert!(
+        output.contains("checking 1 artifact(s) in ECR"),
+        "{output:?}"
+    );
+    assert!(pty::redraws(&output), "no spinner: {output:?}");
+    let screen = pty::screen(&output);
+    assert!(
+        screen
+            .first()
+            .is_some_and(|l| l.contains("service-a-v1.0.0") && l.contains(&digest)),
+        "the verdict is the first line left on the screen: {screen:#?}"
+    );
+    for line in &screen {
+        assert!(
+            !line.contains("checking") && !line.contains(|c| FRAMES.contains(c)),
+            "a spinner frame was left on the screen: {screen:#?}"
+        );
+    }
 }

@@ -10,6 +10,7 @@ pub mod moto;
 pub mod oci;
 pub mod proxy;
 pub mod pty;
+pub mod world;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
