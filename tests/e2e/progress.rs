@@ -301,3 +301,30 @@ fn check_on_a_terminal_shows_a_spinner_then_the_verdict() {
         );
     }
 }
+
+/// Ctrl-C while the rollout is followed: the spinner goes, one error says which step was
+/// interrupted and how to see what runs, and the exit code is 130 (cancelled).
+#[test]
+fn ctrl_c_mid_deploy_clears_the_spinner_and_says_how_far_it_got() {
+    let (_moto, env, repo) = promoted();
+    let mut session = pty::spawn(deploy(&env, &repo, "stg", &[]));
+    let before = session
+        .exp_string("rollout: ")
+        .expect("the deploy follows the rollout");
+    session.send("\x03").expect("ctrl-c");
+    session.flush().expect("flush");
+    let rest = session.exp_eof().expect("the deploy ends");
+    let status = session.process().wait().expect("wait");
+    let output = pty::decode(&format!("{before}rollout: {rest}"));
+    assert!(exited(status, 130), "{status:?}\n{output}");
+    let screen = pty::screen(&output);
+    assert_eq!(
+        screen,
+        [
+            "error: interrupted while following the rollout of web:2".to_string(),
+            "hint: what was sent to AWS stays sent; see what runs with `git release status`"
+                .to_string(),
+        ],
+        "{output:?}"
+    );
+}

@@ -75,24 +75,42 @@ pub fn styled(output: &str) -> bool {
     })
 }
 
-/// Replays `output` (decoded text) as a terminal would and returns the screen's lines,
-/// trailing blanks trimmed and trailing empty lines dropped.
+/// The width of the terminals here: a pty nobody sized, which console (and so indicatif)
+/// takes for 80 columns.
+pub const COLUMNS: usize = 80;
+
+/// One row of the screen; `wrapped` when its text goes on in the next row.
+#[derive(Default)]
+struct Row {
+    text: Vec<char>,
+    wrapped: bool,
+}
+
+/// Replays `output` (decoded text) as a terminal of [`COLUMNS`] would and returns the
+/// screen's lines, trailing blanks trimmed and trailing empty lines dropped. A line longer
+/// than the terminal wraps onto the rows below; it is returned whole, as a person reads
+/// (and copies) it.
 ///
-/// Handled: printable text (overwriting at the cursor), `\n`, `\r`, backspace, CSI cursor
+/// Handled: printable text (overwriting at the cursor, wrapping after the last column as
+/// xterm does: on the next character), `\n`, `\r`, backspace, CSI cursor
 /// up/down/forward/back/column, erase in line (`K`) and in display (`J`); other escapes
-/// (colours, cursor visibility, OSC titles) draw nothing.
+/// (colours, cursor visibility, OSC titles) draw nothing. So a spinner line longer than
+/// the terminal is only gone when every row it took was cleared.
 pub fn screen(output: &str) -> Vec<String> {
-    let mut lines: Vec<Vec<char>> = vec![Vec::new()];
+    let mut rows: Vec<Row> = vec![Row::default()];
     let (mut row, mut col) = (0usize, 0usize);
+    let down = |rows: &mut Vec<Row>, row: usize| {
+        while rows.len() <= row {
+            rows.push(Row::default());
+        }
+    };
     let mut chars = output.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
             '\n' => {
                 row += 1;
                 col = 0;
-                if lines.len() <= row {
-                    lines.push(Vec::new());
-                }
+                down(&mut rows, row);
             }
             '\r' => col = 0,
             '\u{8}' => col = col.saturating_sub(1),
@@ -112,29 +130,32 @@ pub fn screen(output: &str) -> Vec<String> {
                         .split(';')
                         .next()
                         .and_then(|p| p.parse::<usize>().ok());
-                    let line = &mut lines[row];
+                    let steps = n.unwrap_or(1).max(1);
                     match end {
-                        Some('A') => row = row.saturating_sub(n.unwrap_or(1).max(1)),
+                        Some('A') => row = row.saturating_sub(steps),
                         Some('B') => {
-                            row += n.unwrap_or(1).max(1);
-                            while lines.len() <= row {
-                                lines.push(Vec::new());
-                            }
+                            row += steps;
+                            down(&mut rows, row);
                         }
-                        Some('C') => col += n.unwrap_or(1).max(1),
-                        Some('D') => col = col.saturating_sub(n.unwrap_or(1).max(1)),
-                        Some('G') => col = n.unwrap_or(1).max(1) - 1,
-                        Some('K') => match n.unwrap_or(0) {
-                            0 => line.truncate(col),
-                            1 => line.iter_mut().take(col + 1).for_each(|c| *c = ' '),
-                            _ => line.clear(),
-                        },
+                        Some('C') => col = (col + steps).min(COLUMNS - 1),
+                        Some('D') => col = col.saturating_sub(steps),
+                        Some('G') => col = (steps - 1).min(COLUMNS - 1),
+                        Some('K') => {
+                            let line = &mut rows[row];
+                            match n.unwrap_or(0) {
+                                0 => line.text.truncate(col),
+                                1 => line.text.iter_mut().take(col + 1).for_each(|c| *c = ' '),
+                                _ => line.text.clear(),
+                            }
+                            line.wrapped = false;
+                        }
                         Some('J') => {
                             if n.unwrap_or(0) == 0 {
-                                line.truncate(col);
-                                lines.truncate(row + 1);
+                                rows[row].text.truncate(col);
+                                rows[row].wrapped = false;
+                                rows.truncate(row + 1);
                             } else {
-                                lines.iter_mut().for_each(Vec::clear);
+                                rows.iter_mut().for_each(|r| *r = Row::default());
                             }
                         }
                         _ => {}
@@ -152,7 +173,13 @@ pub fn screen(output: &str) -> Vec<String> {
             },
             c if c.is_control() => {}
             c => {
-                let line = &mut lines[row];
+                if col >= COLUMNS {
+                    rows[row].wrapped = true;
+                    row += 1;
+                    col = 0;
+                    down(&mut rows, row);
+                }
+                let line = &mut rows[row].text;
                 while line.len() < col {
                     line.push(' ');
                 }
@@ -165,10 +192,18 @@ pub fn screen(output: &str) -> Vec<String> {
             }
         }
     }
-    let mut out: Vec<String> = lines
-        .into_iter()
-        .map(|l| l.into_iter().collect::<String>().trim_end().to_string())
-        .collect();
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for row in rows {
+        current.extend(row.text);
+        if !row.wrapped {
+            out.push(current.trim_end().to_string());
+            current.clear();
+        }
+    }
+    if !current.is_empty() {
+        out.push(current.trim_end().to_string());
+    }
     while out.last().is_some_and(String::is_empty) {
         out.pop();
     }
@@ -250,5 +285,48 @@ impl Drop for Detached {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{redraws, screen, styled};
+
+    #[test]
+    fn a_cleared_spinner_leaves_only_what_followed() {
+        let frames = "⠁ one\r\x1b[2K⠂ two\r\x1b[2Kdone\r\n";
+        assert_eq!(screen(frames), ["done"]);
+        assert!(redraws(frames));
+        assert!(!redraws("a\r\nb\r\n"));
+    }
+
+    #[test]
+    fn a_long_line_wraps_and_is_read_whole() {
+        let long = "x".repeat(100);
+        assert_eq!(
+            screen(&format!("{long}\r\nnext\r\n")),
+            [long.as_str(), "next"]
+        );
+    }
+
+    #[test]
+    fn a_wrapped_spinner_cleared_on_one_row_only_stays_visible() {
+        let long = format!("⠁ {}", "y".repeat(100));
+        // Only the second row cleared: the first row's frame stays above `done`.
+        let left = screen(&format!("{long}\r\x1b[2Kdone\r\n"));
+        assert!(left[0].starts_with("⠁ yyyy"), "{left:?}");
+        // Cleared row by row, as indicatif does, nothing is left.
+        let cleared = screen(&format!(
+            "{long}\x1b[1A\r\x1b[2K\x1b[1B\r\x1b[2K\x1b[1Adone\r\n"
+        ));
+        assert_eq!(cleared, ["done"]);
+    }
+
+    #[test]
+    fn colours_are_styles_and_draw_nothing() {
+        let text = "\x1b[1mbold\x1b[0m plain";
+        assert!(styled(text));
+        assert!(!styled("\x1b[2K"));
+        assert_eq!(screen(text), ["bold plain"]);
     }
 }

@@ -6,6 +6,7 @@
 //! shows progress, and turns failures into the exact rollback command.
 
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use monorel_core::config::LiveTarget;
@@ -66,12 +67,16 @@ struct Outcome<'a> {
 /// change otherwise (CI logs).
 struct Display {
     bar: Option<indicatif::ProgressBar>,
+    /// The step under way, for the message of an interrupted deploy.
+    step: Arc<Mutex<String>>,
 }
 
 impl Display {
     fn new(quiet: bool) -> Display {
         let bar = if quiet { None } else { ui::spinner("") };
-        Display { bar }
+        let step = Arc::new(Mutex::new(String::from("starting the deploy")));
+        on_interrupt(bar.clone(), Arc::clone(&step));
+        Display { bar, step }
     }
 
     fn finish(&self) {
@@ -84,6 +89,7 @@ impl Display {
 impl Observer for Display {
     fn step(&mut self, message: &str) {
         let message = text::line(message).into_owned();
+        *self.step.lock().unwrap_or_else(PoisonError::into_inner) = message.clone();
         match &self.bar {
             Some(bar) => bar.set_message(message),
             None => eprintln!("{message}"),
@@ -97,6 +103,28 @@ impl Observer for Display {
             None => eprintln!("{line}"),
         }
     }
+}
+
+/// Answers Ctrl-C during a deploy. By default SIGINT kills the process mid-line: the
+/// spinner's last frame stays on the screen, the shell prompt lands after it, and nothing
+/// says how far the deploy got, though what was sent to AWS stays sent (ECS goes on
+/// rolling out a service already pointed at the new revision). The handler clears the
+/// spinner, names the step that was interrupted and how to see what runs, and exits 130
+/// (cancelled). A handler already installed (ctrlc takes one per process) is kept.
+fn on_interrupt(bar: Option<indicatif::ProgressBar>, step: Arc<Mutex<String>>) {
+    let _ = ctrlc::set_handler(move || {
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        let step = step.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let _ = CliError::new(Kind::Cancelled, format!("interrupted while {step}"))
+            .hint(format!(
+                "what was sent to AWS stays sent; see what runs with {}",
+                text::suggest(&["git", "release", "status"])
+            ))
+            .report();
+        std::process::exit(Kind::Cancelled as i32);
+    });
 }
 
 /// Runs `deploy` for a live environment.
