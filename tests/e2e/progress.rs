@@ -328,3 +328,80 @@ fn ctrl_c_mid_deploy_clears_the_spinner_and_says_how_far_it_got() {
         "{output:?}"
     );
 }
+
+/// A Lambda deploy on a terminal: its steps in the spinner, then only the result.
+#[test]
+fn a_lambda_deploy_on_a_terminal_shows_its_steps_and_clears_the_spinner() {
+    let (_moto, env, repo) = promoted();
+    let mut session = pty::spawn(deploy(&env, &repo, "fn", &[]));
+    let output = pty::decode(&session.exp_eof().expect("the deploy ends"));
+    let status = session.process().wait().expect("wait");
+    assert!(exited(status, 0), "{status:?}\n{output}");
+    assert_in_order(
+        &output,
+        &[
+            "reading Lambda function `web-fn`",
+            "publishing 123456789012.dkr.ecr.us-east-1.amazonaws.com/web-image@sha256:",
+            "moving alias live to version 2",
+        ],
+    );
+    assert!(pty::redraws(&output), "no spinner: {output:?}");
+    let screen = pty::screen(&output);
+    assert!(
+        screen
+            .first()
+            .is_some_and(|l| l.starts_with("deployed web-v0.1.0 to fn: ")),
+        "the result is the first line left on the screen: {screen:#?}"
+    );
+    for line in &screen {
+        assert!(
+            !line.contains(|c| FRAMES.contains(c)) && !line.contains("moving alias"),
+            "a spinner frame was left on the screen: {screen:#?}"
+        );
+    }
+}
+
+/// `git push` of a release tag from a terminal: the pre-push hook asks the registry under
+/// a spinner (git hands the hook its terminal), then its verdict stays and the push goes.
+#[test]
+fn the_hook_on_a_terminal_shows_a_spinner_then_the_verdict() {
+    let config = "[registry]\nregion = \"us-east-1\"\n\n[services.service-a]\npath = \"services/service-a\"\n";
+    let w = MotoWorld::new(Moto::start(), config, &["service-a"]);
+    w.moto.create_repositories(&["service-a-image"], true);
+    let digest = w
+        .moto
+        .put_image("service-a-image", &w.head(), &docker_manifest("hook"));
+    w.run(&["install"]).ok();
+    w.tag("service-a-v1.0.0");
+    let proxy = w.proxy(Fault::DelayMs(1000));
+    let mut cmd = w.env.command("git", &w.repo.work);
+    cmd.env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .args(["push", "origin", "service-a-v1.0.0"]);
+    let mut session = pty::spawn(cmd);
+    let output = pty::decode(&session.exp_eof().expect("the push ends"));
+    let status = session.process().wait().expect("wait");
+    assert!(exited(status, 0), "{status:?}\n{output}");
+    assert!(
+        output.contains("checking 1 artifact(s) in ECR"),
+        "{output:?}"
+    );
+    assert!(pty::redraws(&output), "no spinner: {output:?}");
+    let screen = pty::screen(&output);
+    assert!(
+        screen
+            .iter()
+            .any(|l| l.contains("✓ service-a-v1.0.0") && l.contains(&digest)),
+        "{screen:#?}"
+    );
+    for line in &screen {
+        assert!(
+            !line.contains("checking") && !line.contains(|c| FRAMES.contains(c)),
+            "a spinner frame was left on the screen: {screen:#?}"
+        );
+    }
+    let pushed = monorel_e2e::remote_tags(&w.env, &w.repo.bare);
+    assert!(
+        pushed.len() == 1 && pushed[0].starts_with("service-a-v1.0.0 "),
+        "{pushed:?}"
+    );
+}
