@@ -22,7 +22,7 @@ fn config(extra: &str) -> String {
 
 /// moto with every service "running" one task: a desired count of 1 is COMPLETED, 2 is
 /// IN_PROGRESS (the busy service of `prod`).
-fn seeded() -> (Moto, TestEnv, Monorepo, String) {
+pub(crate) fn seeded() -> (Moto, TestEnv, Monorepo, String) {
     let moto = Moto::start_with_env(&[("MOTO_ECS_SERVICE_RUNNING", "1")]);
     let mut env = TestEnv::new();
     for (k, v) in moto.env() {

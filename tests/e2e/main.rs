@@ -13,6 +13,7 @@ mod live;
 mod notes;
 mod oci;
 mod odd_tags;
+mod progress;
 mod prompt;
 mod registry;
 mod release;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use monorel_e2e::oci::{self, Auth, Registry, TokenIssuer, TokenMode, PASSWORD, USER};
 use monorel_e2e::proxy::{BlackHole, Fault, Proxy};
+use monorel_e2e::world::assert_one_error;
 use monorel_e2e::{Monorepo, Run, TestEnv};
 
 /// The password of the wrong-password tests.
@@ -159,18 +160,6 @@ impl World {
     fn digest_of(&self, service: &str, tag: &str) -> Option<String> {
         oci::inspect_digest(&self.registry.host, &format!("acme/{service}"), tag)
     }
-}
-
-/// Asserts that stderr has exactly one `error:` line and that it contains `needle`.
-#[track_caller]
-fn assert_one_error(run: &Run, needle: &str) {
-    let errors = run.error_lines();
-    assert_eq!(errors.len(), 1, "expected one error line:\n{}", run.stderr);
-    assert!(
-        errors[0].contains(needle),
-        "error line lacks {needle:?}:\n{}",
-        run.stderr
-    );
 }
 
 fn local_tags(w: &World) -> Vec<String> {
@@ -727,9 +716,7 @@ fn promote_makes_three_requests_after_authentication_and_sends_no_blob() {
 fn one_push_checks_an_ecr_an_s3_and_an_oci_service() {
     let moto = monorel_e2e::moto::Moto::start();
     let mut env = TestEnv::new();
-    for (k, v) in moto.env() {
-        env.set_env(k, &v);
-    }
+    env.use_moto(&moto);
     let services = ["service-a", "lambda-a", "oci-a"];
     let w = World::in_env(env, &Auth::Htpasswd, &services, false);
     let config = format!(

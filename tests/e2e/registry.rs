@@ -6,8 +6,9 @@
 //! does not hash manifests like ECR; see FACTS.md).
 
 use monorel_e2e::moto::{docker_manifest, oci_index, Moto, MEDIA_TYPES};
-use monorel_e2e::proxy::{closed_endpoint, BlackHole, Fault, Proxy};
-use monorel_e2e::{Monorepo, Run, TestEnv};
+use monorel_e2e::proxy::{closed_endpoint, BlackHole, Fault};
+use monorel_e2e::world::{assert_one_error, MotoWorld as World};
+use monorel_e2e::{Run, TestEnv};
 
 /// A config with an ECR registry in us-east-1 and `services` under `services/<name>`.
 fn ecr_config(services: &[&str], registry_extra: &str) -> String {
@@ -18,59 +19,18 @@ fn ecr_config(services: &[&str], registry_extra: &str) -> String {
     text
 }
 
-struct World {
-    env: TestEnv,
-    moto: Moto,
-    repo: Monorepo,
-}
-
-impl World {
-    /// moto, a monorepo with `services`, and the environment pointing at moto.
-    fn new(services: &[&str], registry_extra: &str) -> World {
-        let moto = Moto::start();
-        let mut env = TestEnv::new();
-        for (k, v) in moto.env() {
-            env.set_env(k, &v);
-        }
-        let repo = env.monorepo("mono", &ecr_config(services, registry_extra), services);
-        World { env, moto, repo }
-    }
-
-    fn head(&self) -> String {
-        self.env.git(&self.repo.work, &["rev-parse", "HEAD"])
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.env.run(&self.repo.work, args)
-    }
-
-    fn local_tags(&self) -> Vec<String> {
-        let out = self.env.git(&self.repo.work, &["tag", "-l"]);
-        out.lines().map(str::to_string).collect()
-    }
-
-    /// Creates the release tag `tag` on HEAD by hand (what CI finds after a tag push).
-    fn tag(&self, tag: &str) {
-        self.env
-            .git(&self.repo.work, &["tag", "-a", tag, "-m", "release"]);
-    }
-}
-
-/// Asserts that stderr has exactly one `error:` line and that it contains `needle`.
-#[track_caller]
-fn assert_one_error(run: &Run, needle: &str) {
-    let errors = run.error_lines();
-    assert_eq!(errors.len(), 1, "expected one error line:\n{}", run.stderr);
-    assert!(
-        errors[0].contains(needle),
-        "error line lacks {needle:?}:\n{}",
-        run.stderr
-    );
+/// moto, a monorepo with `services` under ECR, and the environment pointing at moto.
+fn world(services: &[&str], registry_extra: &str) -> World {
+    World::new(
+        Moto::start(),
+        &ecr_config(services, registry_extra),
+        services,
+    )
 }
 
 #[test]
 fn release_records_the_image_digest_in_the_tag_message() {
-    let w = World::new(&["service-a"], "");
+    let w = world(&["service-a"], "");
     w.moto.create_repositories(&["service-a-image"], true);
     let sha = w.head();
     let digest = w
@@ -91,7 +51,7 @@ fn release_records_the_image_digest_in_the_tag_message() {
 
 #[test]
 fn release_is_refused_when_the_image_is_missing() {
-    let w = World::new(&["service-a"], "");
+    let w = world(&["service-a"], "");
     w.moto.create_repositories(&["service-a-image"], true);
     // Another commit has an image; HEAD has none.
     w.moto
@@ -105,7 +65,7 @@ fn release_is_refused_when_the_image_is_missing() {
 
 #[test]
 fn release_is_refused_when_the_repository_is_missing() {
-    let w = World::new(&["service-a"], "");
+    let w = world(&["service-a"], "");
     let run = w.run(&["service-a", "--bump", "minor"]).expect_code(1);
     assert_one_error(&run, "repository service-a-image does not exist");
     assert!(w.local_tags().is_empty(), "a tag was created");
@@ -138,24 +98,16 @@ fn release_uses_per_service_repository_and_image_tag_overrides() {
 
 /// Promotes through a counting proxy; returns the run and the API operations it made.
 fn promote_counted(w: &World, args: &[&str]) -> (Run, Vec<String>) {
-    let upstream = format!("127.0.0.1:{}", w.moto.port);
-    let proxy = Proxy::start("127.0.0.1:0", &upstream, Fault::None).expect("proxy");
+    let proxy = w.proxy(Fault::None);
     let mut env_args = vec!["promote"];
     env_args.extend_from_slice(args);
-    let run = Run::from(
-        w.env
-            .command(monorel_e2e::binary(), &w.repo.work)
-            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-            .args(&env_args)
-            .output()
-            .expect("run git-release"),
-    );
+    let run = w.run_via(&proxy.endpoint, &env_args);
     (run, proxy.operations())
 }
 
 #[test]
 fn promote_single_arch_copies_the_manifest_in_two_calls() {
-    let w = World::new(&["service-a"], "");
+    let w = world(&["service-a"], "");
     w.moto.create_repositories(&["service-a-image"], false);
     let sha = w.head();
     let manifest = docker_manifest("single");
@@ -188,7 +140,7 @@ fn promote_single_arch_copies_the_manifest_in_two_calls() {
 
 #[test]
 fn promote_multi_arch_index_copies_the_whole_index() {
-    let w = World::new(&["service-a"], "");
+    let w = world(&["service-a"], "");
     w.moto.create_repositories(&["service-a-image"], true);
     let sha = w.head();
     let index = oci_index("multi");
@@ -211,7 +163,7 @@ fn promote_multi_arch_index_copies_the_whole_index() {
 
 #[test]
 fn promote_twice_is_idempotent() {
-    let w = World::new(&["service-a"], "");
+    let w = world(&["service-a"], "");
     w.moto.create_repositories(&["service-a-image"], true);
     let sha = w.head();
     let digest = w
@@ -236,7 +188,7 @@ fn promote_twice_is_idempotent() {
 
 #[test]
 fn promote_refuses_to_move_a_release_tag_that_names_another_image() {
-    let w = World::new(&["service-a"], "");
+    let w = world(&["service-a"], "");
     w.moto.create_repositories(&["service-a-image"], false);
     let sha = w.head();
     let ours = w
@@ -276,7 +228,7 @@ fn promote_refuses_to_move_a_release_tag_that_names_another_image() {
 
 #[test]
 fn promote_of_a_commit_without_image_is_refused() {
-    let w = World::new(&["service-a"], "");
+    let w = world(&["service-a"], "");
     w.moto.create_repositories(&["service-a-image"], true);
     w.tag("service-a-v1.0.0");
     let run = w.run(&["promote", "service-a-v1.0.0"]).expect_code(1);
@@ -301,7 +253,7 @@ fn promote_rejects_tags_that_are_not_releases() {
 
 #[test]
 fn doctor_reports_hook_credentials_and_tag_immutability() {
-    let w = World::new(&["service-a", "service-b", "service-c"], "");
+    let w = world(&["service-a", "service-b", "service-c"], "");
     w.moto.create_repositories(&["service-a-image"], true);
     w.moto.create_repositories(&["service-b-image"], false);
     // service-c-image does not exist; no hook is installed.
@@ -349,7 +301,7 @@ fn doctor_reports_hook_credentials_and_tag_immutability() {
 
 /// Prepares a world with an image for HEAD, so only the fault can make the release fail.
 fn world_with_image(registry_extra: &str) -> World {
-    let w = World::new(&["service-a"], registry_extra);
+    let w = world(&["service-a"], registry_extra);
     w.moto.create_repositories(&["service-a-image"], true);
     let sha = w.head();
     w.moto
@@ -383,12 +335,7 @@ fn fault_server_never_answers() {
 #[test]
 fn fault_http_500() {
     let mut w = world_with_image("");
-    let proxy = Proxy::start(
-        "127.0.0.1:0",
-        &format!("127.0.0.1:{}", w.moto.port),
-        Fault::Http500,
-    )
-    .expect("proxy");
+    let proxy = w.proxy(Fault::Http500);
     w.env.set_env("AWS_ENDPOINT_URL", &proxy.endpoint);
     let run = w.run(&["service-a", "--bump", "minor"]).expect_code(4);
     assert_one_error(&run, "HTTP 500");
@@ -409,12 +356,7 @@ fn fault_http_500() {
 #[test]
 fn fault_throttling() {
     let mut w = world_with_image("");
-    let proxy = Proxy::start(
-        "127.0.0.1:0",
-        &format!("127.0.0.1:{}", w.moto.port),
-        Fault::Throttle,
-    )
-    .expect("proxy");
+    let proxy = w.proxy(Fault::Throttle);
     w.env.set_env("AWS_ENDPOINT_URL", &proxy.endpoint);
     let run = w.run(&["service-a", "--bump", "minor"]).expect_code(4);
     assert_one_error(&run, "throttled");
@@ -464,12 +406,7 @@ fn fault_no_credentials_says_how_to_log_in() {
 #[test]
 fn fault_expired_credentials_say_how_to_log_in_without_a_debug_dump() {
     let mut w = world_with_image("");
-    let proxy = Proxy::start(
-        "127.0.0.1:0",
-        &format!("127.0.0.1:{}", w.moto.port),
-        Fault::ExpiredToken,
-    )
-    .expect("proxy");
+    let proxy = w.proxy(Fault::ExpiredToken);
     w.env.set_env("AWS_ENDPOINT_URL", &proxy.endpoint);
     w.env.set_env("AWS_PROFILE", "dev");
     w.env.set_env("AWS_CONFIG_FILE", "/dev/null");
@@ -493,7 +430,7 @@ fn fault_expired_credentials_say_how_to_log_in_without_a_debug_dump() {
 
 #[test]
 fn full_flow_release_push_then_promote() {
-    let w = World::new(&["service-a", "service-b"], "");
+    let w = world(&["service-a", "service-b"], "");
     w.moto
         .create_repositories(&["service-a-image", "service-b-image"], true);
     w.run(&["install"]).ok();
@@ -545,51 +482,29 @@ fn full_flow_release_push_then_promote() {
 fn world_with_iam() -> (World, String) {
     // Seeding makes exactly this many unauthenticated requests; IAM applies after them.
     let moto = Moto::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "5")]);
-    let mut env = TestEnv::new();
-    for (k, v) in moto.env() {
-        env.set_env(k, &v);
-    }
-    let repo = env.monorepo("mono", &ecr_config(&["service-a"], ""), &["service-a"]);
-    let sha = env.git(&repo.work, &["rev-parse", "HEAD"]);
+    let mut w = World::new(moto, &ecr_config(&["service-a"], ""), &["service-a"]);
+    let sha = w.head();
     let manifest = docker_manifest("iam");
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": ["ecr:BatchGetImage"], "Resource": "*"}],
-    });
-    let answers = moto.ecr(&[
-        ("iam.create_user", serde_json::json!({"UserName": "dev"})),
-        ("iam.create_access_key", serde_json::json!({"UserName": "dev"})),
-        (
-            "iam.put_user_policy",
-            serde_json::json!({"UserName": "dev", "PolicyName": "read", "PolicyDocument": policy.to_string()}),
-        ),
-        (
-            "create_repository",
-            serde_json::json!({"repositoryName": "service-a-image"}),
-        ),
-        (
-            "put_image",
-            serde_json::json!({
-                "repositoryName": "service-a-image",
-                "imageTag": sha,
-                "imageManifest": manifest.to_string(),
-                "imageManifestMediaType": manifest["mediaType"],
-            }),
-        ),
-    ]);
-    for answer in &answers {
-        assert!(answer.get("error").is_none(), "seeding failed: {answer}");
-    }
-    let key = &answers[1]["AccessKey"];
-    env.set_env(
-        "AWS_ACCESS_KEY_ID",
-        key["AccessKeyId"].as_str().expect("key id"),
+    w.as_iam_user(
+        "dev",
+        &["ecr:BatchGetImage"],
+        vec![
+            (
+                "create_repository",
+                serde_json::json!({"repositoryName": "service-a-image"}),
+            ),
+            (
+                "put_image",
+                serde_json::json!({
+                    "repositoryName": "service-a-image",
+                    "imageTag": sha,
+                    "imageManifest": manifest.to_string(),
+                    "imageManifestMediaType": manifest["mediaType"],
+                }),
+            ),
+        ],
     );
-    env.set_env(
-        "AWS_SECRET_ACCESS_KEY",
-        key["SecretAccessKey"].as_str().expect("secret"),
-    );
-    (World { env, moto, repo }, sha)
+    (w, sha)
 }
 
 #[test]
@@ -626,22 +541,9 @@ fn fault_wrong_credentials() {
     assert!(w.local_tags().is_empty(), "a tag was created");
 }
 
-/// Runs `git push args…` in the world's work tree with the AWS endpoint at `endpoint`.
-fn push_via(w: &World, endpoint: &str, args: &[&str]) -> Run {
-    Run::from(
-        w.env
-            .command("git", &w.repo.work)
-            .env("AWS_ENDPOINT_URL", endpoint)
-            .arg("push")
-            .args(args)
-            .output()
-            .expect("run git push"),
-    )
-}
-
 #[test]
 fn hook_checks_the_tags_of_several_services_in_one_push() {
-    let w = World::new(&["service-a", "service-b", "service-c"], "");
+    let w = world(&["service-a", "service-b", "service-c"], "");
     w.moto.create_repositories(
         &["service-a-image", "service-b-image", "service-c-image"],
         true,
@@ -657,14 +559,13 @@ fn hook_checks_the_tags_of_several_services_in_one_push() {
         .moto
         .put_image("service-a-image", &sha, &docker_manifest("a"));
     let digest_b = w.moto.put_image("service-b-image", &sha, &oci_index("b"));
-    let upstream = format!("127.0.0.1:{}", w.moto.port);
-    let proxy = Proxy::start("127.0.0.1:0", &upstream, Fault::None).expect("proxy");
+    let proxy = w.proxy(Fault::None);
 
     // Two services with images, pushed together: both accepted, each with its digest,
     // and the registry asked once per repository.
     w.tag("service-a-v1.0.0");
     w.tag("service-b-v1.0.0");
-    let run = push_via(&w, &proxy.endpoint, &["origin", "--tags"]);
+    let run = w.push_via(&proxy.endpoint, &["origin", "--tags"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("✓ service-a-v1.0.0"), "{}", run.stderr);
     assert!(run.stderr.contains(&digest_a), "{}", run.stderr);
@@ -683,7 +584,7 @@ fn hook_checks_the_tags_of_several_services_in_one_push() {
         .put_image("service-a-image", &second, &docker_manifest("a2"));
     w.tag("service-a-v1.0.1");
     w.tag("service-c-v1.0.0");
-    let run = push_via(&w, &proxy.endpoint, &["origin", "--tags"]);
+    let run = w.push_via(&proxy.endpoint, &["origin", "--tags"]);
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("✓ service-a-v1.0.1"), "{}", run.stderr);
     assert!(
@@ -728,7 +629,7 @@ const WARN: &str = "\n[hook]\non-registry-error = \"warn\"";
 /// push, fails `check` and refuses the release, all with exit 1.
 #[test]
 fn a_missing_artifact_blocks_even_with_on_registry_error_warn() {
-    let w = World::new(&["service-a", "service-b"], WARN);
+    let w = world(&["service-a", "service-b"], WARN);
     // service-a's repository exists without HEAD's image; service-b has no repository.
     w.moto.create_repositories(&["service-a-image"], true);
     w.moto
@@ -745,7 +646,7 @@ fn a_missing_artifact_blocks_even_with_on_registry_error_warn() {
         ),
     ] {
         // A real push through the installed hook: refused, nothing reaches the remote.
-        let run = push_via(&w, &w.moto.endpoint, &["origin", tag]);
+        let run = w.push_via(&w.moto.endpoint, &["origin", tag]);
         assert_ne!(
             run.code, 0,
             "{tag}: the push must be refused:\n{}",
@@ -798,7 +699,7 @@ fn an_unreachable_registry_exits_4_everywhere_unless_warn() {
             "timeout-seconds = 3\nconnect-timeout-seconds = 1{}",
             if warn { WARN } else { "" }
         );
-        let mut w = World::new(&["service-a"], &extra);
+        let mut w = world(&["service-a"], &extra);
         w.env.set_env("AWS_ENDPOINT_URL", &closed_endpoint());
         w.tag("service-a-v1.0.0");
         let line = new_tag_line(&w, "service-a-v1.0.0");
@@ -845,7 +746,7 @@ fn an_unreachable_registry_exits_4_everywhere_unless_warn() {
 /// exit code is 1, the tag's verdict says which is which.
 #[test]
 fn a_broken_rule_outranks_an_unreachable_registry() {
-    let mut w = World::new(
+    let mut w = world(
         &["service-a", "service-b"],
         "timeout-seconds = 3\nconnect-timeout-seconds = 1",
     );
@@ -909,35 +810,15 @@ fn a_missing_region_says_where_to_set_it() {
 fn access_denied_blocks_even_with_on_registry_error_warn() {
     // Seeding makes exactly this many unauthenticated requests; IAM applies after them.
     let moto = Moto::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
-    let mut env = TestEnv::new();
-    for (k, v) in moto.env() {
-        env.set_env(k, &v);
-    }
-    let repo = env.monorepo("mono", &ecr_config(&["service-a"], WARN), &["service-a"]);
-    let answers = moto.ecr(&[
-        ("iam.create_user", serde_json::json!({"UserName": "nobody"})),
-        (
-            "iam.create_access_key",
-            serde_json::json!({"UserName": "nobody"}),
-        ),
-        (
+    let mut w = World::new(moto, &ecr_config(&["service-a"], WARN), &["service-a"]);
+    w.as_iam_user(
+        "nobody",
+        &[],
+        vec![(
             "create_repository",
             serde_json::json!({"repositoryName": "service-a-image"}),
-        ),
-    ]);
-    for answer in &answers {
-        assert!(answer.get("error").is_none(), "seeding failed: {answer}");
-    }
-    let key = &answers[1]["AccessKey"];
-    env.set_env(
-        "AWS_ACCESS_KEY_ID",
-        key["AccessKeyId"].as_str().expect("key id"),
+        )],
     );
-    env.set_env(
-        "AWS_SECRET_ACCESS_KEY",
-        key["SecretAccessKey"].as_str().expect("secret"),
-    );
-    let w = World { env, moto, repo };
     w.tag("service-a-v1.0.0");
     let run = w.run(&["check", "service-a-v1.0.0"]).expect_code(4);
     assert!(run.stdout.contains("access denied"), "{}", run.stdout);

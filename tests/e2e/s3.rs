@@ -9,7 +9,8 @@
 
 use monorel_e2e::moto::{docker_manifest, Moto};
 use monorel_e2e::proxy::{closed_endpoint, BlackHole, Fault, Proxy, Recorded};
-use monorel_e2e::{Monorepo, Run, TestEnv};
+use monorel_e2e::world::{assert_one_error, MotoWorld as World};
+use monorel_e2e::Run;
 
 const BUCKET: &str = "acme-lambda-zips";
 
@@ -20,85 +21,24 @@ fn config(store_extra: &str) -> String {
     )
 }
 
-struct World {
-    env: TestEnv,
-    moto: Moto,
-    repo: Monorepo,
+/// moto, the monorepo of [`config`], and the environment pointing at moto.
+fn world(store_extra: &str) -> World {
+    World::new(
+        Moto::start(),
+        &config(store_extra),
+        &["service-a", "lambda-a"],
+    )
 }
 
-impl World {
-    fn new(store_extra: &str) -> World {
-        World::with_moto(Moto::start(), store_extra)
-    }
-
-    fn with_moto(moto: Moto, store_extra: &str) -> World {
-        let mut env = TestEnv::new();
-        for (k, v) in moto.env() {
-            env.set_env(k, &v);
-        }
-        let repo = env.monorepo("mono", &config(store_extra), &["service-a", "lambda-a"]);
-        World { env, moto, repo }
-    }
-
-    fn head(&self) -> String {
-        self.env.git(&self.repo.work, &["rev-parse", "HEAD"])
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.env.run(&self.repo.work, args)
-    }
-
-    fn local_tags(&self) -> Vec<String> {
-        let out = self.env.git(&self.repo.work, &["tag", "-l"]);
-        out.lines().map(str::to_string).collect()
-    }
-
-    fn tag(&self, tag: &str) {
-        self.env
-            .git(&self.repo.work, &["tag", "-a", tag, "-m", "release"]);
-    }
-
-    /// Uploads HEAD's zip of lambda-a, as CI does; returns its SHA-256 checksum.
-    fn upload_head(&self, body: &str) -> String {
-        let head = self
-            .moto
-            .put_object(BUCKET, &format!("lambda-a-{}", self.head()), body);
-        head["ChecksumSHA256"]
-            .as_str()
-            .expect("moto keeps the checksum")
-            .to_string()
-    }
-
-    fn proxy(&self, fault: Fault) -> Proxy {
-        Proxy::start(
-            "127.0.0.1:0",
-            &format!("127.0.0.1:{}", self.moto.port),
-            fault,
-        )
-        .expect("proxy")
-    }
-
-    fn run_via(&self, endpoint: &str, args: &[&str]) -> Run {
-        Run::from(
-            self.env
-                .command(monorel_e2e::binary(), &self.repo.work)
-                .env("AWS_ENDPOINT_URL", endpoint)
-                .args(args)
-                .output()
-                .expect("run git-release"),
-        )
-    }
-}
-
-#[track_caller]
-fn assert_one_error(run: &Run, needle: &str) {
-    let errors = run.error_lines();
-    assert_eq!(errors.len(), 1, "expected one error line:\n{}", run.stderr);
-    assert!(
-        errors[0].contains(needle),
-        "error line lacks {needle:?}:\n{}",
-        run.stderr
-    );
+/// Uploads HEAD's zip of lambda-a, as CI does; returns its SHA-256 checksum.
+fn upload_head(w: &World, body: &str) -> String {
+    let head = w
+        .moto
+        .put_object(BUCKET, &format!("lambda-a-{}", w.head()), body);
+    head["ChecksumSHA256"]
+        .as_str()
+        .expect("moto keeps the checksum")
+        .to_string()
 }
 
 /// The S3 operation of a recorded request, from its method, path and headers.
@@ -129,9 +69,9 @@ fn s3_operations(proxy: &Proxy) -> Vec<String> {
 
 #[test]
 fn release_records_the_object_identity_in_the_tag_message() {
-    let w = World::new("");
+    let w = world("");
     w.moto.create_bucket(BUCKET, true);
-    let sum = w.upload_head("zip of lambda-a");
+    let sum = upload_head(&w, "zip of lambda-a");
     let sha = w.head();
 
     let run = w.run(&["lambda-a", "--bump", "minor", "--json"]).ok();
@@ -156,7 +96,7 @@ fn release_records_the_object_identity_in_the_tag_message() {
 
 #[test]
 fn release_is_refused_when_the_object_is_missing() {
-    let w = World::new("");
+    let w = world("");
     w.moto.create_bucket(BUCKET, false);
     w.moto
         .put_object(BUCKET, &format!("lambda-a-{}", "0".repeat(40)), "old");
@@ -168,7 +108,7 @@ fn release_is_refused_when_the_object_is_missing() {
 
 #[test]
 fn release_is_refused_when_the_bucket_is_missing() {
-    let w = World::new("");
+    let w = world("");
     let run = w.run(&["lambda-a", "--bump", "minor"]).expect_code(1);
     assert_one_error(&run, &format!("bucket {BUCKET} does not exist"));
     assert!(
@@ -181,9 +121,9 @@ fn release_is_refused_when_the_bucket_is_missing() {
 
 #[test]
 fn check_json_carries_the_object_identity() {
-    let w = World::new("");
+    let w = world("");
     w.moto.create_bucket(BUCKET, false);
-    let sum = w.upload_head("zip");
+    let sum = upload_head(&w, "zip");
     w.tag("lambda-a-v1.0.0");
     let run = w.run(&["check", "lambda-a-v1.0.0", "--json"]).ok();
     let tag = &run.json()["tags"][0];
@@ -199,22 +139,9 @@ fn check_json_carries_the_object_identity() {
     );
 }
 
-/// Runs `git push args…` in the world's work tree with the AWS endpoint at `endpoint`.
-fn push_via(w: &World, endpoint: &str, args: &[&str]) -> Run {
-    Run::from(
-        w.env
-            .command("git", &w.repo.work)
-            .env("AWS_ENDPOINT_URL", endpoint)
-            .arg("push")
-            .args(args)
-            .output()
-            .expect("run git push"),
-    )
-}
-
 #[test]
 fn one_push_checks_an_ecr_service_and_an_s3_service() {
-    let w = World::new("");
+    let w = world("");
     w.moto.create_repositories(&["service-a-image"], true);
     w.moto.create_bucket(BUCKET, false);
     w.run(&["install"]).ok();
@@ -222,12 +149,12 @@ fn one_push_checks_an_ecr_service_and_an_s3_service() {
     let digest = w
         .moto
         .put_image("service-a-image", &sha, &docker_manifest("mixed"));
-    let sum = w.upload_head("zip of lambda-a");
+    let sum = upload_head(&w, "zip of lambda-a");
     let proxy = w.proxy(Fault::None);
 
     w.tag("service-a-v1.0.0");
     w.tag("lambda-a-v1.0.0");
-    let run = push_via(&w, &proxy.endpoint, &["origin", "--tags"]);
+    let run = w.push_via(&proxy.endpoint, &["origin", "--tags"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains(&digest), "{}", run.stderr);
     assert!(
@@ -257,7 +184,7 @@ fn one_push_checks_an_ecr_service_and_an_s3_service() {
         .put_image("service-a-image", &second, &docker_manifest("mixed2"));
     w.tag("service-a-v1.0.1");
     w.tag("lambda-a-v1.0.1");
-    let run = push_via(&w, &proxy.endpoint, &["origin", "--tags"]);
+    let run = w.push_via(&proxy.endpoint, &["origin", "--tags"]);
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("✓ service-a-v1.0.1"), "{}", run.stderr);
     assert!(
@@ -304,9 +231,9 @@ fn assert_guarded_copy(requests: &[Recorded], source_etag: &str) {
 
 #[test]
 fn promote_is_one_guarded_server_side_copy_with_object_tags() {
-    let w = World::new("");
+    let w = world("");
     w.moto.create_bucket(BUCKET, true);
-    let sum = w.upload_head("zip of lambda-a");
+    let sum = upload_head(&w, "zip of lambda-a");
     let sha = w.head();
     let source = w
         .moto
@@ -354,9 +281,9 @@ fn promote_is_one_guarded_server_side_copy_with_object_tags() {
 
 #[test]
 fn promote_refuses_a_release_key_that_holds_other_content() {
-    let w = World::new("");
+    let w = world("");
     w.moto.create_bucket(BUCKET, false);
-    w.upload_head("zip of lambda-a");
+    upload_head(&w, "zip of lambda-a");
     let other = w
         .moto
         .put_object(BUCKET, "lambda-a-v1.0.0", "something else");
@@ -385,9 +312,9 @@ fn promote_refuses_a_release_key_that_holds_other_content() {
 
 #[test]
 fn force_on_a_versioned_bucket_replaces_and_keeps_the_old_version() {
-    let w = World::new("");
+    let w = world("");
     w.moto.create_bucket(BUCKET, true);
-    let sum = w.upload_head("zip of lambda-a");
+    let sum = upload_head(&w, "zip of lambda-a");
     let other = w
         .moto
         .put_object(BUCKET, "lambda-a-v1.0.0", "something else");
@@ -433,7 +360,7 @@ fn force_on_a_versioned_bucket_replaces_and_keeps_the_old_version() {
 
 #[test]
 fn promote_of_a_commit_without_object_is_refused() {
-    let w = World::new("");
+    let w = world("");
     w.moto.create_bucket(BUCKET, false);
     w.tag("lambda-a-v1.0.0");
     let run = w
@@ -445,13 +372,13 @@ fn promote_of_a_commit_without_object_is_refused() {
 
 #[test]
 fn full_flow_release_push_hook_then_promote() {
-    let w = World::new("");
+    let w = world("");
     w.moto.create_bucket(BUCKET, true);
     w.run(&["install"]).ok();
     let sha = w
         .env
         .commit_to(&w.repo, "lambda-a", "handler.py", "feat: a new handler");
-    let sum = w.upload_head("zip of the handler");
+    let sum = upload_head(&w, "zip of the handler");
 
     let run = w
         .run(&["lambda-a", "--bump", "minor", "--push", "--json"])
@@ -489,7 +416,7 @@ fn full_flow_release_push_hook_then_promote() {
 
 #[test]
 fn doctor_reports_the_bucket_and_its_versioning() {
-    let w = World::new("");
+    let w = world("");
     w.moto.create_repositories(&["service-a-image"], true);
     w.moto.create_bucket(BUCKET, false);
     let run = w.run(&["doctor", "--json"]);
@@ -680,9 +607,9 @@ fn doctor_proves_copy_rights_only_when_the_store_honours_the_precondition() {
 // ---- faults: bounded, one clear line, nothing written ----
 
 fn world_with_object(store_extra: &str) -> World {
-    let w = World::new(store_extra);
+    let w = world(store_extra);
     w.moto.create_bucket(BUCKET, true);
-    w.upload_head("zip");
+    upload_head(&w, "zip");
     w
 }
 
@@ -775,37 +702,18 @@ fn fault_expired_credentials_say_how_to_log_in() {
 fn world_with_iam() -> World {
     // Seeding makes exactly this many unauthenticated requests; IAM applies after them.
     let moto = Moto::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "5")]);
-    let w = World::with_moto(moto, "");
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}],
-    });
+    let mut w = World::new(moto, &config(""), &["service-a", "lambda-a"]);
     let sha = w.head();
-    let answers = w.moto.ecr(&[
-        ("iam.create_user", serde_json::json!({"UserName": "dev"})),
-        ("iam.create_access_key", serde_json::json!({"UserName": "dev"})),
-        (
-            "iam.put_user_policy",
-            serde_json::json!({"UserName": "dev", "PolicyName": "read", "PolicyDocument": policy.to_string()}),
-        ),
-        ("s3.create_bucket", serde_json::json!({"Bucket": BUCKET})),
-        (
-            "s3.put_object",
-            serde_json::json!({"Bucket": BUCKET, "Key": format!("lambda-a-{sha}"), "Body": "zip", "ChecksumAlgorithm": "SHA256"}),
-        ),
-    ]);
-    for answer in &answers {
-        assert!(answer.get("error").is_none(), "seeding failed: {answer}");
-    }
-    let key = &answers[1]["AccessKey"];
-    let mut w = w;
-    w.env.set_env(
-        "AWS_ACCESS_KEY_ID",
-        key["AccessKeyId"].as_str().expect("key id"),
-    );
-    w.env.set_env(
-        "AWS_SECRET_ACCESS_KEY",
-        key["SecretAccessKey"].as_str().expect("secret"),
+    w.as_iam_user(
+        "dev",
+        &["s3:GetObject", "s3:ListBucket"],
+        vec![
+            ("s3.create_bucket", serde_json::json!({"Bucket": BUCKET})),
+            (
+                "s3.put_object",
+                serde_json::json!({"Bucket": BUCKET, "Key": format!("lambda-a-{sha}"), "Body": "zip", "ChecksumAlgorithm": "SHA256"}),
+            ),
+        ],
     );
     w
 }
@@ -839,12 +747,12 @@ fn fault_wrong_credentials() {
 #[test]
 fn a_push_without_release_tags_sets_up_no_sdk() {
     // The endpoint hangs: any AWS call would take the whole timeout.
-    let w = World::new("timeout-seconds = 30");
+    let w = world("timeout-seconds = 30");
     w.run(&["install"]).ok();
     let hole = BlackHole::start();
     w.env
         .commit_to(&w.repo, "lambda-a", "handler.py", "fix: no release");
-    let run = push_via(&w, &hole.endpoint, &["origin", "main"]);
+    let run = w.push_via(&hole.endpoint, &["origin", "main"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(hole.connections(), 0, "the hook reached for AWS");
 }
@@ -864,15 +772,10 @@ fn fifty_objects_are_headed_all_at_once() {
             "[services.{name}]\npath = \"services/{name}\"\n\n"
         ));
     }
-    let moto = Moto::start();
-    let mut env = TestEnv::new();
-    for (k, v) in moto.env() {
-        env.set_env(k, &v);
-    }
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let repo = env.monorepo("mono", &config, &refs);
-    let head = env.git(&repo.work, &["rev-parse", "HEAD"]);
-    moto.create_bucket(BUCKET, false);
+    let w = World::new(Moto::start(), &config, &refs);
+    let head = w.head();
+    w.moto.create_bucket(BUCKET, false);
     let uploads: Vec<(&str, serde_json::Value)> = names
         .iter()
         .map(|name| {
@@ -882,28 +785,17 @@ fn fifty_objects_are_headed_all_at_once() {
             )
         })
         .collect();
-    for answer in moto.s3(&uploads) {
+    for answer in w.moto.s3(&uploads) {
         assert!(answer.get("error").is_none(), "upload failed: {answer}");
     }
     let tags: Vec<String> = names.iter().map(|n| format!("{n}-v1.0.0")).collect();
     for tag in &tags {
-        env.git(&repo.work, &["tag", "-a", tag, "-m", "release"]);
+        w.tag(tag);
     }
-    let proxy = Proxy::start(
-        "127.0.0.1:0",
-        &format!("127.0.0.1:{}", moto.port),
-        Fault::DelayMs(2000),
-    )
-    .expect("proxy");
+    let proxy = w.proxy(Fault::DelayMs(2000));
     let mut args = vec!["check"];
     args.extend(tags.iter().map(String::as_str));
-    let run = Run::from(
-        env.command(monorel_e2e::binary(), &repo.work)
-            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-            .args(&args)
-            .output()
-            .expect("run git-release"),
-    );
+    let run = w.run_via(&proxy.endpoint, &args);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let heads = s3_operations(&proxy)
         .iter()

@@ -9,6 +9,8 @@
 pub mod moto;
 pub mod oci;
 pub mod proxy;
+pub mod pty;
+pub mod world;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -90,15 +90,36 @@ pub fn can_prompt() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Runs `work` with a spinner on stderr when it is a terminal (never in pipes or CI).
-pub fn with_spinner<T>(message: &str, work: impl FnOnce() -> T) -> T {
-    let show = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-    if !show {
-        return work();
+/// Whether progress may be drawn as a spinner on stderr: a terminal that can redraw a
+/// line (`TERM=dumb` cannot: its `\r` and clear-line escapes would print as garbage), and
+/// not CI, whose log keeps every frame. Everywhere else progress is one line per change.
+///
+/// `NO_COLOR` is not a reason: the spinner has no colour, and the convention only asks
+/// for colour to go (cargo and uv keep their progress under it too).
+pub fn can_animate() -> bool {
+    std::io::stderr().is_terminal()
+        && std::env::var_os("CI").is_none()
+        && std::env::var_os("TERM").is_none_or(|term| term != "dumb")
+}
+
+/// Returns a ticking spinner on stderr showing `message`, or `None` when progress may not
+/// be drawn ([`can_animate`]).
+pub fn spinner(message: &str) -> Option<indicatif::ProgressBar> {
+    if !can_animate() {
+        return None;
     }
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(monorel_core::text::line(message).into_owned());
     spinner.enable_steady_tick(Duration::from_millis(80));
+    Some(spinner)
+}
+
+/// Runs `work` with a spinner on stderr when it may be drawn ([`can_animate`]; never in
+/// pipes or CI).
+pub fn with_spinner<T>(message: &str, work: impl FnOnce() -> T) -> T {
+    let Some(spinner) = spinner(message) else {
+        return work();
+    };
     let out = work();
     spinner.finish_and_clear();
     out

@@ -5,8 +5,8 @@
 //! (`monorel_core::deploy::{target, ecs, lambda, rollout}`); this file chooses the release,
 //! shows progress, and turns failures into the exact rollback command.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use monorel_core::config::LiveTarget;
@@ -67,17 +67,16 @@ struct Outcome<'a> {
 /// change otherwise (CI logs).
 struct Display {
     bar: Option<indicatif::ProgressBar>,
+    /// The step under way, for the message of an interrupted deploy.
+    step: Arc<Mutex<String>>,
 }
 
 impl Display {
     fn new(quiet: bool) -> Display {
-        let terminal = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-        let bar = (terminal && !quiet).then(|| {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
-        Display { bar }
+        let bar = if quiet { None } else { ui::spinner("") };
+        let step = Arc::new(Mutex::new(String::from("starting the deploy")));
+        on_interrupt(bar.clone(), Arc::clone(&step));
+        Display { bar, step }
     }
 
     fn finish(&self) {
@@ -90,6 +89,7 @@ impl Display {
 impl Observer for Display {
     fn step(&mut self, message: &str) {
         let message = text::line(message).into_owned();
+        *self.step.lock().unwrap_or_else(PoisonError::into_inner) = message.clone();
         match &self.bar {
             Some(bar) => bar.set_message(message),
             None => eprintln!("{message}"),
@@ -105,10 +105,32 @@ impl Observer for Display {
     }
 }
 
+/// Answers Ctrl-C during a deploy. By default SIGINT kills the process mid-line: the
+/// spinner's last frame stays on the screen, the shell prompt lands after it, and nothing
+/// says how far the deploy got, though what was sent to AWS stays sent (ECS goes on
+/// rolling out a service already pointed at the new revision). The handler clears the
+/// spinner, names the step that was interrupted and how to see what runs, and exits 130
+/// (cancelled). A handler already installed (ctrlc takes one per process) is kept.
+fn on_interrupt(bar: Option<indicatif::ProgressBar>, step: Arc<Mutex<String>>) {
+    let _ = ctrlc::set_handler(move || {
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        let step = step.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let _ = CliError::new(Kind::Cancelled, format!("interrupted while {step}"))
+            .hint(format!(
+                "what was sent to AWS stays sent; see what runs with {}",
+                text::suggest(&["git", "release", "status"])
+            ))
+            .report();
+        std::process::exit(Kind::Cancelled as i32);
+    });
+}
+
 /// Runs `deploy` for a live environment.
 pub fn run(ctx: &Context, args: &DeployArgs, live: &LiveTarget) -> CliResult {
     let release = choose_release(ctx, args)?;
-    let code = release_code(ctx, &args.service, &release)?;
+    let code = release_code(ctx, &args.service, &release, args.json)?;
     let target = target::open(&args.env, live);
     let request = Request {
         tag: release.tag.clone(),
@@ -179,8 +201,13 @@ pub fn run(ctx: &Context, args: &DeployArgs, live: &LiveTarget) -> CliResult {
 /// The release's code by immutable reference: `<repository uri>@<digest>` of the image
 /// under the release tag, or the promoted object at its version. A store that records
 /// neither a digest nor a version cannot be deployed from: a tag or a key can change.
-fn release_code(ctx: &Context, service: &str, release: &Release) -> Result<Code, CliError> {
-    let (digest, object) = read_artifact(ctx, service, release)?;
+fn release_code(
+    ctx: &Context,
+    service: &str,
+    release: &Release,
+    quiet: bool,
+) -> Result<Code, CliError> {
+    let (digest, object) = read_artifact(ctx, service, release, quiet)?;
     if let Some(object) = object {
         let Some(version) = object.version_id else {
             return Err(CliError::new(
