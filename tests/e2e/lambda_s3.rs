@@ -121,6 +121,17 @@ fn lambda_deploy_from_a_promoted_object_publishes_its_version_and_moves_the_alia
     );
     let revision = out["revision"].as_str().expect("new version").to_string();
     assert_eq!(revision, "2");
+    // The change list names the version the alias moved to, not a placeholder.
+    let alias_change = out["changes"]
+        .as_array()
+        .and_then(|changes| {
+            changes
+                .iter()
+                .find(|c| c["what"].as_str().is_some_and(|w| w.starts_with("alias")))
+        })
+        .unwrap_or_else(|| panic!("an alias change in {out}"));
+    assert_eq!(alias_change["from"], "1", "{out}");
+    assert_eq!(alias_change["to"], revision.as_str(), "{out}");
     // What runs: the alias moved to the published version, whose code is the promoted
     // object (Lambda's CodeSha256 of the zip is S3's SHA-256 checksum of it).
     assert_eq!(alias_code(&moto), (revision.clone(), checksum));

@@ -502,7 +502,7 @@ fn finding(run: &Run, check: &str) -> serde_json::Value {
 
 #[test]
 fn doctor_proves_copy_rights_only_when_the_store_honours_the_precondition() {
-    let w = World::new("");
+    let w = world("");
     w.moto.create_repositories(&["service-a-image"], true);
     w.moto.create_bucket(BUCKET, true);
     let copy_check = format!("registries.lambda: bucket {BUCKET} (copy)");

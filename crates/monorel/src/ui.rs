@@ -85,7 +85,8 @@ pub fn warn(message: &str) {
     );
 }
 
-/// Whether we may ask questions: both stdin and stderr are terminals, and not in CI.
+/// Whether we may ask questions: both stdin and stderr are terminals. (A CI job has no
+/// terminal; one that allocates a pseudo-terminal asked for prompts.)
 pub fn can_prompt() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }

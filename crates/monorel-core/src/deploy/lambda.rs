@@ -312,7 +312,7 @@ impl Target for Lambda {
                 detail: "its last update is InProgress".into(),
             });
         }
-        let changes = vec![
+        let mut changes = vec![
             Change {
                 what: format!(
                     "Lambda function `{}`, code (published as a new version)",
@@ -331,7 +331,8 @@ impl Target for Lambda {
                     .as_ref()
                     .map(|a| text::line(&a.version).into_owned())
                     .unwrap_or_else(|| "- (created)".into()),
-                to: "<new version>".into(),
+                // Known once UpdateFunctionCode has published it; a dry run says so.
+                to: "(the version published next)".into(),
             },
         ];
         if options.dry_run {
@@ -373,6 +374,9 @@ impl Target for Lambda {
         let version = updated.version.ok_or_else(|| {
             TargetError::Malformed("Lambda answered UpdateFunctionCode without a version".into())
         })?;
+        if let Some(alias_change) = changes.last_mut() {
+            alias_change.to = text::line(&version).into_owned();
+        }
         let timeout = options.wait.unwrap_or(Duration::from_secs(600));
         self.wait_successful(&version, timeout, observer, &previous)?;
         observer.step(&format!(
