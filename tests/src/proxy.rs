@@ -592,8 +592,8 @@ mod tests {
         assert_eq!(
             text.lines().collect::<Vec<_>>(),
             [
-                "POST / AmazonEC2ContainerServiceV20141113.DescribeServices",
-                "GET /2015-03-31/functions/web/aliases/stg?X-Amz-Signature&Qualifier -",
+                "POST / AmazonEC2ContainerServiceV20141113.DescribeServices body=11 headers=host,authorization,x-amz-target,content-length",
+                "GET /2015-03-31/functions/web/aliases/stg?X-Amz-Signature&Qualifier - body=0 headers=host,x-amz-security-token",
             ]
         );
         for secret in ["AKIDSECRET", "TOKENSECRET", "deadbeef", "secret"] {
