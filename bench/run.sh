@@ -696,6 +696,18 @@ start_proxy() {
     PIDS+=($!)
     wait_port "$PROXY_PORT"
 }
+# Starts the latency proxy (100 ms) in front of the moto servers on the given ports,
+# which hold the same data, sending each request to the next in turn; sets PROXY_PORT.
+start_spread_proxy() {
+    local upstreams=() port
+    for port in "$@"; do upstreams+=(--upstream "127.0.0.1:$port"); done
+    cargo build -q --locked -p monorel-e2e --example latency-proxy >&2 || return 1
+    PROXY_PORT=$(free_port)
+    "$ROOT/target/debug/examples/latency-proxy" --listen "127.0.0.1:$PROXY_PORT" \
+        "${upstreams[@]}" --delay-ms 100 >"$RESULTS/proxy-$PROXY_PORT.log" 2>&1 &
+    PIDS+=($!)
+    wait_port "$PROXY_PORT"
+}
 # Points every AWS SDK at the proxy (call it in a subshell).
 aws_via_proxy() {
     local vars=("AWS_ENDPOINT_URL=http://127.0.0.1:$PROXY_PORT" AWS_ACCESS_KEY_ID=bench
@@ -763,12 +775,23 @@ row11() {
         broken 11b "hook pre-push, 10 ECR + 10 S3 release tags vs the slower of either alone" 1.3 "the latency proxy did not start (see bench/work/results/proxy-*.log)"
         return
     fi
-    # The same objects in a stock moto_server behind its own proxy (row 11a-stock): what
-    # moto's per-request listing of its package costs the 50-object check.
-    local fast_moto=$MOTO_PORT fast_proxy=$PROXY_PORT stock_proxy
-    STOCK_MOTO=1 start_moto && objects11 | "$PY" bench/registry-setup.py "http://127.0.0.1:$MOTO_PORT" --s3 bench-zips &&
-        start_proxy && stock_proxy=$PROXY_PORT || stock_proxy=
-    MOTO_PORT=$fast_moto PROXY_PORT=$fast_proxy
+    # Row 11a's server: two moto servers holding the same objects behind one proxy that
+    # sends each request to the next (S3 answers requests in parallel; one moto answers
+    # one at a time: row 11a-one keeps that figure). Row 11a-stock: the same objects in a
+    # stock moto_server behind its own proxy, what moto's per-request listing of its
+    # package costs (bench/moto-server.py).
+    local one_moto=$MOTO_PORT one_proxy=$PROXY_PORT spread_proxy='' stock_proxy=''
+    if start_moto && objects11 | "$PY" bench/registry-setup.py "http://127.0.0.1:$MOTO_PORT" --s3 bench-zips; then
+        start_spread_proxy "$one_moto" "$MOTO_PORT" && spread_proxy=$PROXY_PORT
+    fi
+    if STOCK_MOTO=1 start_moto && objects11 | "$PY" bench/registry-setup.py "http://127.0.0.1:$MOTO_PORT" --s3 bench-zips; then
+        start_proxy && stock_proxy=$PROXY_PORT
+    fi
+    MOTO_PORT=$one_moto PROXY_PORT=$one_proxy
+    if [ -z "$spread_proxy" ] || [ -z "$stock_proxy" ]; then
+        broken "$id" "$title" "$target" "the second moto_server or its proxy did not start (see bench/work/results/)"
+        return
+    fi
     local all
     all=$(git -C "$s3" tag -l 'svc-000*-v1.0.*' | tr '\n' ' ')
     (
@@ -780,42 +803,36 @@ row11() {
             broken "$id" "$title" "$target" "\`git release check\` of 50 tags exited $rc: $(first_line "$log")"
             exit 1
         fi
-        # The same two checks straight to moto (no proxy, no latency) measure moto's own
-        # work: it answers one request at a time (~4 ms each, FACTS.md), a cost that a
-        # real S3 serving requests in parallel does not have.
+        # Straight to moto (no proxy, no latency): moto's own work, one request at a time.
         local direct="env AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT"
+        local spread="env AWS_ENDPOINT_URL=http://127.0.0.1:$spread_proxy"
+        local stock="env AWS_ENDPOINT_URL=http://127.0.0.1:$stock_proxy"
         if ! hf "$RESULTS/row11a" -N -- \
-            "check 50 objects" "'$BIN' check -C '$s3' $all" \
-            "check 1 object" "'$BIN' check -C '$s3' svc-0000-v1.0.4" \
+            "check 50 objects" "$spread '$BIN' check -C '$s3' $all" \
+            "check 1 object" "$spread '$BIN' check -C '$s3' svc-0000-v1.0.4" \
+            "check 50 objects, one moto" "'$BIN' check -C '$s3' $all" \
+            "check 1 object, one moto" "'$BIN' check -C '$s3' svc-0000-v1.0.4" \
             "check 50 objects, no proxy" "$direct '$BIN' check -C '$s3' $all" \
-            "check 1 object, no proxy" "$direct '$BIN' check -C '$s3' svc-0000-v1.0.4"; then
+            "check 1 object, no proxy" "$direct '$BIN' check -C '$s3' svc-0000-v1.0.4" \
+            "check 50 objects, stock moto" "$stock '$BIN' check -C '$s3' $all" \
+            "check 1 object, stock moto" "$stock '$BIN' check -C '$s3' svc-0000-v1.0.4"; then
             broken "$id" "$title" "$target" "hyperfine failed (see above)"
             exit 1
         fi
-        local stock_ok=
-        if [ -n "$stock_proxy" ]; then
-            local stock="env AWS_ENDPOINT_URL=http://127.0.0.1:$stock_proxy"
-            if ! hf "$RESULTS/row11a-stock" -N -- \
-                "check 50 objects, stock moto" "$stock '$BIN' check -C '$s3' $all" \
-                "check 1 object, stock moto" "$stock '$BIN' check -C '$s3' svc-0000-v1.0.4"; then
-                broken 11a-stock "the same, stock moto_server" "-" "hyperfine failed (see above)"
-            else
-                stock_ok=1
-            fi
-        fi
         pair 11a "$title" "$target" "$RESULTS/row11a" "check 50 objects" "check 1 object" \
-            "one HeadObject per object (S3 has no batch read), all 50 in flight together on one client (FAN_OUT 64; the e2e test fifty_objects_are_headed_all_at_once counts them at the proxy); the proxy closes every connection, so each HEAD also opens one. moto (started through bench/moto-server.py, which reads moto's package listing once instead of on every request) answers one request at a time: see 11a-moto and 11a-stock"
-        pair 11a-moto "the same two checks straight to moto (no proxy, no added latency)" "-" "$RESULTS/row11a" \
+            "one HeadObject per object (S3 has no batch read), all 50 in flight together on one client (FAN_OUT 64; the e2e test fifty_objects_are_headed_all_at_once counts them at the proxy); the proxy closes every connection, so each HEAD also opens one, and sends each to the next of two moto servers holding the same objects (bench/moto-server.py), which answer in parallel as S3 does; one moto: 11a-one"
+        pair 11a-one "the same two checks, one moto server behind the proxy" "-" "$RESULTS/row11a" \
+            "check 50 objects, one moto" "check 1 object, one moto" \
+            "no target: one moto answers the 50 HEADs one at a time (11a-moto), ~2 ms each after the 100 ms"
+        pair 11a-moto "the same two checks straight to one moto (no proxy, no added latency)" "-" "$RESULTS/row11a" \
             "check 50 objects, no proxy" "check 1 object, no proxy" \
-            "no target: moto's own serial work (~1.5 ms per HEAD under one Python interpreter, ~3.3 ms as installed), included in 11a's 50-object time"
-        latency 11a-rtt "what the 100 ms of latency added: 50 objects vs 1 (11a minus 11a-moto, each side)" "-" "$RESULTS/row11a" \
-            "check 50 objects" "check 50 objects, no proxy" "check 1 object" "check 1 object, no proxy" \
+            "no target: moto's own serial work (~2 ms per HEAD under one Python interpreter, ~3.5 ms as installed)"
+        latency 11a-rtt "what the 100 ms of latency added: 50 objects vs 1 (11a-one minus 11a-moto, each side)" "-" "$RESULTS/row11a" \
+            "check 50 objects, one moto" "check 50 objects, no proxy" "check 1 object, one moto" "check 1 object, no proxy" \
             "no target: 1.00x = the 50 objects paid the latency once, like the one object"
-        if [ -n "$stock_ok" ]; then
-            pair 11a-stock "11a against a stock moto_server (its package listed on every request)" "-" "$RESULTS/row11a-stock" \
-                "check 50 objects, stock moto" "check 1 object, stock moto" \
-                "no target: the same check, 100 ms latency, moto_server started as installed; the difference from 11a is moto's ~2 ms per request of listing its own package (bench/moto-server.py), paid 50 times in a row"
-        fi
+        pair 11a-stock "11a-one against a stock moto_server (its package listed on every request)" "-" "$RESULTS/row11a" \
+            "check 50 objects, stock moto" "check 1 object, stock moto" \
+            "no target: the same check, 100 ms latency, one moto_server started as installed; the difference from 11a-one is moto's ~2 ms per request of listing its own package (bench/moto-server.py), paid 50 times in a row"
     ) || FAILED=1
 
     id=11b

@@ -5,13 +5,15 @@
 //! answers every request with that error instead. `--log FILE` appends one line per
 //! request (method, path, query parameter names, `X-Amz-Target`, the body's size and the
 //! header names; no header value, no body), so a benchmark can count a command's calls
-//! and the bytes they sent. Runs until killed.
+//! and the bytes they sent. `--upstream` given twice or more spreads the requests over
+//! those servers in turn (identical moto servers answering in parallel, as S3 does).
+//! Runs until killed.
 
 use monorel_e2e::proxy::{Fault, Proxy};
 
 fn main() {
     let mut listen = "127.0.0.1:0".to_string();
-    let mut upstream = None;
+    let mut upstreams = Vec::new();
     let mut fault = Fault::None;
     let mut log = None;
     let mut args = std::env::args().skip(1);
@@ -32,7 +34,7 @@ fn main() {
             "--upstream" => {
                 let v = value();
                 let v = v.trim_start_matches("http://").trim_end_matches('/');
-                upstream = Some(v.to_string());
+                upstreams.push(v.to_string());
             }
             "--delay-ms" => {
                 let ms = value()
@@ -52,8 +54,11 @@ fn main() {
             other => usage(&format!("unknown argument {other}")),
         }
     }
-    let upstream = upstream.unwrap_or_else(|| usage("--upstream is required"));
-    let proxy = Proxy::start(&listen, &upstream, fault).unwrap_or_else(|e| {
+    if upstreams.is_empty() {
+        usage("--upstream is required");
+    }
+    let upstreams: Vec<&str> = upstreams.iter().map(String::as_str).collect();
+    let proxy = Proxy::start_spread(&listen, &upstreams, fault).unwrap_or_else(|e| {
         eprintln!("error: cannot listen on {listen}: {e}");
         std::process::exit(1)
     });
@@ -76,6 +81,6 @@ fn usage(problem: &str) -> ! {
     if !problem.is_empty() {
         eprintln!("error: {problem}");
     }
-    eprintln!("usage: latency-proxy --upstream http://HOST:PORT [--listen PORT] [--delay-ms N | --fault 500|throttle] [--log FILE]");
+    eprintln!("usage: latency-proxy --upstream http://HOST:PORT [--upstream …] [--listen PORT] [--delay-ms N | --fault 500|throttle] [--log FILE]");
     std::process::exit(2)
 }

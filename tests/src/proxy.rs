@@ -10,8 +10,13 @@
 //! as S3 gets (the conditional-copy headers that moto ignores).
 //!
 //! [`Proxy::log_to`] also writes one line per request to a file (method, path, the names
-//! of the query parameters, `X-Amz-Target`: never a header value or a body, so no
-//! credential or signature), so a benchmark can count the calls of a real command.
+//! of the query parameters, `X-Amz-Target`, the body's size and the header names: never
+//! a header value or a body, so no credential or signature), so a benchmark can count the
+//! calls of a real command and the bytes they sent.
+//!
+//! [`Proxy::start_spread`] forwards to several upstreams in turn (one connection each, so
+//! one request each): identical moto servers behind it answer in parallel, as S3 does,
+//! where one moto answers one request at a time (benchmarks only; see docs/benchmarks.md).
 //!
 //! [`BlackHole`] is the other bad server: it accepts connections and never answers.
 
@@ -105,6 +110,18 @@ impl Proxy {
     /// Listens on `listen` (`127.0.0.1:0` for any free port) and forwards to `upstream`
     /// (`host:port`).
     pub fn start(listen: &str, upstream: &str, fault: Fault) -> std::io::Result<Proxy> {
+        Proxy::start_spread(listen, &[upstream], fault)
+    }
+
+    /// Like [`Proxy::start`], forwarding each connection to the next of `upstreams` in
+    /// turn (servers holding the same data, so any of them may answer any request).
+    pub fn start_spread(listen: &str, upstreams: &[&str], fault: Fault) -> std::io::Result<Proxy> {
+        if upstreams.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "no upstream to forward to",
+            ));
+        }
         let listener = TcpListener::bind(listen)?;
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
@@ -118,16 +135,16 @@ impl Proxy {
             max_in_flight: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
         });
-        let upstream = upstream.to_string();
+        let upstreams: Vec<String> = upstreams.iter().map(|u| u.to_string()).collect();
         let accept_shared = Arc::clone(&shared);
         thread::spawn(move || {
-            for stream in listener.incoming() {
+            for (n, stream) in listener.incoming().enumerate() {
                 if accept_shared.stop.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
                 let shared = Arc::clone(&accept_shared);
-                let upstream = upstream.clone();
+                let upstream = upstreams[n % upstreams.len()].clone();
                 thread::spawn(move || {
                     let _ = serve(stream, &upstream, &shared);
                 });
@@ -564,6 +581,47 @@ mod tests {
             }
         });
         port
+    }
+
+    /// An upstream that answers `204` with its own name in a header.
+    fn named_upstream(name: &'static str) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let _ = read_request(&mut reader);
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 204 No Content\r\nX-Upstream: {name}\r\nContent-Length: 0\r\n\r\n"
+                );
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn a_spread_proxy_sends_each_request_to_the_next_upstream() {
+        let (a, b) = (named_upstream("a"), named_upstream("b"));
+        let (a, b) = (format!("127.0.0.1:{a}"), format!("127.0.0.1:{b}"));
+        let proxy = Proxy::start_spread("127.0.0.1:0", &[&a, &b], Fault::None).expect("proxy");
+        let mut answered = Vec::new();
+        for _ in 0..4 {
+            let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).expect("connect");
+            stream
+                .write_all(b"HEAD /bucket/key HTTP/1.1\r\nHost: x\r\n\r\n")
+                .expect("send");
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).expect("answer");
+            let name = answer
+                .lines()
+                .find_map(|l| l.strip_prefix("X-Upstream: "))
+                .unwrap_or_else(|| panic!("no upstream named in {answer}"));
+            answered.push(name.to_string());
+        }
+        assert_eq!(answered, ["a", "b", "a", "b"]);
+        assert!(Proxy::start_spread("127.0.0.1:0", &[], Fault::None).is_err());
     }
 
     #[test]
