@@ -263,23 +263,29 @@ fn a_terminal_closed_mid_deploy_does_not_make_it_panic() {
     assert_eq!(status.code(), Some(7), "{status:?}");
 }
 
-/// `check` asks the registry under a spinner, then prints the verdict on a clean screen.
-#[test]
-fn check_on_a_terminal_shows_a_spinner_then_the_verdict() {
+/// A world with service-a's image for HEAD in ECR, its release tag, and a proxy a second
+/// away from moto (so a spinner has time to turn); returns the world, the image digest
+/// and the proxy.
+fn registry_a_second_away(name: &str) -> (MotoWorld, String, monorel_e2e::proxy::Proxy) {
     let config = "[registry]\nregion = \"us-east-1\"\n\n[services.service-a]\npath = \"services/service-a\"\n";
     let w = MotoWorld::new(Moto::start(), config, &["service-a"]);
     w.moto.create_repositories(&["service-a-image"], true);
     let digest = w
         .moto
-        .put_image("service-a-image", &w.head(), &docker_manifest("check"));
+        .put_image("service-a-image", &w.head(), &docker_manifest(name));
+    w.run(&["install"]).ok();
     w.tag("service-a-v1.0.0");
-    // A registry a second away, so the spinner has time to turn.
     let proxy = w.proxy(Fault::DelayMs(1000));
-    let mut cmd = w.env.command(binary(), &w.repo.work);
-    cmd.env("AWS_ENDPOINT_URL", &proxy.endpoint)
-        .args(["check", "service-a-v1.0.0"]);
+    (w, digest, proxy)
+}
+
+/// Runs `cmd` on a pty to its end and asserts what the user saw: exit 0, the artifact
+/// check under a redrawn spinner, and a final screen with the verdict for `digest` and no
+/// spinner frame left.
+#[track_caller]
+fn assert_spinner_then_verdict(cmd: Command, digest: &str) {
     let mut session = pty::spawn(cmd);
-    let output = pty::decode(&session.exp_eof().expect("check ends"));
+    let output = pty::decode(&session.exp_eof().expect("the command ends"));
     let status = session.process().wait().expect("wait");
     assert!(exited(status, 0), "{status:?}\n{output}");
     assert!(
@@ -290,9 +296,9 @@ fn check_on_a_terminal_shows_a_spinner_then_the_verdict() {
     let screen = pty::screen(&output);
     assert!(
         screen
-            .first()
-            .is_some_and(|l| l.contains("service-a-v1.0.0") && l.contains(&digest)),
-        "the verdict is the first line left on the screen: {screen:#?}"
+            .iter()
+            .any(|l| l.contains("service-a-v1.0.0") && l.contains(digest)),
+        "the verdict stays on the screen: {screen:#?}"
     );
     for line in &screen {
         assert!(
@@ -300,6 +306,16 @@ fn check_on_a_terminal_shows_a_spinner_then_the_verdict() {
             "a spinner frame was left on the screen: {screen:#?}"
         );
     }
+}
+
+/// `check` asks the registry under a spinner, then prints the verdict on a clean screen.
+#[test]
+fn check_on_a_terminal_shows_a_spinner_then_the_verdict() {
+    let (w, digest, proxy) = registry_a_second_away("check");
+    let mut cmd = w.env.command(binary(), &w.repo.work);
+    cmd.env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .args(["check", "service-a-v1.0.0"]);
+    assert_spinner_then_verdict(cmd, &digest);
 }
 
 /// Ctrl-C while the rollout is followed: the spinner goes, one error says which step was
@@ -365,40 +381,11 @@ fn a_lambda_deploy_on_a_terminal_shows_its_steps_and_clears_the_spinner() {
 /// a spinner (git hands the hook its terminal), then its verdict stays and the push goes.
 #[test]
 fn the_hook_on_a_terminal_shows_a_spinner_then_the_verdict() {
-    let config = "[registry]\nregion = \"us-east-1\"\n\n[services.service-a]\npath = \"services/service-a\"\n";
-    let w = MotoWorld::new(Moto::start(), config, &["service-a"]);
-    w.moto.create_repositories(&["service-a-image"], true);
-    let digest = w
-        .moto
-        .put_image("service-a-image", &w.head(), &docker_manifest("hook"));
-    w.run(&["install"]).ok();
-    w.tag("service-a-v1.0.0");
-    let proxy = w.proxy(Fault::DelayMs(1000));
+    let (w, digest, proxy) = registry_a_second_away("hook");
     let mut cmd = w.env.command("git", &w.repo.work);
     cmd.env("AWS_ENDPOINT_URL", &proxy.endpoint)
         .args(["push", "origin", "service-a-v1.0.0"]);
-    let mut session = pty::spawn(cmd);
-    let output = pty::decode(&session.exp_eof().expect("the push ends"));
-    let status = session.process().wait().expect("wait");
-    assert!(exited(status, 0), "{status:?}\n{output}");
-    assert!(
-        output.contains("checking 1 artifact(s) in ECR"),
-        "{output:?}"
-    );
-    assert!(pty::redraws(&output), "no spinner: {output:?}");
-    let screen = pty::screen(&output);
-    assert!(
-        screen
-            .iter()
-            .any(|l| l.contains("✓ service-a-v1.0.0") && l.contains(&digest)),
-        "{screen:#?}"
-    );
-    for line in &screen {
-        assert!(
-            !line.contains("checking") && !line.contains(|c| FRAMES.contains(c)),
-            "a spinner frame was left on the screen: {screen:#?}"
-        );
-    }
+    assert_spinner_then_verdict(cmd, &digest);
     let pushed = monorel_e2e::remote_tags(&w.env, &w.repo.bare);
     assert!(
         pushed.len() == 1 && pushed[0].starts_with("service-a-v1.0.0 "),

@@ -343,6 +343,54 @@ fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<
     answered
 }
 
+/// A fault's whole answer: the status, the header lines (each ending in CRLF) and the
+/// body, in the service's real wire format; `None` for the faults that forward.
+fn canned(fault: Fault) -> Option<(&'static str, &'static str, &'static [u8])> {
+    Some(match fault {
+        Fault::Http500 => (
+            "500 Internal Server Error",
+            "Content-Type: application/x-amz-json-1.1\r\n",
+            b"{}",
+        ),
+        Fault::Throttle => (
+            "400 Bad Request",
+            "Content-Type: application/x-amz-json-1.1\r\nx-amzn-errortype: ThrottlingException\r\n",
+            br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+        ),
+        Fault::ExpiredToken => (
+            "400 Bad Request",
+            "Content-Type: application/x-amz-json-1.1\r\nx-amzn-errortype: ExpiredTokenException\r\nx-amzn-requestid: 3f1c7c2e-0000-4000-8000-000000000000\r\n",
+            br#"{"__type":"ExpiredTokenException","message":"The security token included in the request is expired"}"#,
+        ),
+        Fault::RateLimited => (
+            "429 Too Many Requests",
+            "Content-Type: application/json\r\nratelimit-limit: 100;w=21600\r\nratelimit-remaining: 0;w=21600\r\nretry-after: 3600\r\n",
+            br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}"#,
+        ),
+        Fault::S3SlowDown => (
+            "503 Slow Down",
+            "Content-Type: application/xml\r\n",
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>",
+        ),
+        Fault::S3ExpiredToken => (
+            "400 Bad Request",
+            "Content-Type: application/xml\r\n",
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>",
+        ),
+        Fault::S3AccessDenied => (
+            "403 Forbidden",
+            "Content-Type: application/xml\r\n",
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>vlR7PnpV2Ce81l0PRw6jlUpck7Jo5ZsQjryTjKlc5aLWGVHPZLj5NeC6qMa0emYBDXOo6QBU0Wo=</HostId></Error>",
+        ),
+        Fault::S3PreconditionFailed => (
+            "412 Precondition Failed",
+            "Content-Type: application/xml\r\n",
+            b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>x-amz-copy-source-If-Match</Condition><RequestId>4442587FB7D0A2F9</RequestId></Error>",
+        ),
+        Fault::None | Fault::DelayMs(_) => return None,
+    })
+}
+
 /// Records `request`, then forwards it or answers with the fault.
 fn answer(
     mut client: TcpStream,
@@ -404,106 +452,39 @@ fn answer(
             fault = Fault::None;
         }
     }
-    match fault {
-        Fault::Http500 => {
-            let body = b"{}";
-            write!(
-                client,
-                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            )?;
-            client.write_all(body)?;
+    if let Some((status, headers, body)) = canned(fault) {
+        write!(
+            client,
+            "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )?;
+        client.write_all(body)?;
+    } else {
+        if let Fault::DelayMs(ms) = fault {
+            thread::sleep(Duration::from_millis(ms));
         }
-        Fault::Throttle => {
-            let body = br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
-            write!(
-                client,
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-errortype: ThrottlingException\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            )?;
-            client.write_all(body)?;
-        }
-        Fault::ExpiredToken => {
-            let body = br#"{"__type":"ExpiredTokenException","message":"The security token included in the request is expired"}"#;
-            write!(
-                client,
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-errortype: ExpiredTokenException\r\nx-amzn-requestid: 3f1c7c2e-0000-4000-8000-000000000000\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            )?;
-            client.write_all(body)?;
-        }
-        Fault::RateLimited => {
-            let body = br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}"#;
-            write!(
-                client,
-                "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nratelimit-limit: 100;w=21600\r\nratelimit-remaining: 0;w=21600\r\nretry-after: 3600\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            )?;
-            client.write_all(body)?;
-        }
-        Fault::S3SlowDown => {
-            let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>";
-            write!(
-                client,
-                "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            )?;
-            client.write_all(body)?;
-        }
-        Fault::S3ExpiredToken => {
-            let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>";
-            write!(
-                client,
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            )?;
-            client.write_all(body)?;
-        }
-        Fault::S3AccessDenied => {
-            let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>vlR7PnpV2Ce81l0PRw6jlUpck7Jo5ZsQjryTjKlc5aLWGVHPZLj5NeC6qMa0emYBDXOo6QBU0Wo=</HostId></Error>";
-            write!(
-                client,
-                "HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            )?;
-            client.write_all(body)?;
-        }
-        Fault::S3PreconditionFailed => {
-            let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>x-amz-copy-source-If-Match</Condition><RequestId>4442587FB7D0A2F9</RequestId></Error>";
-            write!(
-                client,
-                "HTTP/1.1 412 Precondition Failed\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            )?;
-            client.write_all(body)?;
-        }
-        Fault::None | Fault::DelayMs(_) => {
-            if let Fault::DelayMs(ms) = fault {
-                thread::sleep(Duration::from_millis(ms));
+        let mut up = TcpStream::connect(upstream)?;
+        up.write_all(&closing(&request.head))?;
+        up.write_all(&request.body)?;
+        up.flush()?;
+        // Read the upstream answer's head, rewrite it to close, pass the rest through.
+        let mut up_reader = BufReader::new(up);
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            if up_reader.read_line(&mut line)? == 0 {
+                break;
             }
-            let mut up = TcpStream::connect(upstream)?;
-            up.write_all(&closing(&request.head))?;
-            up.write_all(&request.body)?;
-            up.flush()?;
-            // Read the upstream answer's head, rewrite it to close, pass the rest through.
-            let mut up_reader = BufReader::new(up);
-            let mut head = Vec::new();
-            loop {
-                let mut line = String::new();
-                if up_reader.read_line(&mut line)? == 0 {
-                    break;
-                }
-                let line = line.trim_end_matches(['\r', '\n']).to_string();
-                if line.is_empty() {
-                    break;
-                }
-                head.push(line);
+            let line = line.trim_end_matches(['\r', '\n']).to_string();
+            if line.is_empty() {
+                break;
             }
-            client.write_all(&closing(&head))?;
-            let mut rest = Vec::new();
-            up_reader.read_to_end(&mut rest)?;
-            client.write_all(&rest)?;
+            head.push(line);
         }
+        client.write_all(&closing(&head))?;
+        let mut rest = Vec::new();
+        up_reader.read_to_end(&mut rest)?;
+        client.write_all(&rest)?;
     }
     client.flush()?;
     let _ = client.shutdown(Shutdown::Both);
