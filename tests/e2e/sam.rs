@@ -532,6 +532,24 @@ fn flow_config() -> String {
     )
 }
 
+/// Commits [`TEMPLATE`] as `infra/sam/template.yaml` and installs the hook; returns the
+/// template's path.
+fn commit_template_and_install(
+    env: &monorel_e2e::TestEnv,
+    repo: &monorel_e2e::Monorepo,
+) -> PathBuf {
+    let template = repo.work.join("infra/sam/template.yaml");
+    std::fs::create_dir_all(template.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&template, TEMPLATE).expect("template");
+    env.git(&repo.work, &["add", "-A"]);
+    env.git(
+        &repo.work,
+        &["commit", "-q", "-m", "chore: the SAM template"],
+    );
+    env.run(&repo.work, &["install"]).ok();
+    template
+}
+
 /// Commits a change to `lambda-a`, uploads its zip as CI does and releases it with
 /// `--bump minor --push` (the hook checks the object); returns the new tag and the zip's
 /// SHA-256 checksum.
@@ -562,15 +580,7 @@ fn full_flow_release_hook_promote_then_deploy_to_terraform_and_sam() {
         env.set_env(k, &v);
     }
     let repo = env.monorepo("mono", &flow_config(), &["lambda-a"]);
-    let template = repo.work.join("infra/sam/template.yaml");
-    std::fs::create_dir_all(template.parent().expect("dir")).expect("mkdir");
-    std::fs::write(&template, TEMPLATE).expect("template");
-    env.git(&repo.work, &["add", "-A"]);
-    env.git(
-        &repo.work,
-        &["commit", "-q", "-m", "chore: the SAM template"],
-    );
-    env.run(&repo.work, &["install"]).ok();
+    let template = commit_template_and_install(&env, &repo);
     let (tag, sum) = release_lambda_a(&env, &repo, &moto, "a handler");
     env.run(&repo.work, &["promote", &tag]).ok();
     let version = versions(&moto, &tag);
@@ -705,15 +715,7 @@ fn status_names_the_release_a_sam_template_pins_and_marks_it_behind() {
         flow_config()
     );
     let repo = env.monorepo("mono", &config, &["lambda-a", "lambda-b"]);
-    let template = repo.work.join("infra/sam/template.yaml");
-    std::fs::create_dir_all(template.parent().expect("dir")).expect("mkdir");
-    std::fs::write(&template, TEMPLATE).expect("template");
-    env.git(&repo.work, &["add", "-A"]);
-    env.git(
-        &repo.work,
-        &["commit", "-q", "-m", "chore: the SAM template"],
-    );
-    env.run(&repo.work, &["install"]).ok();
+    commit_template_and_install(&env, &repo);
 
     // Before any deploy: lambda-a's CodeUri is the local source directory.
     let json = env.run(&repo.work, &["status", "--json"]).ok().json();
