@@ -549,19 +549,9 @@ pub fn closed_endpoint() -> String {
 mod tests {
     use super::*;
 
-    /// A one-shot upstream that answers every request `204` (enough to forward through).
+    /// An upstream that answers every request `204` (enough to forward through).
     fn upstream() -> u16 {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                let _ = read_request(&mut reader);
-                let mut stream = stream;
-                let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
-            }
-        });
-        port
+        named_upstream("any")
     }
 
     /// An upstream that answers `204` with its own name in a header.
