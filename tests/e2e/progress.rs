@@ -377,6 +377,31 @@ fn a_lambda_deploy_on_a_terminal_shows_its_steps_and_clears_the_spinner() {
     }
 }
 
+/// Every command given `--json` draws no spinner, even on a terminal and with the store
+/// a second away: its reader is a program (here `check` and `status`).
+#[test]
+fn json_commands_on_a_terminal_draw_no_spinner() {
+    let (w, digest, proxy) = registry_a_second_away("json");
+    for args in [
+        &["check", "service-a-v1.0.0", "--json"][..],
+        &["promote", "service-a-v1.0.0", "--json"],
+    ] {
+        let mut cmd = w.env.command(binary(), &w.repo.work);
+        cmd.env("AWS_ENDPOINT_URL", &proxy.endpoint).args(args);
+        let mut session = pty::spawn(cmd);
+        let output = pty::decode(&session.exp_eof().expect("the command ends"));
+        let status = session.process().wait().expect("wait");
+        assert!(exited(status, 0), "{args:?}: {status:?}\n{output}");
+        assert!(
+            !pty::redraws(&output),
+            "{args:?} drew a spinner: {output:?}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&output.replace("\r\n", "\n"))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {output:?}"));
+        assert!(json.to_string().contains(&digest), "{args:?}: {json}");
+    }
+}
+
 /// `git push` of a release tag from a terminal: the pre-push hook asks the registry under
 /// a spinner (git hands the hook its terminal), then its verdict stays and the push goes.
 #[test]

@@ -68,6 +68,30 @@ pub enum Command {
     Man,
 }
 
+impl Command {
+    /// Whether the command was asked for `--json`: its reader is a program, so no
+    /// progress is drawn even on a terminal (stdout stays the document, stderr the errors).
+    pub fn wants_json(&self) -> bool {
+        match self {
+            Command::Release(args) => args.json,
+            Command::Next(args) => args.json,
+            Command::List(args) => args.json,
+            Command::Check(args) => args.json,
+            Command::Promote(args) => args.json,
+            Command::Doctor(args) => args.json,
+            Command::Deploy(args) => args.json,
+            Command::Status(args) => args.json,
+            Command::Notes(_)
+            | Command::Init(_)
+            | Command::Install(_)
+            | Command::Uninstall(_)
+            | Command::Hook(_)
+            | Command::Completions(_)
+            | Command::Man => false,
+        }
+    }
+}
+
 /// Arguments of `completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {

@@ -2,6 +2,7 @@
 //! may prompt, spinners while waiting on the network, JSON for scripts.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use console::Style as Paint;
@@ -91,6 +92,15 @@ pub fn can_prompt() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
+/// Set once, before any work, for a `--json` command ([`no_progress`]).
+static NO_PROGRESS: AtomicBool = AtomicBool::new(false);
+
+/// Turns progress off for the rest of the process: a `--json` command's reader is a
+/// program, which wants the document and the errors, not spinner frames.
+pub fn no_progress() {
+    NO_PROGRESS.store(true, Ordering::Relaxed);
+}
+
 /// Whether progress may be drawn as a spinner on stderr: a terminal that can redraw a
 /// line (`TERM=dumb` cannot: its `\r` and clear-line escapes would print as garbage), and
 /// not CI, whose log keeps every frame. Everywhere else progress is one line per change.
@@ -98,7 +108,8 @@ pub fn can_prompt() -> bool {
 /// `NO_COLOR` is not a reason: the spinner has no colour, and the convention only asks
 /// for colour to go (cargo and uv keep their progress under it too).
 pub fn can_animate() -> bool {
-    std::io::stderr().is_terminal()
+    !NO_PROGRESS.load(Ordering::Relaxed)
+        && std::io::stderr().is_terminal()
         && std::env::var_os("CI").is_none()
         && std::env::var_os("TERM").is_none_or(|term| term != "dumb")
 }

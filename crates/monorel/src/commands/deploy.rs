@@ -169,7 +169,7 @@ pub fn run(dir: &Path, args: DeployArgs) -> CliResult {
         )?)
     };
     let release = choose_release(&ctx, &args)?;
-    let (digest, object) = read_artifact(&ctx, &args.service, &release, args.json)?;
+    let (digest, object) = read_artifact(&ctx, &args.service, &release)?;
     let changed = match &target {
         Target::Terraform(target) => deploy::write_pin(
             target,
@@ -367,13 +367,11 @@ fn not_released(service: &str, release: &Release, released: &[&str]) -> CliError
 
 /// Reads what the release stands on from the service's store, under the release name
 /// (so only promoted artifacts deploy): an image's digest, or an object's location.
-/// Refuses when CI has not promoted it yet. `quiet` (`--json`) shows no spinner, as the
-/// rest of a `--json` deploy shows none.
+/// Refuses when CI has not promoted it yet.
 pub(super) fn read_artifact(
     ctx: &Context,
     service: &str,
     release: &Release,
-    quiet: bool,
 ) -> Result<(Option<String>, Option<ObjectLocation>), CliError> {
     if ctx.config.store_of(service).1.kind == RegistryKind::None {
         ui::warn(&format!(
@@ -392,14 +390,10 @@ pub(super) fn read_artifact(
             .pop()
             .unwrap_or(ArtifactStatus::Unchecked)
     };
-    let status = if quiet {
-        read()
-    } else {
-        ui::with_spinner(
-            &format!("reading {shown} from {}", registry.describe()),
-            read,
-        )
-    };
+    let status = ui::with_spinner(
+        &format!("reading {shown} from {}", registry.describe()),
+        read,
+    );
     match status {
         ArtifactStatus::Present(Identity::Image { digest }) => Ok((Some(digest), None)),
         ArtifactStatus::Present(Identity::Object(identity)) => {

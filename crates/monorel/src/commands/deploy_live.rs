@@ -72,8 +72,9 @@ struct Display {
 }
 
 impl Display {
-    fn new(quiet: bool) -> Display {
-        let bar = if quiet { None } else { ui::spinner("") };
+    /// No spinner where [`ui::can_animate`] says no, `--json` included.
+    fn new() -> Display {
+        let bar = ui::spinner("");
         let step = Arc::new(Mutex::new(String::from("starting the deploy")));
         on_interrupt(bar.clone(), Arc::clone(&step));
         Display { bar, step }
@@ -130,7 +131,7 @@ fn on_interrupt(bar: Option<indicatif::ProgressBar>, step: Arc<Mutex<String>>) {
 /// Runs `deploy` for a live environment.
 pub fn run(ctx: &Context, args: &DeployArgs, live: &LiveTarget) -> CliResult {
     let release = choose_release(ctx, args)?;
-    let code = release_code(ctx, &args.service, &release, args.json)?;
+    let code = release_code(ctx, &args.service, &release)?;
     let target = target::open(&args.env, live);
     let request = Request {
         tag: release.tag.clone(),
@@ -141,7 +142,7 @@ pub fn run(ctx: &Context, args: &DeployArgs, live: &LiveTarget) -> CliResult {
         force: args.force,
         wait: (!args.no_wait).then_some(args.timeout),
     };
-    let mut display = Display::new(args.json);
+    let mut display = Display::new();
     let result = target.deploy(&request, options, &mut display);
     display.finish();
     let deployed = result.map_err(|e| failure(ctx, args, live, e))?;
@@ -201,13 +202,8 @@ pub fn run(ctx: &Context, args: &DeployArgs, live: &LiveTarget) -> CliResult {
 /// The release's code by immutable reference: `<repository uri>@<digest>` of the image
 /// under the release tag, or the promoted object at its version. A store that records
 /// neither a digest nor a version cannot be deployed from: a tag or a key can change.
-fn release_code(
-    ctx: &Context,
-    service: &str,
-    release: &Release,
-    quiet: bool,
-) -> Result<Code, CliError> {
-    let (digest, object) = read_artifact(ctx, service, release, quiet)?;
+fn release_code(ctx: &Context, service: &str, release: &Release) -> Result<Code, CliError> {
+    let (digest, object) = read_artifact(ctx, service, release)?;
     if let Some(object) = object {
         let Some(version) = object.version_id else {
             return Err(CliError::new(

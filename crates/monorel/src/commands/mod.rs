@@ -30,6 +30,13 @@ mod status_live;
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> CliResult {
     let dir = crate::cli::enter_directory(cli.directory.as_deref())?;
+    if cli
+        .command
+        .as_ref()
+        .map_or(cli.release.json, Command::wants_json)
+    {
+        crate::ui::no_progress();
+    }
     match cli.command {
         Some(Command::Release(args)) => release::run(&dir, args),
         Some(Command::Next(args)) => next::run(&dir, args),
