@@ -660,6 +660,11 @@ aws_ready() {
     elif [ -z "$TEMPLATE" ]; then
         WHY="no latency proxy (set LATENCY_PROXY)"
     fi
+    # moto's own interpreter, when it can run bench/moto-server.py (see start_moto).
+    MOTO_PY=
+    if [ -n "$MOTO" ] && "$(dirname "$MOTO")/python" -c 'import moto.server' 2>/dev/null; then
+        MOTO_PY="$(dirname "$MOTO")/python"
+    fi
     [ -z "$WHY" ]
 }
 # Starts moto (environment assignments as arguments) and sets MOTO_PORT: through
@@ -668,31 +673,39 @@ aws_ready() {
 # moto_server script itself.
 start_moto() {
     local cmd=("$MOTO")
-    if [ -z "${STOCK_MOTO:-}" ] && "$(dirname "$MOTO")/python" -c 'import moto.server' 2>/dev/null; then
-        cmd=("$(dirname "$MOTO")/python" "$ROOT/bench/moto-server.py")
+    if [ -z "${STOCK_MOTO:-}" ] && [ -n "$MOTO_PY" ]; then
+        cmd=("$MOTO_PY" "$ROOT/bench/moto-server.py")
     fi
     MOTO_PORT=$(free_port)
     env "$@" "${cmd[@]}" -H 127.0.0.1 -p "$MOTO_PORT" >"$RESULTS/moto-$MOTO_PORT.log" 2>&1 &
     PIDS+=($!)
     wait_port "$MOTO_PORT"
 }
+# Starts the monorel-e2e latency-proxy example (100 ms) with the given arguments
+# (`--upstream HOST:PORT`, repeatable; `--log FILE`) and sets PROXY_PORT.
+start_example_proxy() {
+    cargo build -q --locked -p monorel-e2e --example latency-proxy >&2 || return 1
+    PROXY_PORT=$(free_port)
+    "$ROOT/target/debug/examples/latency-proxy" --listen "127.0.0.1:$PROXY_PORT" \
+        --delay-ms 100 "$@" >"$RESULTS/proxy-$PROXY_PORT.log" 2>&1 &
+    PIDS+=($!)
+    wait_port "$PROXY_PORT"
+}
 # Starts the latency proxy (100 ms) in front of MOTO_PORT and sets PROXY_PORT; with an
 # argument, the monorel-e2e example with `--log FILE` instead of the template.
 start_proxy() {
     local cmd
-    PROXY_PORT=$(free_port)
     if (($#)); then
-        cargo build -q --locked -p monorel-e2e --example latency-proxy >&2 || return 1
-        "$ROOT/target/debug/examples/latency-proxy" --listen "127.0.0.1:$PROXY_PORT" \
-            --upstream "127.0.0.1:$MOTO_PORT" --delay-ms 100 --log "$1" >"$RESULTS/proxy-$PROXY_PORT.log" 2>&1 &
-    else
-        cmd=${TEMPLATE//\{listen_port\}/$PROXY_PORT}
-        cmd=${cmd//\{upstream_port\}/$MOTO_PORT}
-        cmd=${cmd//\{delay_ms\}/100}
-        # The template is a command line: word splitting is intended.
-        # shellcheck disable=SC2086
-        $cmd >"$RESULTS/proxy-$PROXY_PORT.log" 2>&1 &
+        start_example_proxy --upstream "127.0.0.1:$MOTO_PORT" --log "$1"
+        return
     fi
+    PROXY_PORT=$(free_port)
+    cmd=${TEMPLATE//\{listen_port\}/$PROXY_PORT}
+    cmd=${cmd//\{upstream_port\}/$MOTO_PORT}
+    cmd=${cmd//\{delay_ms\}/100}
+    # The template is a command line: word splitting is intended.
+    # shellcheck disable=SC2086
+    $cmd >"$RESULTS/proxy-$PROXY_PORT.log" 2>&1 &
     PIDS+=($!)
     wait_port "$PROXY_PORT"
 }
@@ -701,12 +714,7 @@ start_proxy() {
 start_spread_proxy() {
     local upstreams=() port
     for port in "$@"; do upstreams+=(--upstream "127.0.0.1:$port"); done
-    cargo build -q --locked -p monorel-e2e --example latency-proxy >&2 || return 1
-    PROXY_PORT=$(free_port)
-    "$ROOT/target/debug/examples/latency-proxy" --listen "127.0.0.1:$PROXY_PORT" \
-        "${upstreams[@]}" --delay-ms 100 >"$RESULTS/proxy-$PROXY_PORT.log" 2>&1 &
-    PIDS+=($!)
-    wait_port "$PROXY_PORT"
+    start_example_proxy "${upstreams[@]}"
 }
 # Points every AWS SDK at the proxy (call it in a subshell).
 aws_via_proxy() {
